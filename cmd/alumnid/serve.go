@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/httpapi"
+)
+
+type serveCmd struct {
+	HTTPAddr          string        `name:"http-addr" env:"ALUMNI_HTTP_ADDR" default:"127.0.0.1:8080" help:"Listen address."`
+	Migrate           bool          `name:"migrate" env:"ALUMNI_MIGRATE" help:"Apply pending migrations before serving."`
+	AllowedOrigins    []string      `name:"allowed-origins" env:"ALUMNI_ALLOWED_ORIGINS" help:"Browser origins allowed to call the API (CORS), comma-separated."`
+	TrustedProxies    string        `name:"trusted-proxies" env:"ALUMNI_TRUSTED_PROXIES" help:"Proxies whose X-Forwarded-For is believed: addresses or CIDR networks, comma-separated."`
+	BodyLimit         int64         `name:"body-limit" env:"ALUMNI_BODY_LIMIT" default:"1048576" help:"Largest request body in bytes."`
+	RequestTimeout    time.Duration `name:"request-timeout" env:"ALUMNI_REQUEST_TIMEOUT" default:"15s" help:"Longest a request may work, database included."`
+	ReadHeaderTimeout time.Duration `name:"read-header-timeout" env:"ALUMNI_READ_HEADER_TIMEOUT" default:"5s" help:"Time to read request headers."`
+	ReadTimeout       time.Duration `name:"read-timeout" env:"ALUMNI_READ_TIMEOUT" default:"30s" help:"Time to read a whole request."`
+	WriteTimeout      time.Duration `name:"write-timeout" env:"ALUMNI_WRITE_TIMEOUT" default:"60s" help:"Time to write a response."`
+	IdleTimeout       time.Duration `name:"idle-timeout" env:"ALUMNI_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection stays open."`
+	ShutdownTimeout   time.Duration `name:"shutdown-timeout" env:"ALUMNI_SHUTDOWN_TIMEOUT" default:"20s" help:"How long shutdown waits for requests in flight."`
+	Pool              poolFlags     `embed:"" prefix:"db-"`
+}
+
+type poolFlags struct {
+	MaxOpen     int           `name:"max-open" env:"ALUMNI_DB_MAX_OPEN" default:"16" help:"Most open database connections."`
+	MaxIdle     int           `name:"max-idle" env:"ALUMNI_DB_MAX_IDLE" default:"16" help:"Most idle database connections kept."`
+	MaxLifetime time.Duration `name:"conn-max-lifetime" env:"ALUMNI_DB_CONN_MAX_LIFETIME" default:"5m" help:"Longest a database connection is reused."`
+	MaxIdleTime time.Duration `name:"conn-max-idle-time" env:"ALUMNI_DB_CONN_MAX_IDLE_TIME" default:"2m" help:"Longest a database connection stays idle."`
+}
+
+func (p poolFlags) config() database.PoolConfig {
+	return database.PoolConfig{MaxOpen: p.MaxOpen, MaxIdle: p.MaxIdle, MaxLifetime: p.MaxLifetime, MaxIdleTime: p.MaxIdleTime}
+}
+
+// Run serves until the context ends (SIGINT or SIGTERM), then drains requests in flight.
+func (s serveCmd) Run(e *env) error {
+	return s.serve(e, nil)
+}
+
+// serve is Run with a hook that receives the bound address (tests listen on port 0).
+func (s serveCmd) serve(e *env, bound func(addr string)) error {
+	for name, d := range map[string]time.Duration{"request-timeout": s.RequestTimeout, "read-header-timeout": s.ReadHeaderTimeout, "read-timeout": s.ReadTimeout, "write-timeout": s.WriteTimeout, "shutdown-timeout": s.ShutdownTimeout} {
+		if err := positive(name, d); err != nil {
+			return err
+		}
+	}
+	proxies, err := cidrList(s.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	e.log.Info("starting", slog.String("version", version), slog.String("db", database.Redact(e.cli.DBDSN)),
+		slog.String("addr", s.HTTPAddr), slog.Bool("migrate", s.Migrate), slog.Any("allowed_origins", s.AllowedOrigins),
+		slog.Int("db_max_open", s.Pool.MaxOpen))
+
+	if s.Migrate {
+		if err := migrateUp(e.cli.DBDSN, false); err != nil {
+			return err
+		}
+	}
+	sqlDB, err := database.Open(e.ctx, e.cli.DBDSN, s.Pool.config())
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	current, dirty, err := database.SchemaVersion(e.ctx, sqlDB)
+	if err != nil {
+		return err
+	}
+	if dirty {
+		return fmt.Errorf("database schema version %d is dirty (a migration failed half-way); repair it, then run `alumnid migrate up`", current)
+	}
+	if current < database.ExpectedVersion {
+		return fmt.Errorf("%w: it is at version %d and this binary needs %d; run `alumnid migrate up` or start with --migrate (ALUMNI_MIGRATE=true)",
+			errSchemaBehind, current, database.ExpectedVersion)
+	}
+
+	handler, err := httpapi.New(httpapi.Config{
+		AllowedOrigins: s.AllowedOrigins,
+		TrustedProxies: proxies,
+		BodyLimit:      s.BodyLimit,
+		RequestTimeout: s.RequestTimeout,
+	}, sqlDB, e.log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
+		ReadTimeout:       s.ReadTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+	ln, err := (&net.ListenConfig{}).Listen(e.ctx, "tcp", s.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	e.log.Info("serving", slog.String("addr", ln.Addr().String()))
+	if bound != nil {
+		bound(ln.Addr().String())
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-e.ctx.Done():
+	}
+	e.log.Info("shutting down: draining requests in flight", slog.Duration("timeout", s.ShutdownTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	e.log.Info("stopped")
+	return nil
+}

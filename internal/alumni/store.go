@@ -1,0 +1,258 @@
+package alumni
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/derrors"
+)
+
+// Store reads and writes alumni records.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on the pool sqlDB.
+func NewStore(sqlDB *sql.DB) *Store {
+	return &Store{db: sqlDB, now: time.Now}
+}
+
+// timestamp is the current time as the database keeps it: UTC, microseconds.
+func (s *Store) timestamp() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+var errNotFound = derrors.New(derrors.NotFound, "No alumnus with this id.")
+
+// NewID returns a new public id: a ULID with 80 random bits, so ids cannot be guessed from
+// one another.
+func NewID(t time.Time) string {
+	return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String()
+}
+
+// Create normalizes and validates f and stores it as a new record. It returns an Invalid error
+// for unacceptable fields and a Conflict naming the field when the student id or email is taken.
+func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
+	now := s.timestamp()
+	if err := Normalize(&f, now); err != nil {
+		return Alumnus{}, err
+	}
+	a := Alumnus{ID: NewID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
+	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+		res, err := q.CreateAlumnus(ctx, toCreateParams(a))
+		if err != nil {
+			return translate(err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("read new alumnus id: %w", err)
+		}
+		return writeChildren(ctx, q, id, f)
+	})
+	if err != nil {
+		return Alumnus{}, err
+	}
+	return a, nil
+}
+
+// Get returns the live record with public id id, or a NotFound error.
+func (s *Store) Get(ctx context.Context, id string) (Alumnus, error) {
+	row, err := db.New(s.db).GetAlumnus(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Alumnus{}, errNotFound
+	}
+	if err != nil {
+		return Alumnus{}, fmt.Errorf("get alumnus: %w", err)
+	}
+	list, err := withChildren(ctx, db.New(s.db), []db.Alumni{row})
+	if err != nil {
+		return Alumnus{}, err
+	}
+	return list[0], nil
+}
+
+// Update replaces the writable fields of the live record id with f, provided the record is
+// still at version. It returns NotFound, PreconditionFailed when the record changed since
+// version, Invalid for unacceptable fields and Conflict for a taken student id or email.
+// A change that leaves every field as it was writes nothing and keeps the version.
+func (s *Store) Update(ctx context.Context, id string, version int, f Fields) (Alumnus, error) {
+	now := s.timestamp()
+	if err := Normalize(&f, now); err != nil {
+		return Alumnus{}, err
+	}
+	var out Alumnus
+	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+		cur, internalID, err := lockLive(ctx, q, id, version)
+		if err != nil {
+			return err
+		}
+		if reflect.DeepEqual(cur.Fields, f) {
+			out = cur
+			return nil
+		}
+		params := toUpdateParams(f, now, internalID)
+		if err := q.UpdateAlumnus(ctx, params); err != nil {
+			return translate(err)
+		}
+		if err := q.DeleteDegrees(ctx, internalID); err != nil {
+			return fmt.Errorf("delete degrees: %w", err)
+		}
+		if err := q.DeleteTags(ctx, internalID); err != nil {
+			return fmt.Errorf("delete tags: %w", err)
+		}
+		if err := writeChildren(ctx, q, internalID, f); err != nil {
+			return err
+		}
+		out = Alumnus{ID: id, Version: cur.Version + 1, Fields: f, CreatedAt: cur.CreatedAt, UpdatedAt: now}
+		return nil
+	})
+	return out, err
+}
+
+// Delete moves the live record id to the trash. A version of 0 skips the version check;
+// otherwise a record that changed since version gives PreconditionFailed.
+func (s *Store) Delete(ctx context.Context, id string, version int) error {
+	now := s.timestamp()
+	return database.InTx(ctx, s.db, func(q *db.Queries) error {
+		_, internalID, err := lockLive(ctx, q, id, version)
+		if err != nil {
+			return err
+		}
+		return q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: internalID})
+	})
+}
+
+// Restore brings the record id back from the trash and returns it; restoring a live record
+// changes nothing. It returns NotFound when there is no such record.
+func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
+	now := s.timestamp()
+	var out Alumnus
+	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+		row, err := q.GetAlumnusForUpdate(ctx, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock alumnus: %w", err)
+		}
+		if row.DeletedAt != nil {
+			if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: nil, UpdatedAt: now, ID: row.ID}); err != nil {
+				return fmt.Errorf("restore alumnus: %w", err)
+			}
+			row.DeletedAt, row.UpdatedAt, row.Version = nil, now, row.Version+1
+		}
+		list, err := withChildren(ctx, q, []db.Alumni{row})
+		if err != nil {
+			return err
+		}
+		out = list[0]
+		return nil
+	})
+	return out, err
+}
+
+// lockLive locks the live record id and checks it is at version (unless version is 0).
+// It returns the record as stored and its internal key.
+func lockLive(ctx context.Context, q *db.Queries, id string, version int) (Alumnus, int64, error) {
+	row, err := q.GetAlumnusForUpdate(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.DeletedAt != nil) {
+		return Alumnus{}, 0, errNotFound
+	}
+	if err != nil {
+		return Alumnus{}, 0, fmt.Errorf("lock alumnus: %w", err)
+	}
+	if version != 0 && int(row.Version) != version {
+		return Alumnus{}, 0, ErrChanged
+	}
+	list, err := withChildren(ctx, q, []db.Alumni{row})
+	if err != nil {
+		return Alumnus{}, 0, err
+	}
+	return list[0], row.ID, nil
+}
+
+// ErrChanged reports that a record is no longer at the version the caller based a change on.
+var ErrChanged = derrors.New(derrors.PreconditionFailed,
+	"The record was changed by someone else; fetch it again and reapply your change.")
+
+// writeChildren inserts the degrees and tags of f for the record with internal key id.
+func writeChildren(ctx context.Context, q *db.Queries, id int64, f Fields) error {
+	for i, d := range f.Degrees {
+		if err := q.CreateDegree(ctx, toDegreeParams(id, i, d)); err != nil {
+			return fmt.Errorf("create degree: %w", err)
+		}
+	}
+	for _, t := range f.Tags {
+		if err := q.CreateTag(ctx, db.CreateTagParams{AlumnusID: id, Tag: t}); err != nil {
+			return fmt.Errorf("create tag: %w", err)
+		}
+	}
+	return nil
+}
+
+// withChildren loads the degrees and tags of rows (two queries in all) and returns the records.
+func withChildren(ctx context.Context, q *db.Queries, rows []db.Alumni) ([]Alumnus, error) {
+	out := make([]Alumnus, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(rows))
+	index := make(map[int64]int, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		index[r.ID] = i
+		out[i] = fromRow(r)
+	}
+	degrees, err := q.ListDegrees(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list degrees: %w", err)
+	}
+	for _, d := range degrees {
+		a := &out[index[d.AlumnusID]]
+		a.Degrees = append(a.Degrees, fromDegreeRow(d))
+	}
+	tags, err := q.ListTags(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list tags: %w", err)
+	}
+	for _, t := range tags {
+		a := &out[index[t.AlumnusID]]
+		a.Tags = append(a.Tags, t.Tag)
+	}
+	return out, nil
+}
+
+// uniqueFields maps the unique keys of schema/ to the API field they protect.
+var uniqueFields = map[string]string{
+	"uq_alumni_student_id": "studentId",
+	"uq_alumni_email":      "email",
+}
+
+// translate turns a duplicate-key error on a unique field into a Conflict naming the field.
+func translate(err error) error {
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) && myErr.Number == 1062 {
+		for key, field := range uniqueFields {
+			// MariaDB names the key 'uq_…', MySQL 8 'alumni.uq_…'.
+			if strings.Contains(myErr.Message, key+"'") {
+				return derrors.New(derrors.Conflict, "Another record already uses this value.",
+					derrors.FieldError{Field: field, Message: "another record already has this " + fieldNoun[field]})
+			}
+		}
+	}
+	return fmt.Errorf("write alumnus: %w", err)
+}
+
+var fieldNoun = map[string]string{"studentId": "student id", "email": "email"}

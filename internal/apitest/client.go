@@ -1,0 +1,269 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"github.com/alumnid/alumnid"
+	"github.com/alumnid/alumnid/internal/httpapi"
+)
+
+// Server is the service running on a test's own database, behind a real HTTP listener.
+type Server struct {
+	URL    string
+	Echo   *echo.Echo
+	Client *Client
+	DSN    string
+	logs   *syncBuffer
+}
+
+// Logs returns what the service logged so far.
+func (s *Server) Logs() string {
+	s.logs.mu.Lock()
+	defer s.logs.mu.Unlock()
+	return s.logs.buf.String()
+}
+
+// DefaultConfig is the HTTP configuration tests run with.
+func DefaultConfig() httpapi.Config {
+	return httpapi.Config{
+		AllowedOrigins: []string{"https://app.example.org"},
+		BodyLimit:      64 << 10,
+		RequestTimeout: 10 * time.Second,
+	}
+}
+
+// NewServer starts the service with cfg on a fresh database for t and stops it when t ends.
+func NewServer(t testing.TB, cfg httpapi.Config) *Server {
+	t.Helper()
+	sqlDB, dsn := OpenDatabase(t)
+	logs := &syncBuffer{}
+	e, err := httpapi.New(cfg, sqlDB, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+	return &Server{URL: ts.URL, Echo: e, Client: NewClient(t, ts.URL), DSN: dsn, logs: logs}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Client sends requests to the service and fails the test when a response does not match the
+// contract: an undeclared status, a wrong content type, a body or header that breaks its schema.
+type Client struct {
+	t       testing.TB
+	base    string
+	http    *http.Client
+	doc     *openapi3.T
+	router  routers.Router
+	problem *openapi3.Schema
+}
+
+var (
+	specOnce   sync.Once
+	specDoc    *openapi3.T
+	specRouter routers.Router
+	specErr    error
+)
+
+func loadSpec() (*openapi3.T, routers.Router, error) {
+	specOnce.Do(func() {
+		specDoc, specErr = httpapi.LoadSpec(alumnid.OpenAPI)
+		if specErr == nil {
+			specRouter, specErr = gorillamux.NewRouter(specDoc)
+		}
+	})
+	return specDoc, specRouter, specErr
+}
+
+// NewClient returns a contract-checking client for the service at base.
+func NewClient(t testing.TB, base string) *Client {
+	t.Helper()
+	doc, router, err := loadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Client{
+		t: t, base: base, http: &http.Client{Timeout: 30 * time.Second},
+		doc: doc, router: router, problem: doc.Components.Schemas["Problem"].Value,
+	}
+}
+
+// Response is a response read in full.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test when it cannot.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Request is one request to send. Body is sent as is when it is a string or []byte and as
+// JSON otherwise; ContentType defaults to application/json when there is a body.
+type Request struct {
+	Method      string
+	Path        string
+	Body        any
+	ContentType string
+	Header      map[string]string
+}
+
+// Do sends req and returns the response after checking it against the contract.
+func (c *Client) Do(req Request) *Response {
+	c.t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	httpReq, err := http.NewRequestWithContext(context.Background(), req.Method, c.base+req.Path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		ct := req.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		httpReq.Header.Set("Content-Type", ct)
+	}
+	for k, v := range req.Header {
+		httpReq.Header.Set(k, v)
+	}
+	httpResp, err := c.http.Do(httpReq)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	defer httpResp.Body.Close()
+	raw, err := io.ReadAll(httpResp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp := &Response{Status: httpResp.StatusCode, Header: httpResp.Header, Body: raw}
+	if err := c.check(httpReq, resp); err != nil {
+		c.t.Errorf("%s %s -> %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.Path, resp.Status, err, raw)
+	}
+	return resp
+}
+
+// Get sends a GET with header.
+func (c *Client) Get(path string, header map[string]string) *Response {
+	c.t.Helper()
+	return c.Do(Request{Method: http.MethodGet, Path: path, Header: header})
+}
+
+// Post sends body as JSON.
+func (c *Client) Post(path string, body any) *Response {
+	c.t.Helper()
+	return c.Do(Request{Method: http.MethodPost, Path: path, Body: body})
+}
+
+// Patch sends a JSON merge patch with If-Match set to ifMatch (none when empty).
+func (c *Client) Patch(path, ifMatch string, patch any) *Response {
+	c.t.Helper()
+	h := map[string]string{}
+	if ifMatch != "" {
+		h["If-Match"] = ifMatch
+	}
+	return c.Do(Request{Method: http.MethodPatch, Path: path, Body: patch, ContentType: "application/merge-patch+json", Header: h})
+}
+
+// Delete sends a DELETE with If-Match set to ifMatch (none when empty).
+func (c *Client) Delete(path, ifMatch string) *Response {
+	c.t.Helper()
+	h := map[string]string{}
+	if ifMatch != "" {
+		h["If-Match"] = ifMatch
+	}
+	return c.Do(Request{Method: http.MethodDelete, Path: path, Header: h})
+}
+
+// check validates resp: against its operation when the contract has one, and as a problem
+// body whenever it claims to be application/problem+json.
+func (c *Client) check(req *http.Request, resp *Response) error {
+	if !strings.HasPrefix(req.URL.Path, "/api/") {
+		return nil // health checks and documentation are not part of the contract
+	}
+	route, pathParams, err := c.router.FindRoute(req)
+	if err != nil {
+		if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
+			return c.checkProblem(resp)
+		}
+		return err
+	}
+	if resp.Status >= 400 {
+		if err := c.checkProblem(resp); err != nil {
+			return err
+		}
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route},
+		Status:                 resp.Status,
+		Header:                 resp.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(resp.Body)
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+func (c *Client) checkProblem(resp *Response) error {
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		return errors.New("an error answer must be application/problem+json, not " + ct)
+	}
+	var v any
+	if err := json.Unmarshal(resp.Body, &v); err != nil {
+		return err
+	}
+	if err := c.problem.VisitJSON(v); err != nil {
+		return err
+	}
+	p := v.(map[string]any)
+	if int(p["status"].(float64)) != resp.Status {
+		return errors.New("the problem's status differs from the response's")
+	}
+	if p["requestId"] != resp.Header.Get("X-Request-Id") {
+		return errors.New("the problem's requestId differs from X-Request-Id")
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package database opens the MySQL connection pool, runs migrations and owns transactions.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/alumnid/alumnid/gen/db"
+)
+
+// PoolConfig sizes the connection pool.
+type PoolConfig struct {
+	MaxOpen     int
+	MaxIdle     int
+	MaxLifetime time.Duration
+	MaxIdleTime time.Duration
+}
+
+// sqlMode is set on every connection: strict, so an out-of-range or truncated value is an
+// error instead of a silent change; it is valid on MySQL 8.0+ and MariaDB 10.11+.
+const sqlMode = "'TRADITIONAL,ONLY_FULL_GROUP_BY,NO_AUTO_VALUE_ON_ZERO'"
+
+// Config parses a go-sql-driver DSN and sets what every connection of this service needs:
+// utf8mb4, UTC, parsed times, a strict sql_mode and client-side parameter interpolation
+// (one round trip per query instead of prepare, execute and close).
+// It fails when the DSN does not parse.
+func Config(dsn string) (*mysql.Config, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database DSN: %w", err)
+	}
+	cfg.Collation = "utf8mb4_unicode_520_ci"
+	cfg.Loc = time.UTC
+	cfg.ParseTime = true
+	cfg.InterpolateParams = true
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Params["sql_mode"] = sqlMode
+	return cfg, nil
+}
+
+// Open opens a pool on dsn (see Config) sized by pool and checks that the server answers.
+func Open(ctx context.Context, dsn string, pool PoolConfig) (*sql.DB, error) {
+	cfg, err := Config(dsn)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database connector: %w", err)
+	}
+	sqlDB := sql.OpenDB(connector)
+	sqlDB.SetMaxOpenConns(pool.MaxOpen)
+	sqlDB.SetMaxIdleConns(pool.MaxIdle)
+	sqlDB.SetConnMaxLifetime(pool.MaxLifetime)
+	sqlDB.SetConnMaxIdleTime(pool.MaxIdleTime)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to database %s at %s: %w", cfg.DBName, cfg.Addr, err)
+	}
+	return sqlDB, nil
+}
+
+// Redact returns dsn with its password replaced, for logs and error messages.
+func Redact(dsn string) string {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "(unparseable DSN)"
+	}
+	if cfg.Passwd != "" {
+		cfg.Passwd = "xxxxx"
+	}
+	return cfg.FormatDSN()
+}
+
+// InTx runs fn in a transaction and commits when fn returns nil. It rolls back and returns
+// fn's error otherwise, and returns the error of begin or commit when those fail.
+func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) (err error) {
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+	}()
+	if err = fn(db.New(tx)); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// CreateDatabase creates the database named in dsn if it does not exist, with the character
+// set and collation the schema expects.
+func CreateDatabase(dsn string) error {
+	cfg, err := Config(dsn)
+	if err != nil {
+		return err
+	}
+	name := cfg.DBName
+	if name == "" || strings.ContainsAny(name, "`\x00") {
+		return fmt.Errorf("the DSN names no usable database")
+	}
+	cfg.DBName = ""
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	sqlDB := sql.OpenDB(connector)
+	defer sqlDB.Close()
+	_, err = sqlDB.ExecContext(context.Background(), "CREATE DATABASE IF NOT EXISTS `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/derrors"
+)
+
+// alumniHandlers implements the alumni operations of the contract.
+type alumniHandlers struct {
+	store *alumni.Store
+}
+
+func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniRequestObject) (api.ListAlumniResponseObject, error) {
+	limit := alumni.DefaultLimit
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	page, err := h.store.List(ctx, toFilter(req.Params), val(req.Params.Cursor), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ListAlumni200JSONResponse{Items: make([]api.Alumnus, len(page.Items))}
+	for i, a := range page.Items {
+		out.Items[i] = toAPIAlumnus(a)
+	}
+	out.NextCursor = opt(page.NextCursor)
+	return out, nil
+}
+
+func (h alumniHandlers) CreateAlumnus(ctx context.Context, req api.CreateAlumnusRequestObject) (api.CreateAlumnusResponseObject, error) {
+	a, err := h.store.Create(ctx, toFields(*req.Body))
+	if err != nil {
+		return nil, err
+	}
+	location := "/api/v1/alumni/" + a.ID
+	tag := etag(a.Version)
+	return api.CreateAlumnus201JSONResponse{
+		Body:    toAPIAlumnus(a),
+		Headers: api.CreateAlumnus201ResponseHeaders{ETag: &tag, Location: &location},
+	}, nil
+}
+
+func (h alumniHandlers) GetAlumnus(ctx context.Context, req api.GetAlumnusRequestObject) (api.GetAlumnusResponseObject, error) {
+	a, err := h.store.Get(ctx, req.AlumnusId)
+	if err != nil {
+		return nil, err
+	}
+	tag := etag(a.Version)
+	if req.Params.IfNoneMatch != nil && etagMatches(*req.Params.IfNoneMatch, a.Version) {
+		return api.GetAlumnus304Response{Headers: api.GetAlumnus304ResponseHeaders{ETag: &tag}}, nil
+	}
+	return api.GetAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.GetAlumnus200ResponseHeaders{ETag: &tag}}, nil
+}
+
+var errIfMatchRequired = derrors.New(derrors.PreconditionRequired,
+	"Send the record's ETag in If-Match, so that a change made meanwhile by someone else is not overwritten.")
+
+// UpdateAlumnus applies the merge patch to the record's writable fields as the client saw
+// them (the version named by If-Match) and stores the result if the record is still at that
+// version.
+func (h alumniHandlers) UpdateAlumnus(ctx context.Context, req api.UpdateAlumnusRequestObject) (api.UpdateAlumnusResponseObject, error) {
+	if req.Params.IfMatch == nil {
+		return nil, errIfMatchRequired
+	}
+	cur, err := h.store.Get(ctx, req.AlumnusId)
+	if err != nil {
+		return nil, err
+	}
+	if !etagMatches(*req.Params.IfMatch, cur.Version) {
+		return nil, alumni.ErrChanged
+	}
+	in, err := mergePatch(toAPIInput(cur), *req.Body)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.store.Update(ctx, req.AlumnusId, cur.Version, toFields(in))
+	if err != nil {
+		return nil, err
+	}
+	tag := etag(a.Version)
+	return api.UpdateAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.UpdateAlumnus200ResponseHeaders{ETag: &tag}}, nil
+}
+
+// mergePatch applies an RFC 7396 merge patch to base. The contract has already checked the
+// patch's shape; a result that is not an AlumnusInput is reported as Malformed.
+func mergePatch(base api.AlumnusInput, patch json.RawMessage) (api.AlumnusInput, error) {
+	doc, err := json.Marshal(base)
+	if err != nil {
+		return api.AlumnusInput{}, err
+	}
+	merged, err := jsonpatch.MergePatch(doc, patch)
+	if err != nil {
+		return api.AlumnusInput{}, derrors.New(derrors.Malformed, "The body is not a JSON merge patch.",
+			derrors.FieldError{Field: "body", Message: "must be a JSON object"})
+	}
+	var out api.AlumnusInput
+	dec := json.NewDecoder(bytes.NewReader(merged))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		return api.AlumnusInput{}, derrors.New(derrors.Malformed, "The patched record does not match the contract.",
+			derrors.FieldError{Field: "body", Message: "does not produce a valid record"})
+	}
+	return out, nil
+}
+
+func (h alumniHandlers) DeleteAlumnus(ctx context.Context, req api.DeleteAlumnusRequestObject) (api.DeleteAlumnusResponseObject, error) {
+	version := 0
+	if req.Params.IfMatch != nil {
+		cur, err := h.store.Get(ctx, req.AlumnusId)
+		if err != nil {
+			return nil, err
+		}
+		if !etagMatches(*req.Params.IfMatch, cur.Version) {
+			return nil, alumni.ErrChanged
+		}
+		version = cur.Version
+	}
+	if err := h.store.Delete(ctx, req.AlumnusId, version); err != nil {
+		return nil, err
+	}
+	return api.DeleteAlumnus204Response{}, nil
+}
+
+func (h alumniHandlers) RestoreAlumnus(ctx context.Context, req api.RestoreAlumnusRequestObject) (api.RestoreAlumnusResponseObject, error) {
+	a, err := h.store.Restore(ctx, req.AlumnusId)
+	if err != nil {
+		return nil, err
+	}
+	tag := etag(a.Version)
+	return api.RestoreAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.RestoreAlumnus200ResponseHeaders{ETag: &tag}}, nil
+}

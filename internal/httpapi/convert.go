@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"strconv"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/alumni"
+)
+
+// opt returns nil for "" so that empty fields are left out of answers.
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func val[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func optEmail(s string) *openapi_types.Email {
+	if s == "" {
+		return nil
+	}
+	e := openapi_types.Email(s)
+	return &e
+}
+
+func toAPIAlumnus(a alumni.Alumnus) api.Alumnus {
+	out := api.Alumnus{
+		Id:               a.ID,
+		StudentId:        opt(a.StudentID),
+		FirstName:        a.FirstName,
+		LastName:         a.LastName,
+		PreferredName:    opt(a.PreferredName),
+		EnrolledName:     opt(a.EnrolledName),
+		Email:            optEmail(a.Email),
+		WorkEmail:        optEmail(a.WorkEmail),
+		Phone:            opt(a.Phone),
+		Address:          toAPIAddress(a.Address),
+		Employment:       toAPIEmployment(a.Employment),
+		LinkedinUrl:      opt(a.LinkedInURL),
+		WebsiteUrl:       opt(a.WebsiteURL),
+		Degrees:          toAPIDegrees(a.Degrees),
+		Tags:             append([]string{}, a.Tags...),
+		DirectoryConsent: a.DirectoryConsent,
+		ContactPermissions: api.ContactPermissions{
+			DoNotEmail: &a.ContactPermissions.DoNotEmail, DoNotMail: &a.ContactPermissions.DoNotMail,
+			DoNotPhone: &a.ContactPermissions.DoNotPhone, DoNotSms: &a.ContactPermissions.DoNotSMS,
+		},
+		Status:    api.AlumnusStatus(a.Status),
+		Notes:     opt(a.Notes),
+		CreatedAt: a.CreatedAt,
+		UpdatedAt: a.UpdatedAt,
+		DeletedAt: a.DeletedAt,
+	}
+	return out
+}
+
+// toAPIInput is the writable part of a, in the shape a merge patch applies to.
+func toAPIInput(a alumni.Alumnus) api.AlumnusInput {
+	full := toAPIAlumnus(a)
+	status := full.Status
+	return api.AlumnusInput{
+		StudentId: full.StudentId, FirstName: full.FirstName, LastName: full.LastName,
+		PreferredName: full.PreferredName, EnrolledName: full.EnrolledName,
+		Email: full.Email, WorkEmail: full.WorkEmail, Phone: full.Phone,
+		Address: full.Address, Employment: full.Employment,
+		LinkedinUrl: full.LinkedinUrl, WebsiteUrl: full.WebsiteUrl,
+		Degrees: &full.Degrees, Tags: &full.Tags,
+		DirectoryConsent:   &full.DirectoryConsent,
+		ContactPermissions: &full.ContactPermissions,
+		Status:             &status, Notes: full.Notes,
+	}
+}
+
+func toAPIAddress(a alumni.Address) *api.Address {
+	if a == (alumni.Address{}) {
+		return nil
+	}
+	return &api.Address{
+		Line1: opt(a.Line1), Line2: opt(a.Line2), City: opt(a.City),
+		Region: opt(a.Region), PostalCode: opt(a.PostalCode), Country: opt(a.Country),
+	}
+}
+
+func toAPIEmployment(e alumni.Employment) *api.Employment {
+	if e == (alumni.Employment{}) {
+		return nil
+	}
+	return &api.Employment{Employer: opt(e.Employer), JobTitle: opt(e.JobTitle), Industry: opt(e.Industry)}
+}
+
+func toAPIDegrees(ds []alumni.Degree) []api.Degree {
+	out := make([]api.Degree, len(ds))
+	for i, d := range ds {
+		out[i] = api.Degree{
+			Degree: d.Degree, Program: d.Program, Faculty: opt(d.Faculty),
+			GraduationYear: d.GraduationYear, Primary: &ds[i].Primary,
+		}
+		if d.PreferredClassYear != 0 {
+			out[i].PreferredClassYear = &ds[i].PreferredClassYear
+		}
+	}
+	return out
+}
+
+func toFields(in api.AlumnusInput) alumni.Fields {
+	f := alumni.Fields{
+		StudentID: val(in.StudentId), FirstName: in.FirstName, LastName: in.LastName,
+		PreferredName: val(in.PreferredName), EnrolledName: val(in.EnrolledName),
+		Email: string(val(in.Email)), WorkEmail: string(val(in.WorkEmail)), Phone: val(in.Phone),
+		LinkedInURL: val(in.LinkedinUrl), WebsiteURL: val(in.WebsiteUrl),
+		Tags: val(in.Tags), DirectoryConsent: val(in.DirectoryConsent),
+		Status: alumni.Status(val(in.Status)), Notes: val(in.Notes),
+	}
+	if a := in.Address; a != nil {
+		f.Address = alumni.Address{
+			Line1: val(a.Line1), Line2: val(a.Line2), City: val(a.City),
+			Region: val(a.Region), PostalCode: val(a.PostalCode), Country: val(a.Country),
+		}
+	}
+	if e := in.Employment; e != nil {
+		f.Employment = alumni.Employment{Employer: val(e.Employer), JobTitle: val(e.JobTitle), Industry: val(e.Industry)}
+	}
+	if c := in.ContactPermissions; c != nil {
+		f.ContactPermissions = alumni.ContactPermissions{
+			DoNotEmail: val(c.DoNotEmail), DoNotMail: val(c.DoNotMail), DoNotPhone: val(c.DoNotPhone), DoNotSMS: val(c.DoNotSms),
+		}
+	}
+	for _, d := range val(in.Degrees) {
+		f.Degrees = append(f.Degrees, alumni.Degree{
+			Degree: d.Degree, Program: d.Program, Faculty: val(d.Faculty), GraduationYear: d.GraduationYear,
+			PreferredClassYear: val(d.PreferredClassYear), Primary: val(d.Primary),
+		})
+	}
+	return f
+}
+
+func toFilter(p api.ListAlumniParams) alumni.Filter {
+	return alumni.Filter{
+		GraduationYearFrom: val(p.GraduationYearFrom), GraduationYearTo: val(p.GraduationYearTo),
+		Program: val(p.Program), Faculty: val(p.Faculty), Country: val(p.Country),
+		Status: alumni.Status(val(p.Status)), Tag: val(p.Tag), Deleted: val(p.Deleted),
+	}
+}
+
+// etag is the entity tag of version v of a record.
+func etag(version int) string {
+	return `"` + strconv.Itoa(version) + `"`
+}

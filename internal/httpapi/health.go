@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/alumnid/alumnid/internal/database"
+)
+
+type healthChecks struct {
+	db *sql.DB
+}
+
+type healthStatus struct {
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// live answers 200 while the process serves requests.
+func (healthChecks) live(c echo.Context) error {
+	return c.JSON(http.StatusOK, healthStatus{Status: "ok"})
+}
+
+// ready answers 200 when the database answers and its schema is the version this binary
+// expects, 503 otherwise.
+func (h healthChecks) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	version, dirty, err := database.SchemaVersion(ctx, h.db)
+	switch {
+	case err != nil:
+		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "database unreachable"})
+	case dirty || version != database.ExpectedVersion:
+		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "database schema is not at the expected version"})
+	}
+	return c.JSON(http.StatusOK, healthStatus{Status: "ok"})
+}

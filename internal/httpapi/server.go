@@ -1,0 +1,106 @@
+// Package httpapi serves the contract: it implements the generated strict server interface,
+// validates requests against openapi.yaml and turns every failure into problem+json.
+package httpapi
+
+import (
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/alumnid/alumnid"
+	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/alumni"
+)
+
+// Config is what the HTTP layer needs to know about its deployment.
+type Config struct {
+	// AllowedOrigins may call the API from a browser (CORS); empty allows none.
+	AllowedOrigins []string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed; the client address
+	// of any other peer is the peer itself.
+	TrustedProxies []*net.IPNet
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int64
+	// RequestTimeout bounds the work, including database queries, of one request.
+	RequestTimeout time.Duration
+}
+
+// Server implements every operation of the contract by embedding one handler set per resource.
+type Server struct {
+	alumniHandlers
+}
+
+var _ api.StrictServerInterface = (*Server)(nil)
+
+// New returns the HTTP handler of the service: middleware, the API, health checks, the
+// contract and its documentation.
+func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
+	doc, err := LoadSpec(alumnid.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	validator, err := validateRequests(doc)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := newDocs(doc)
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+
+	e.Use(
+		withRequestID,
+		accessLog(log),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			DisablePrintStack: true,
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				log.ErrorContext(c.Request().Context(), "panic", slog.String("request_id", requestID(c.Request().Context())),
+					slog.String("error", err.Error()), slog.String("stack", string(stack)))
+				return err
+			},
+		}),
+		apiHeaders,
+		middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  cfg.AllowedOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", echo.HeaderXRequestID},
+			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After"},
+			MaxAge:        600,
+		}),
+		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.BodyLimit)),
+		middleware.ContextTimeout(cfg.RequestTimeout),
+		validator,
+	)
+
+	server := &Server{alumniHandlers: alumniHandlers{store: alumni.NewStore(sqlDB)}}
+	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
+
+	health := healthChecks{db: sqlDB}
+	e.GET("/healthz", health.live)
+	e.GET("/readyz", health.ready)
+	docs.register(e)
+	return e, nil
+}
+
+// ipExtractor believes X-Forwarded-For only from trusted proxies.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

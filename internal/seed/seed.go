@@ -1,0 +1,341 @@
+// Package seed generates deterministic, realistic synthetic alumni and bulk-loads them.
+package seed
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/brianvoe/gofakeit/v7"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/alumnid/alumnid/internal/alumni"
+)
+
+// Options control a seed run.
+type Options struct {
+	Count     int    // alumni to create
+	RandSeed  uint64 // the same seed and count give the same people
+	BatchSize int    // rows per INSERT statement
+	Now       time.Time
+}
+
+// Generator makes synthetic alumni, the same sequence for the same seed.
+type Generator struct {
+	rnd    *rand.Rand
+	fake   *gofakeit.Faker
+	now    time.Time
+	picks  map[string]*weighted
+	offset int
+}
+
+type weighted struct {
+	cumulative []int
+}
+
+func newWeighted(weights []int) *weighted {
+	w := &weighted{cumulative: make([]int, len(weights))}
+	sum := 0
+	for i, v := range weights {
+		sum += v
+		w.cumulative[i] = sum
+	}
+	return w
+}
+
+func (w *weighted) pick(r *rand.Rand) int {
+	n := r.IntN(w.cumulative[len(w.cumulative)-1])
+	for i, c := range w.cumulative {
+		if n < c {
+			return i
+		}
+	}
+	return len(w.cumulative) - 1
+}
+
+// NewGenerator returns a generator whose people are numbered from offset+1, so that ids and
+// emails do not collide with an earlier run's.
+func NewGenerator(seed uint64, offset int, now time.Time) *Generator {
+	g := &Generator{
+		rnd:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // synthetic data must be reproducible, not secret
+		fake:   gofakeit.New(seed),
+		now:    now,
+		offset: offset,
+		picks:  map[string]*weighted{},
+	}
+	g.picks["culture"] = newWeighted(cultureWeights)
+	pw := make([]int, len(places))
+	for i, p := range places {
+		pw[i] = p.weight
+	}
+	g.picks["place"] = newWeighted(pw)
+	fw := make([]int, len(faculties))
+	for i, f := range faculties {
+		fw[i] = f.weight
+	}
+	g.picks["faculty"] = newWeighted(fw)
+	g.picks["industry"] = newWeighted(industryWeights)
+	g.picks["tag"] = newWeighted(tagWeights)
+	return g
+}
+
+func (g *Generator) chance(p float64) bool { return g.rnd.Float64() < p }
+
+func oneOf[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
+
+var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// asciiLocal makes an email local part from a name: "José O'Brien" -> "jose.obrien".
+func asciiLocal(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		s, _, _ := transform.String(stripMarks, p)
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		for _, r := range strings.ToLower(s) {
+			if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
+
+// graduationYear is skewed to recent years, as cohorts grow and older alumni are fewer.
+func (g *Generator) graduationYear() int {
+	latest := g.now.Year() - 1
+	back := int(g.rnd.ExpFloat64() * 14)
+	return max(latest-back, 1950)
+}
+
+// Next returns the n-th person of the sequence (n counts from 1 past the offset).
+func (g *Generator) Next(n int) alumni.Fields {
+	n += g.offset
+	c := cultures[g.picks["culture"].pick(g.rnd)]
+	f := alumni.Fields{
+		FirstName: oneOf(g.rnd, c.first),
+		LastName:  oneOf(g.rnd, c.last),
+		Status:    alumni.StatusActive,
+	}
+	if g.chance(0.08) {
+		f.PreferredName = oneOf(g.rnd, cultures[0].first)
+	}
+
+	// Degrees: most have one, some two or three; later degrees come later.
+	count := 1
+	if g.chance(0.18) {
+		count = 2
+		if g.chance(0.15) {
+			count = 3
+		}
+	}
+	year := g.graduationYear() - 4*(count-1)
+	for i := range count {
+		fac := faculties[g.picks["faculty"].pick(g.rnd)]
+		d := alumni.Degree{
+			Degree:         fac.degrees[min(i+g.rnd.IntN(2), len(fac.degrees)-1)],
+			Program:        oneOf(g.rnd, fac.programs),
+			Faculty:        fac.name,
+			GraduationYear: min(year, g.now.Year()),
+			Primary:        i == 0,
+		}
+		if g.chance(0.03) {
+			d.PreferredClassYear = d.GraduationYear + 1
+		}
+		f.Degrees = append(f.Degrees, d)
+		year += 2 + g.rnd.IntN(4)
+	}
+	firstYear := f.Degrees[0].GraduationYear
+	f.StudentID = fmt.Sprintf("S%d%07d", firstYear-4, n)
+
+	if g.chance(0.12) { // a different name while enrolled, usually a former last name
+		f.EnrolledName = f.FirstName + " " + oneOf(g.rnd, c.last)
+	}
+	if g.chance(0.86) {
+		f.Email = fmt.Sprintf("%s%d@%s", asciiLocal(f.FirstName, f.LastName), n, oneOf(g.rnd, emailDomains))
+	}
+	if g.chance(0.6) {
+		f.Phone = fmt.Sprintf("+1 %03d %03d %04d", 200+g.rnd.IntN(800), g.rnd.IntN(1000), g.rnd.IntN(10000))
+	}
+	if g.chance(0.9) {
+		p := places[g.picks["place"].pick(g.rnd)]
+		f.Address = alumni.Address{City: p.city, Region: p.region, Country: p.country}
+		if g.chance(0.7) {
+			f.Address.Line1 = g.fake.Street()
+			f.Address.PostalCode = fmt.Sprintf("%05d", g.rnd.IntN(100000))
+		}
+	}
+	age := g.now.Year() - firstYear
+	if g.chance(0.75) && age < 45 {
+		f.Employment = alumni.Employment{
+			Employer: g.fake.Company(),
+			JobTitle: oneOf(g.rnd, jobTitles),
+			Industry: industries[g.picks["industry"].pick(g.rnd)],
+		}
+		if g.chance(0.25) {
+			f.WorkEmail = fmt.Sprintf("%s@%s", asciiLocal(f.FirstName, f.LastName), "corp.example.com")
+		}
+	}
+	if g.chance(0.35) {
+		f.LinkedInURL = "https://www.linkedin.com/in/" + strings.ReplaceAll(asciiLocal(f.FirstName, f.LastName), ".", "-") + fmt.Sprintf("-%d", n)
+	}
+	if g.chance(0.3) {
+		tags := 1 + g.rnd.IntN(2)
+		for range tags {
+			f.Tags = append(f.Tags, tagPool[g.picks["tag"].pick(g.rnd)])
+		}
+	}
+	f.DirectoryConsent = g.chance(0.42)
+	f.ContactPermissions = alumni.ContactPermissions{
+		DoNotEmail: g.chance(0.05), DoNotMail: g.chance(0.08), DoNotPhone: g.chance(0.15), DoNotSMS: g.chance(0.2),
+	}
+	switch {
+	case age > 50 && g.chance(0.12):
+		f.Status = alumni.StatusDeceased
+	case g.chance(0.08):
+		f.Status = alumni.StatusLostContact
+		f.Address = alumni.Address{}
+	}
+	if g.chance(0.04) {
+		f.Notes = "Met at " + fmt.Sprint(firstYear+10+g.rnd.IntN(10)) + " reunion; interested in mentoring students."
+	}
+	return f
+}
+
+// Run generates opts.Count alumni and inserts them in batches, each batch in one transaction
+// with multi-row INSERTs. It returns the number of rows written.
+func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	var offset int
+	if err := sqlDB.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM alumni").Scan(&offset); err != nil {
+		return 0, fmt.Errorf("count existing alumni: %w", err)
+	}
+	g := NewGenerator(opts.RandSeed, offset, opts.Now)
+	now := opts.Now.UTC().Truncate(time.Microsecond)
+	written := 0
+	for written < opts.Count {
+		n := min(opts.BatchSize, opts.Count-written)
+		batch := make([]alumni.Alumnus, n)
+		for i := range batch {
+			f := g.Next(written + i + 1)
+			if err := alumni.Normalize(&f, now); err != nil {
+				return written, fmt.Errorf("generated alumnus %d is not valid: %w", written+i+1, err)
+			}
+			// Creation times spread over the past years, so "recently added" means something.
+			created := now.Add(-time.Duration(g.rnd.Int64N(int64(5 * 365 * 24 * time.Hour))))
+			batch[i] = alumni.Alumnus{ID: alumni.NewID(created), Version: 1, Fields: f, CreatedAt: created, UpdatedAt: created}
+		}
+		if err := insertBatch(ctx, sqlDB, batch); err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
+}
+
+// insertBatch writes batch with three multi-row INSERTs in one transaction.
+func insertBatch(ctx context.Context, sqlDB *sql.DB, batch []alumni.Alumnus) error {
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	rows := make([][]any, len(batch))
+	for i, a := range batch {
+		rows[i] = alumni.Row(a)
+	}
+	if _, err := tx.ExecContext(ctx, multiInsert("alumni", alumni.RowColumns, len(rows)), flatten(rows)...); err != nil {
+		return fmt.Errorf("insert alumni: %w", err)
+	}
+	ids := make(map[string]int64, len(batch))
+	placeholders := strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")
+	args := make([]any, len(batch))
+	for i, a := range batch {
+		args[i] = a.ID
+	}
+	if err := readIDs(ctx, tx, "SELECT id, public_id FROM alumni WHERE public_id IN ("+placeholders+")", args, ids); err != nil {
+		return err
+	}
+
+	var degrees, tags [][]any
+	for _, a := range batch {
+		id := ids[a.ID]
+		for i, d := range a.Degrees {
+			degrees = append(degrees, alumni.DegreeRow(id, i, d))
+		}
+		for _, t := range a.Tags {
+			tags = append(tags, []any{id, t})
+		}
+	}
+	if len(degrees) > 0 {
+		if _, err := tx.ExecContext(ctx, multiInsert("degrees", alumni.DegreeColumns, len(degrees)), flatten(degrees)...); err != nil {
+			return fmt.Errorf("insert degrees: %w", err)
+		}
+	}
+	if len(tags) > 0 {
+		if _, err := tx.ExecContext(ctx, multiInsert("alumni_tags", []string{"alumnus_id", "tag"}, len(tags)), flatten(tags)...); err != nil {
+			return fmt.Errorf("insert tags: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// readIDs runs query (only placeholders are concatenated into it) and maps public ids to keys.
+func readIDs(ctx context.Context, tx *sql.Tx, query string, args []any, ids map[string]int64) error {
+	res, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("read ids: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var id int64
+		var pub string
+		if err := res.Scan(&id, &pub); err != nil {
+			return fmt.Errorf("read ids: %w", err)
+		}
+		ids[pub] = id
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("read ids: %w", err)
+	}
+	return nil
+}
+
+// multiInsert writes an INSERT of rows rows; only fixed names and placeholders go into it.
+func multiInsert(table string, columns []string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
+	var b strings.Builder
+	b.Grow(len(one)*rows + 100)
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}
+
+func flatten(rows [][]any) []any {
+	out := make([]any, 0, len(rows)*len(rows[0]))
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package alumnid_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/alumnid/alumnid"
+	"github.com/alumnid/alumnid/internal/httpapi"
+)
+
+// TestContract lints openapi.yaml beyond what kin-openapi's validation checks: the house rules
+// every operation and schema of the contract follows.
+func TestContract(t *testing.T) {
+	doc, err := httpapi.LoadSpec(alumnid.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi version %s, want 3.0.3 (oapi-codegen does not support 3.1)", doc.OpenAPI)
+	}
+	tags := map[string]bool{}
+	for _, tag := range doc.Tags {
+		tags[tag.Name] = true
+	}
+	ids := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/api/v1/") {
+			t.Errorf("%s: every operation lives under /api/v1", path)
+		}
+		for method, op := range item.Operations() {
+			name := method + " " + path
+			checkOperation(t, name, op, tags)
+			if ids[op.OperationID] {
+				t.Errorf("%s: operationId %s is used twice", name, op.OperationID)
+			}
+			ids[op.OperationID] = true
+		}
+	}
+
+	names := make([]string, 0, len(doc.Components.Schemas))
+	for name := range doc.Components.Schemas {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		checkClosed(t, "#/components/schemas/"+name, doc.Components.Schemas[name].Value, map[*openapi3.Schema]bool{})
+	}
+}
+
+func checkOperation(t *testing.T, name string, op *openapi3.Operation, tags map[string]bool) {
+	t.Helper()
+	if op.OperationID == "" || op.Summary == "" || len(op.Tags) == 0 {
+		t.Errorf("%s: needs an operationId, a summary and a tag", name)
+	}
+	for _, tag := range op.Tags {
+		if !tags[tag] {
+			t.Errorf("%s: tag %q is not declared at the top level", name, tag)
+		}
+	}
+	if op.RequestBody != nil {
+		for ct, media := range op.RequestBody.Value.Content {
+			if media.Example == nil && len(media.Examples) == 0 {
+				t.Errorf("%s: request body %s has no example", name, ct)
+			}
+		}
+	}
+	has4xx, has500 := false, false
+	for code, ref := range op.Responses.Map() {
+		resp := ref.Value
+		switch {
+		case code == "500":
+			has500 = true
+		case strings.HasPrefix(code, "4"):
+			has4xx = true
+		}
+		for ct, media := range resp.Content {
+			if media.Example == nil && len(media.Examples) == 0 {
+				t.Errorf("%s: response %s %s has no example", name, code, ct)
+			}
+			if code >= "400" && (ct != "application/problem+json" || media.Schema.Ref != "#/components/schemas/Problem") {
+				t.Errorf("%s: error response %s must be application/problem+json with the Problem schema", name, code)
+			}
+		}
+		if code >= "400" && ref.Ref == "" {
+			t.Errorf("%s: error response %s should reference #/components/responses", name, code)
+		}
+	}
+	if !has4xx || !has500 {
+		t.Errorf("%s: must document its client errors and 500", name)
+	}
+}
+
+// checkClosed requires additionalProperties: false on every object schema, so unknown
+// properties are rejected and misspelt fields never pass silently.
+func checkClosed(t *testing.T, where string, s *openapi3.Schema, seen map[*openapi3.Schema]bool) {
+	t.Helper()
+	if s == nil || seen[s] {
+		return
+	}
+	seen[s] = true
+	if s.Type.Is("object") {
+		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+			t.Errorf("%s: object schemas must set additionalProperties: false", where)
+		}
+	}
+	for name, p := range s.Properties {
+		checkClosed(t, fmt.Sprintf("%s.%s", where, name), p.Value, seen)
+	}
+	if s.Items != nil {
+		checkClosed(t, where+"[]", s.Items.Value, seen)
+	}
+	for i, sub := range append(append(s.AllOf, s.OneOf...), s.AnyOf...) {
+		checkClosed(t, fmt.Sprintf("%s/%d", where, i), sub.Value, seen)
+	}
+}
