@@ -39,13 +39,11 @@ func (p poolFlags) config() database.PoolConfig {
 	return database.PoolConfig{MaxOpen: p.MaxOpen, MaxIdle: p.MaxIdle, MaxLifetime: p.MaxLifetime, MaxIdleTime: p.MaxIdleTime}
 }
 
+// listening, when set, receives the bound address (tests listen on port 0).
+var listening func(addr string)
+
 // Run serves until the context ends (SIGINT or SIGTERM), then drains requests in flight.
 func (s serveCmd) Run(e *env) error {
-	return s.serve(e, nil)
-}
-
-// serve is Run with a hook that receives the bound address (tests listen on port 0).
-func (s serveCmd) serve(e *env, bound func(addr string)) error {
 	for name, d := range map[string]time.Duration{"request-timeout": s.RequestTimeout, "read-header-timeout": s.ReadHeaderTimeout, "read-timeout": s.ReadTimeout, "write-timeout": s.WriteTimeout, "shutdown-timeout": s.ShutdownTimeout} {
 		if err := positive(name, d); err != nil {
 			return err
@@ -104,8 +102,8 @@ func (s serveCmd) serve(e *env, bound func(addr string)) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	e.log.Info("serving", slog.String("addr", ln.Addr().String()))
-	if bound != nil {
-		bound(ln.Addr().String())
+	if listening != nil {
+		listening(ln.Addr().String())
 	}
 
 	serveErr := make(chan error, 1)

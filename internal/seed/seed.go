@@ -223,6 +223,8 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 		return 0, fmt.Errorf("count existing alumni: %w", err)
 	}
 	g := NewGenerator(opts.RandSeed, offset, opts.Now)
+	// Creation times come from their own source so that the people match NewGenerator's.
+	times := rand.New(rand.NewPCG(opts.RandSeed, uint64(offset))) //nolint:gosec // reproducible, not secret
 	now := opts.Now.UTC().Truncate(time.Microsecond)
 	written := 0
 	for written < opts.Count {
@@ -234,7 +236,7 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 				return written, fmt.Errorf("generated alumnus %d is not valid: %w", written+i+1, err)
 			}
 			// Creation times spread over the past years, so "recently added" means something.
-			created := now.Add(-time.Duration(g.rnd.Int64N(int64(5 * 365 * 24 * time.Hour))))
+			created := now.Add(-time.Duration(times.Int64N(int64(5 * 365 * 24 * time.Hour))))
 			batch[i] = alumni.Alumnus{ID: alumni.NewID(created), Version: 1, Fields: f, CreatedAt: created, UpdatedAt: created}
 		}
 		if err := insertBatch(ctx, sqlDB, batch); err != nil {

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alumnid/alumnid/internal/apitest"
+)
+
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+// TestServeEndToEnd starts the real command on port 0 against an empty database, migrates at
+// start, serves a request, and shuts down cleanly when its context ends.
+func TestServeEndToEnd(t *testing.T) {
+	dsn := apitest.NewEmptyDatabase(t)
+	addr := make(chan string, 1)
+	listening = func(a string) { addr <- a }
+	t.Cleanup(func() { listening = nil })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s"}, &logs, &logs)
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("readyz: %d", resp.StatusCode)
+	}
+	c := apitest.NewClient(t, base)
+	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop in the logs:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "password") {
+		t.Errorf("logs mention a password")
+	}
+}
+
+func TestServeRefusesAnOldSchema(t *testing.T) {
+	dsn := apitest.NewEmptyDatabase(t)
+	out, err := runCmd(t, "--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "migrate up") {
+		t.Fatalf("serve on an empty database: %v\n%s", err, out)
+	}
+}
+
+func TestServeRejectsBadSettings(t *testing.T) {
+	tests := [][]string{
+		{"serve", "--trusted-proxies", "not-a-network"},
+		{"serve", "--request-timeout", "0s"},
+		{"serve", "--log-format", "xml"},
+		{"nonsense"},
+	}
+	for _, args := range tests {
+		if out, err := runCmd(t, args...); err == nil {
+			t.Errorf("%v accepted:\n%s", args, out)
+		}
+	}
+}
+
+func TestMigrateCommands(t *testing.T) {
+	dsn := apitest.NewEmptyDatabase(t)
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate", "version"}, "schema version 0 (clean)"},
+		{[]string{"migrate", "up", "--create-database"}, "schema version 3 (clean); this binary needs 3"},
+		{[]string{"migrate", "down", "2"}, "schema version 1 (clean)"},
+		{[]string{"migrate", "up"}, "schema version 3 (clean)"},
+	}
+	for _, s := range steps {
+		out, err := runCmd(t, append([]string{"--db-dsn", dsn}, s.args...)...)
+		if err != nil || !strings.Contains(out, s.want) {
+			t.Fatalf("%v: %v\n%s", s.args, err, out)
+		}
+	}
+	if _, err := runCmd(t, "--db-dsn", dsn, "migrate", "down", "0"); err == nil {
+		t.Error("migrate down 0 accepted")
+	}
+}
+
+func TestSeedCommand(t *testing.T) {
+	dsn := apitest.NewDatabase(t)
+	out, err := runCmd(t, "--db-dsn", dsn, "seed", "--alumni", "40", "--batch", "15")
+	if err != nil || !strings.Contains(out, "seeded 40 alumni") {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	out, err = runCmd(t, "--db-dsn", dsn, "seed", "--alumni", "40", "--if-empty")
+	if err != nil || !strings.Contains(out, "nothing seeded") {
+		t.Fatalf("seed --if-empty: %v\n%s", err, out)
+	}
+	if _, err := runCmd(t, "--db-dsn", dsn, "seed", "--alumni", "-1"); err == nil {
+		t.Error("negative count accepted")
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, err := runCmd(t, "version")
+	if err != nil || !strings.Contains(out, "alumnid dev (schema version 3") {
+		t.Errorf("version: %v %s", err, out)
+	}
+	out, err = runCmd(t, "--help")
+	if err != nil || !strings.Contains(out, "ALUMNI_DB_DSN") {
+		t.Errorf("help: %v %s", err, out)
+	}
+}
+
+func TestCIDRList(t *testing.T) {
+	nets, err := cidrList("10.0.0.0/8, 192.168.1.7 ,::1,")
+	if err != nil || len(nets) != 3 || nets[1].String() != "192.168.1.7/32" || nets[2].String() != "::1/128" {
+		t.Errorf("cidrList = %v, %v", nets, err)
+	}
+}

@@ -1,0 +1,172 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/apitest"
+	"github.com/alumnid/alumnid/internal/database"
+)
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	t.Parallel()
+	dsn := apitest.NewEmptyDatabase(t)
+	m, err := database.NewMigrator(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	version := func() uint {
+		t.Helper()
+		v, dirty, err := m.Version()
+		if err != nil || dirty {
+			t.Fatalf("version: %v (dirty %v)", err, dirty)
+		}
+		return v
+	}
+	if v := version(); v != 0 {
+		t.Fatalf("fresh database at version %d", v)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != database.ExpectedVersion {
+		t.Fatalf("after up: %d, want %d", v, database.ExpectedVersion)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatalf("up with nothing to do: %v", err)
+	}
+	if err := m.Down(int(database.ExpectedVersion)); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != 0 {
+		t.Fatalf("after down to zero: %d", v)
+	}
+	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	var tables int
+	if err := sqlDB.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> 'schema_migrations'").Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("down left %d tables behind", tables)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if v, _, err := database.SchemaVersion(context.Background(), sqlDB); err != nil || v != database.ExpectedVersion {
+		t.Errorf("SchemaVersion = %d, %v", v, err)
+	}
+	if err := m.Down(0); err == nil {
+		t.Error("Down(0) must be refused")
+	}
+}
+
+func TestSchemaVersionOfEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	dsn := apitest.NewEmptyDatabase(t)
+	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	v, dirty, err := database.SchemaVersion(context.Background(), sqlDB)
+	if v != 0 || dirty || err != nil {
+		t.Errorf("got %d %v %v", v, dirty, err)
+	}
+}
+
+func TestConnectionSettings(t *testing.T) {
+	t.Parallel()
+	sqlDB, _ := apitest.OpenDatabase(t)
+	var tz, mode, charset string
+	if err := sqlDB.QueryRow("SELECT @@session.time_zone, @@session.sql_mode, @@character_set_connection").Scan(&tz, &mode, &charset); err != nil {
+		t.Fatal(err)
+	}
+	if tz != "+00:00" || !strings.Contains(mode, "STRICT_ALL_TABLES") || charset != "utf8mb4" {
+		t.Errorf("time_zone %s, sql_mode %s, charset %s", tz, mode, charset)
+	}
+	// Strict mode: a value too long is an error, not silently truncated.
+	_, err := sqlDB.Exec("INSERT INTO alumni (public_id, first_name, last_name, created_at, updated_at) VALUES ('X', ?, 'L', NOW(), NOW())", strings.Repeat("a", 101))
+	if err == nil {
+		t.Error("an over-long value was accepted")
+	}
+}
+
+func TestInTx(t *testing.T) {
+	t.Parallel()
+	sqlDB, _ := apitest.OpenDatabase(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	insert := func(q *db.Queries, id string) error {
+		_, err := q.CreateAlumnus(ctx, db.CreateAlumnusParams{PublicID: id, FirstName: "A", LastName: "B", Status: "active", CreatedAt: now, UpdatedAt: now})
+		return err
+	}
+	boom := errors.New("boom")
+	err := database.InTx(ctx, sqlDB, func(q *db.Queries) error {
+		if err := insert(q, "ROLLEDBACK"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx returned %v", err)
+	}
+	if err := database.InTx(ctx, sqlDB, func(q *db.Queries) error { return insert(q, "COMMITTED") }); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	rows, err := sqlDB.Query("SELECT public_id FROM alumni ORDER BY public_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		_ = rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if strings.Join(ids, ",") != "COMMITTED" {
+		t.Errorf("rows after InTx: %v", ids)
+	}
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	t.Parallel()
+	_, err := database.Open(context.Background(), "root@tcp(127.0.0.1:1)/nope?timeout=1s", database.PoolConfig{MaxOpen: 1})
+	if err == nil || !strings.Contains(err.Error(), "connect to database nope at 127.0.0.1:1") {
+		t.Errorf("error %v", err)
+	}
+	if _, err := database.Open(context.Background(), "not a dsn", database.PoolConfig{}); err == nil {
+		t.Error("a bad DSN was accepted")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := database.Redact("app:s3cret@tcp(db:3306)/alumni")
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "app:") {
+		t.Errorf("Redact = %s", got)
+	}
+	if database.Redact("::bad::") != "(unparseable DSN)" {
+		t.Error("unparseable DSN not reported")
+	}
+}
+
+func TestCreateDatabase(t *testing.T) {
+	t.Parallel()
+	dsn := apitest.NewEmptyDatabase(t)
+	// The database exists already: creating it again is harmless.
+	if err := database.CreateDatabase(dsn); err != nil {
+		t.Fatal(err)
+	}
+	if err := database.CreateDatabase("root@tcp(127.0.0.1:3306)/"); err == nil {
+		t.Error("a DSN without a database name was accepted")
+	}
+}

@@ -1,0 +1,185 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/alumnid/alumnid/internal/database"
+)
+
+func TestRequestID(t *testing.T) {
+	s := newServer(t)
+	c := s.Client
+	tests := []struct {
+		name, sent string
+		kept       bool
+	}{
+		{"sane id is kept", "lb-1234.abc_DEF:9", true},
+		{"none given", "", false},
+		{"too long", strings.Repeat("a", 129), false},
+		{"log injection", "x\" level=ERROR msg=forged", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]string{}
+			if tt.sent != "" {
+				h["X-Request-ID"] = tt.sent
+			}
+			resp := c.Get("/api/v1/alumni/01JD3M5X7V8Q9R2S4T6W8Y0Z1A", h)
+			got := resp.Header.Get("X-Request-Id")
+			if tt.kept != (got == tt.sent) || got == "" {
+				t.Errorf("X-Request-Id = %q (sent %q)", got, tt.sent)
+			}
+			// The problem body carries the same id (checked by the client for every problem).
+			if !strings.Contains(s.Logs(), `"request_id":"`+got+`"`) {
+				t.Errorf("the access log does not carry request id %s", got)
+			}
+		})
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	s := newServer(t)
+	resp := s.Client.Get("/api/v1/alumni", nil)
+	want := map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Cache-Control":          "no-store",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "no-referrer",
+	}
+	for k, v := range want {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	s := newServer(t)
+	preflight := func(origin string) http.Header {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodOptions, s.URL+"/api/v1/alumni/x", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "PATCH")
+		req.Header.Set("Access-Control-Request-Headers", "If-Match, Content-Type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.Header
+	}
+	ok := preflight("https://app.example.org")
+	if ok.Get("Access-Control-Allow-Origin") != "https://app.example.org" ||
+		!strings.Contains(ok.Get("Access-Control-Allow-Methods"), "PATCH") {
+		t.Errorf("allowed origin: %v", ok)
+	}
+	if bad := preflight("https://evil.example.com"); bad.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("foreign origin allowed: %v", bad)
+	}
+	resp := s.Client.Get("/api/v1/alumni", map[string]string{"Origin": "https://app.example.org"})
+	if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Etag") &&
+		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+		t.Errorf("ETag not exposed to the browser: %v", resp.Header)
+	}
+}
+
+func TestPanicBecomesGeneric500(t *testing.T) {
+	s := newServer(t)
+	s.Echo.GET("/api/v1/test-panic", func(echo.Context) error { panic("secret internal detail") })
+	resp := s.Client.Get("/api/v1/test-panic", nil)
+	assertProblem(t, resp, http.StatusInternalServerError, "")
+	if strings.Contains(string(resp.Body), "secret") {
+		t.Errorf("the 500 leaks internals: %s", resp.Body)
+	}
+	if !strings.Contains(s.Logs(), "secret internal detail") {
+		t.Errorf("the panic is not logged")
+	}
+	// The server still serves.
+	if r := s.Client.Get("/api/v1/alumni", nil); r.Status != 200 {
+		t.Errorf("after panic: %d", r.Status)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	s := newServer(t)
+	get := func(path string) int {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if get("/healthz") != 200 || get("/readyz") != 200 {
+		t.Fatal("not healthy and ready on a migrated database")
+	}
+	m, err := database.NewMigrator(s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Down(1); err != nil {
+		t.Fatal(err)
+	}
+	if got := get("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("readyz with an older schema: %d, want 503", got)
+	}
+	if get("/healthz") != 200 {
+		t.Errorf("healthz must not depend on the database")
+	}
+}
+
+func TestDocs(t *testing.T) {
+	s := newServer(t)
+	tests := []struct {
+		path, contentType, contains string
+	}{
+		{"/openapi.yaml", "application/yaml", "operationId: listAlumni"},
+		{"/openapi.json", "application/json", `"operationId":"listAlumni"`},
+		{"/docs/", "text/html", "swagger"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL+tt.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body := new(strings.Builder)
+			_, _ = io.Copy(body, resp.Body)
+			if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.contentType) || !strings.Contains(body.String(), tt.contains) {
+				t.Errorf("%d %s, body contains %q: %v", resp.StatusCode, resp.Header.Get("Content-Type"), tt.contains, strings.Contains(body.String(), tt.contains))
+			}
+		})
+	}
+	// Swagger UI's assets are embedded: the page works without internet access.
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL+"/docs/swagger-ui-bundle.js", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("swagger-ui-bundle.js: %d", resp.StatusCode)
+	}
+}
+
+func TestLogsCarryNoPersonalData(t *testing.T) {
+	s := newServer(t)
+	a, tag := create(t, s.Client, map[string]any{"firstName": "Ada", "lastName": "King", "email": "secret.person@example.org", "phone": "+1 555 0100"})
+	s.Client.Get("/api/v1/alumni?tag=secret-tag", nil)
+	s.Client.Patch("/api/v1/alumni/"+a.Id, tag, map[string]any{"email": "other.secret@example.org"})
+	logs := s.Logs()
+	for _, secret := range []string{"secret.person", "other.secret", "555 0100", "secret-tag"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}
