@@ -53,7 +53,7 @@ func (h alumniHandlers) GetAlumnus(ctx context.Context, req api.GetAlumnusReques
 		return nil, err
 	}
 	tag := etag(a.Version)
-	if req.Params.IfNoneMatch != nil && etagMatches(*req.Params.IfNoneMatch, a.Version) {
+	if req.Params.IfNoneMatch != nil && ifNoneMatch(*req.Params.IfNoneMatch, a.Version) {
 		return api.GetAlumnus304Response{Headers: api.GetAlumnus304ResponseHeaders{ETag: &tag}}, nil
 	}
 	return api.GetAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.GetAlumnus200ResponseHeaders{ETag: &tag}}, nil
@@ -73,7 +73,7 @@ func (h alumniHandlers) UpdateAlumnus(ctx context.Context, req api.UpdateAlumnus
 	if err != nil {
 		return nil, err
 	}
-	if !etagMatches(*req.Params.IfMatch, cur.Version) {
+	if !ifMatch(*req.Params.IfMatch, cur.Version) {
 		return nil, alumni.ErrChanged
 	}
 	in, err := mergePatch(toAPIInput(cur), *req.Body)
@@ -117,7 +117,7 @@ func (h alumniHandlers) DeleteAlumnus(ctx context.Context, req api.DeleteAlumnus
 		if err != nil {
 			return nil, err
 		}
-		if !etagMatches(*req.Params.IfMatch, cur.Version) {
+		if !ifMatch(*req.Params.IfMatch, cur.Version) {
 			return nil, alumni.ErrChanged
 		}
 		version = cur.Version

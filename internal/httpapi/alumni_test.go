@@ -105,6 +105,9 @@ func TestCreateAndGet(t *testing.T) {
 	if notModified.Status != http.StatusNotModified || len(notModified.Body) != 0 {
 		t.Errorf("If-None-Match current: %d %s", notModified.Status, notModified.Body)
 	}
+	if r := c.Get("/api/v1/alumni/"+got.Id, map[string]string{"If-None-Match": `"5", W/"1"`}); r.Status != http.StatusNotModified {
+		t.Errorf("If-None-Match compares weakly: %d", r.Status)
+	}
 	if r := c.Get("/api/v1/alumni/"+got.Id, map[string]string{"If-None-Match": `"7"`}); r.Status != http.StatusOK {
 		t.Errorf("If-None-Match stale: %d", r.Status)
 	}

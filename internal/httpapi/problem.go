@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -75,6 +76,9 @@ func problemFor(c echo.Context, err error) api.Problem {
 	if d := derrors.As(err); d != nil {
 		return newProblem(c, kinds[d.Kind], d.Detail, d.Fields)
 	}
+	if database.Unavailable(err) {
+		return newProblem(c, byStatus[http.StatusServiceUnavailable], "", nil)
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		if k, ok := byStatus[he.Code]; ok {
@@ -93,6 +97,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		p := problemFor(c, err)
 		if p.Status >= 500 {
+			// Logged once here, with the cause; the client sees only the generic problem.
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", p.RequestId), slog.String("error", err.Error()))
 		}

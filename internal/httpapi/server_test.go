@@ -2,14 +2,20 @@ package httpapi_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/labstack/echo/v4"
 
+	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
 func TestRequestID(t *testing.T) {
@@ -181,5 +187,51 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q", secret)
 		}
+	}
+}
+
+// With the database unreachable, API calls answer 503 with Retry-After (not 500), readyz
+// answers 503 and healthz stays 200.
+func TestDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	cfg, err := database.Config("root@tcp(127.0.0.1:1)/nowhere?timeout=500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := sql.OpenDB(connector)
+	defer sqlDB.Close()
+	e, err := httpapi.New(apitest.DefaultConfig(), sqlDB, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(e)
+	defer ts.Close()
+	c := apitest.NewClient(t, ts.URL)
+
+	for _, resp := range []*apitest.Response{
+		c.Get("/api/v1/alumni", nil),
+		c.Get("/api/v1/alumni/01JD3M5X7V8Q9R2S4T6W8Y0Z1A", nil),
+		c.Post("/api/v1/alumni", map[string]any{"firstName": "A", "lastName": "B"}),
+	} {
+		assertProblem(t, resp, http.StatusServiceUnavailable, "")
+		if resp.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+	status := func(path string) int {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, ts.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status("/readyz") != http.StatusServiceUnavailable || status("/healthz") != http.StatusOK {
+		t.Error("readyz must fail and healthz pass while the database is down")
 	}
 }

@@ -1,0 +1,38 @@
+package database
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"net"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// MySQL error numbers that mean "try again": the work itself was fine.
+const (
+	errLockWaitTimeout = 1205
+	errDeadlock        = 1213
+	errTooManyConns    = 1040
+)
+
+// Unavailable reports whether err means the database could not do the work right now — it is
+// unreachable, the connection broke, the request's deadline passed, or the transaction lost a
+// lock race — so that the caller should answer "try again later" rather than "bug".
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var netErr *net.OpError
+	var myErr *mysql.MySQLError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, mysql.ErrInvalidConn),
+		errors.As(err, &netErr):
+		return true
+	case errors.As(err, &myErr):
+		return myErr.Number == errLockWaitTimeout || myErr.Number == errDeadlock || myErr.Number == errTooManyConns
+	}
+	return false
+}
