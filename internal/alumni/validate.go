@@ -72,11 +72,7 @@ func Normalize(f *Fields, now time.Time) error {
 	email := func(field string, s *string) {
 		text(field, s, maxEmail, false)
 		*s = strings.ToLower(*s)
-		if *s == "" {
-			return
-		}
-		addr, err := mail.ParseAddress(*s)
-		if err != nil || addr.Address != *s || !strings.Contains((*s)[strings.LastIndexByte(*s, '@'):], ".") {
+		if *s != "" && !ValidEmail(*s) {
 			errs.Add(field, "must be an email address like name@example.org")
 		}
 	}
@@ -98,9 +94,8 @@ func Normalize(f *Fields, now time.Time) error {
 		if *s == "" {
 			return
 		}
-		u, err := url.Parse(*s)
-		switch {
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
+		switch u, ok := webURL(*s); {
+		case !ok:
 			errs.Add(field, "must be an http or https URL")
 		case linkedIn && u.Hostname() != "linkedin.com" && !strings.HasSuffix(u.Hostname(), ".linkedin.com"):
 			errs.Add(field, "must be a linkedin.com URL")
@@ -174,4 +169,25 @@ func Normalize(f *Fields, now time.Time) error {
 		errs.Add("notes", "must not contain control characters")
 	}
 	return errs.Err()
+}
+
+// ValidEmail reports whether s is a bare email address (no display name, no angle brackets)
+// whose domain has a dot.
+func ValidEmail(s string) bool {
+	addr, err := mail.ParseAddress(s)
+	return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+}
+
+// ValidWebURL reports whether s is an absolute http or https URL without credentials.
+func ValidWebURL(s string) bool {
+	_, ok := webURL(s)
+	return ok
+}
+
+func webURL(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return nil, false
+	}
+	return u, true
 }

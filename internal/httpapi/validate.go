@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -17,25 +16,24 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
+	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
 var registerFormats sync.Once
 
-// RegisterFormats makes kin-openapi check the string formats the contract uses, the same way
-// the domain does: an email is a bare address, a URI is an absolute http(s) URL.
+// RegisterFormats makes kin-openapi check the string formats the contract uses with the
+// domain's own rules, so a bad email or URL is a 400 naming the field before any handler runs.
 func RegisterFormats() {
 	registerFormats.Do(func() {
 		openapi3.DefineStringFormatValidator("email", openapi3.NewCallbackValidator(func(s string) error {
-			a, err := mail.ParseAddress(s)
-			if err != nil || a.Address != s {
+			if !alumni.ValidEmail(strings.ToLower(s)) {
 				return errors.New("must be an email address like name@example.org")
 			}
 			return nil
 		}))
 		openapi3.DefineStringFormatValidator("uri", openapi3.NewCallbackValidator(func(s string) error {
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if !alumni.ValidWebURL(s) {
 				return errors.New("must be an http or https URL")
 			}
 			return nil
