@@ -157,3 +157,24 @@ func TestErrorMessage(t *testing.T) {
 		t.Error("KindOf(nil) != 0")
 	}
 }
+
+func TestSmallint(t *testing.T) {
+	for in, want := range map[int]int16{0: 0, 2026: 2026, 40000: 32767, -40000: -32768} {
+		if got := smallint(in); got != want {
+			t.Errorf("smallint(%d) = %d", in, got)
+		}
+	}
+}
+
+func TestValidEmailAndURL(t *testing.T) {
+	for s, want := range map[string]bool{"a@example.org": true, "A <a@example.org>": false, "a@localhost": false, "": false} {
+		if ValidEmail(s) != want {
+			t.Errorf("ValidEmail(%q) != %v", s, want)
+		}
+	}
+	for s, want := range map[string]bool{"https://example.org/x": true, "http://example.org": true, "ftp://example.org": false, "https://u:p@example.org": false, "/relative": false} {
+		if ValidWebURL(s) != want {
+			t.Errorf("ValidWebURL(%q) != %v", s, want)
+		}
+	}
+}

@@ -117,10 +117,6 @@ func writeProblem(c echo.Context, p api.Problem) {
 	if p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests {
 		c.Response().Header().Set("Retry-After", "5")
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(p.Status)
-		return
-	}
 	_ = c.Blob(p.Status, "application/problem+json", b)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -225,4 +226,33 @@ func statusOf(t *testing.T, url string) int {
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode
+}
+
+// X-Forwarded-For is believed only from configured proxies, so a client cannot choose the
+// address the service logs (and, later, throttles) it under.
+func TestClientAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		proxies string
+		want    string
+	}{
+		{"no trusted proxy: the peer", "", `"remote_ip":"127.0.0.1"`},
+		{"trusted proxy: the forwarded client", "127.0.0.0/8", `"remote_ip":"203.0.113.9"`},
+		{"other proxy trusted: the peer", "10.0.0.0/8", `"remote_ip":"127.0.0.1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := apitest.DefaultConfig()
+			if tt.proxies != "" {
+				_, n, _ := net.ParseCIDR(tt.proxies)
+				cfg.TrustedProxies = []*net.IPNet{n}
+			}
+			s := apitest.NewServer(t, cfg)
+			s.Client.Get("/api/v1/alumni", map[string]string{"X-Forwarded-For": "203.0.113.9"})
+			if !strings.Contains(s.Logs(), tt.want) {
+				t.Errorf("access log lacks %s:\n%s", tt.want, s.Logs())
+			}
+		})
+	}
 }

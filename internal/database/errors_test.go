@@ -1,0 +1,32 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+func TestUnavailable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("boom"), false},
+		{fmt.Errorf("list: %w", context.DeadlineExceeded), true},
+		{fmt.Errorf("get: %w", &net.OpError{Op: "dial", Err: errors.New("refused")}), true},
+		{mysql.ErrInvalidConn, true},
+		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found"}, true},
+		{&mysql.MySQLError{Number: 1205, Message: "Lock wait timeout"}, true},
+		{&mysql.MySQLError{Number: 1062, Message: "Duplicate entry"}, false},
+	}
+	for _, tt := range tests {
+		if got := Unavailable(tt.err); got != tt.want {
+			t.Errorf("Unavailable(%v) = %v", tt.err, got)
+		}
+	}
+}
