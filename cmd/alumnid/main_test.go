@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,7 +58,31 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 
+	// A request in flight when shutdown starts still completes: its body is half sent when
+	// the signal comes, and the rest follows after.
+	body, writer := io.Pipe()
+	inFlight := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/api/v1/alumni", body)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			inFlight <- 0
+			return
+		}
+		_ = resp.Body.Close()
+		inFlight <- resp.StatusCode
+	}()
+	_, _ = writer.Write([]byte(`{"firstName": "Grace", `))
+	time.Sleep(200 * time.Millisecond) // the server is now reading the request
 	cancel()
+	time.Sleep(200 * time.Millisecond) // shutdown has begun and waits for the request
+	_, _ = writer.Write([]byte(`"lastName": "Hopper"}`))
+	_ = writer.Close()
+	if status := <-inFlight; status != http.StatusCreated {
+		t.Errorf("the request in flight at shutdown got %d, want 201", status)
+	}
+
 	select {
 	case err := <-done:
 		if err != nil {

@@ -170,3 +170,35 @@ func TestCreateDatabase(t *testing.T) {
 		t.Error("a DSN without a database name was accepted")
 	}
 }
+
+// Several replicas starting with --migrate at once: golang-migrate's database lock lets one
+// migrate while the others wait, and all of them succeed.
+func TestConcurrentMigrations(t *testing.T) {
+	t.Parallel()
+	dsn := apitest.NewEmptyDatabase(t)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			m, err := database.NewMigrator(dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer m.Close()
+			errs <- m.Up()
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Up: %v", err)
+		}
+	}
+	m, err := database.NewMigrator(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if v, dirty, err := m.Version(); v != database.ExpectedVersion || dirty || err != nil {
+		t.Errorf("after concurrent Up: %d %v %v", v, dirty, err)
+	}
+}

@@ -25,8 +25,10 @@ func (healthChecks) live(c echo.Context) error {
 	return c.JSON(http.StatusOK, healthStatus{Status: "ok"})
 }
 
-// ready answers 200 when the database answers and its schema is the version this binary
-// expects, 503 otherwise.
+// ready answers 200 when the database answers and its schema is at least the version this
+// binary expects, 503 otherwise. A newer schema is fine: migrations are backward compatible
+// (expand, then contract in a later release), so during a rolling deploy the replicas still
+// on the old binary stay in the load balancer after the first new one has migrated.
 func (h healthChecks) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
@@ -34,7 +36,7 @@ func (h healthChecks) ready(c echo.Context) error {
 	switch {
 	case err != nil:
 		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "database unreachable"})
-	case dirty || version != database.ExpectedVersion:
+	case dirty || version < database.ExpectedVersion:
 		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "database schema is not at the expected version"})
 	}
 	return c.JSON(http.StatusOK, healthStatus{Status: "ok"})
