@@ -116,7 +116,7 @@ func cidrList(s string) ([]*net.IPNet, error) {
 
 var errSchemaBehind = errors.New("database schema is behind")
 
-// durationOr is used by flags that must be positive.
+// positive returns an error naming the flag when d is not above zero.
 func positive(name string, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("%s must be positive", name)

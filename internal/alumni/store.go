@@ -69,14 +69,15 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 
 // Get returns the live record with public id id, or a NotFound error.
 func (s *Store) Get(ctx context.Context, id string) (Alumnus, error) {
-	row, err := db.New(s.db).GetAlumnus(ctx, id)
+	q := db.New(s.db)
+	row, err := q.GetAlumnus(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Alumnus{}, errNotFound
 	}
 	if err != nil {
 		return Alumnus{}, fmt.Errorf("get alumnus: %w", err)
 	}
-	list, err := withChildren(ctx, db.New(s.db), []db.Alumni{row})
+	list, err := withChildren(ctx, q, []db.Alumni{row})
 	if err != nil {
 		return Alumnus{}, err
 	}
