@@ -175,3 +175,25 @@ func TestCIDRList(t *testing.T) {
 		t.Errorf("cidrList = %v, %v", nets, err)
 	}
 }
+
+// Every command that needs the database says clearly when it cannot reach it.
+func TestCommandsReportAnUnreachableDatabase(t *testing.T) {
+	const dsn = "root@tcp(127.0.0.1:1)/alumni?timeout=500ms"
+	for _, args := range [][]string{
+		{"serve", "--http-addr", "127.0.0.1:0"},
+		{"serve", "--http-addr", "127.0.0.1:0", "--migrate"},
+		{"migrate", "up"},
+		{"migrate", "up", "--create-database"},
+		{"migrate", "down", "1"},
+		{"migrate", "version"},
+		{"seed", "--alumni", "1"},
+	} {
+		out, err := runCmd(t, append([]string{"--db-dsn", dsn}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+		if strings.Contains(out, "panic") {
+			t.Errorf("%v panicked:\n%s", args, out)
+		}
+	}
+}
