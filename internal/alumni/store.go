@@ -95,10 +95,16 @@ func (s *Store) Update(ctx context.Context, id string, version int, f Fields) (A
 	}
 	var out Alumnus
 	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
-		cur, internalID, err := lockLive(ctx, q, id, version)
+		row, err := lockLive(ctx, q, id, func(v int) bool { return v == version })
 		if err != nil {
 			return err
 		}
+		internalID := row.ID
+		list, err := withChildren(ctx, q, []db.Alumni{row})
+		if err != nil {
+			return err
+		}
+		cur := list[0]
 		if reflect.DeepEqual(cur.Fields, f) {
 			out = cur
 			return nil
@@ -122,16 +128,16 @@ func (s *Store) Update(ctx context.Context, id string, version int, f Fields) (A
 	return out, err
 }
 
-// Delete moves the live record id to the trash. A version of 0 skips the version check;
-// otherwise a record that changed since version gives PreconditionFailed.
-func (s *Store) Delete(ctx context.Context, id string, version int) error {
+// Delete moves the live record id to the trash. When matches is not nil it is asked about the
+// record's current version, under the row lock, and false gives PreconditionFailed.
+func (s *Store) Delete(ctx context.Context, id string, matches func(version int) bool) error {
 	now := s.timestamp()
 	return database.InTx(ctx, s.db, func(q *db.Queries) error {
-		_, internalID, err := lockLive(ctx, q, id, version)
+		row, err := lockLive(ctx, q, id, matches)
 		if err != nil {
 			return err
 		}
-		return q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: internalID})
+		return q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: row.ID})
 	})
 }
 
@@ -164,24 +170,20 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 	return out, err
 }
 
-// lockLive locks the live record id and checks it is at version (unless version is 0).
-// It returns the record as stored and its internal key.
-func lockLive(ctx context.Context, q *db.Queries, id string, version int) (Alumnus, int64, error) {
+// lockLive locks the live record id and, when matches is not nil, checks its current version
+// with it. It returns the row as stored, NotFound, or PreconditionFailed.
+func lockLive(ctx context.Context, q *db.Queries, id string, matches func(version int) bool) (db.Alumni, error) {
 	row, err := q.GetAlumnusForUpdate(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.DeletedAt != nil) {
-		return Alumnus{}, 0, errNotFound
+		return db.Alumni{}, errNotFound
 	}
 	if err != nil {
-		return Alumnus{}, 0, fmt.Errorf("lock alumnus: %w", err)
+		return db.Alumni{}, fmt.Errorf("lock alumnus: %w", err)
 	}
-	if version != 0 && int(row.Version) != version {
-		return Alumnus{}, 0, ErrChanged
+	if matches != nil && !matches(int(row.Version)) {
+		return db.Alumni{}, ErrChanged
 	}
-	list, err := withChildren(ctx, q, []db.Alumni{row})
-	if err != nil {
-		return Alumnus{}, 0, err
-	}
-	return list[0], row.ID, nil
+	return row, nil
 }
 
 // ErrChanged reports that a record is no longer at the version the caller based a change on.

@@ -111,18 +111,11 @@ func mergePatch(base api.AlumnusInput, patch json.RawMessage) (api.AlumnusInput,
 }
 
 func (h alumniHandlers) DeleteAlumnus(ctx context.Context, req api.DeleteAlumnusRequestObject) (api.DeleteAlumnusResponseObject, error) {
-	version := 0
+	var matches func(version int) bool // If-Match is optional on DELETE
 	if req.Params.IfMatch != nil {
-		cur, err := h.store.Get(ctx, req.AlumnusId)
-		if err != nil {
-			return nil, err
-		}
-		if !ifMatch(*req.Params.IfMatch, cur.Version) {
-			return nil, alumni.ErrChanged
-		}
-		version = cur.Version
+		matches = func(version int) bool { return ifMatch(*req.Params.IfMatch, version) }
 	}
-	if err := h.store.Delete(ctx, req.AlumnusId, version); err != nil {
+	if err := h.store.Delete(ctx, req.AlumnusId, matches); err != nil {
 		return nil, err
 	}
 	return api.DeleteAlumnus204Response{}, nil
