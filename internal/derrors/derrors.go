@@ -5,6 +5,7 @@ package derrors
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // Kind says what went wrong, independent of the transport.
@@ -24,6 +25,12 @@ const (
 	PreconditionFailed
 	// PreconditionRequired: the caller must name the version it changes.
 	PreconditionRequired
+	// Unauthenticated: no credentials, or credentials that are not (or no longer) valid.
+	Unauthenticated
+	// Forbidden: the caller is known but may not do this.
+	Forbidden
+	// Throttled: too many attempts; the caller should wait RetryAfter.
+	Throttled
 )
 
 // FieldError names one field and what is wrong with it.
@@ -37,6 +44,8 @@ type Error struct {
 	Kind   Kind
 	Detail string
 	Fields []FieldError
+	// RetryAfter is how long a Throttled caller should wait.
+	RetryAfter time.Duration
 }
 
 // New returns an Error of kind with a caller-facing detail and optional field errors.
