@@ -5,6 +5,7 @@
 package db
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -48,6 +49,19 @@ type AlumniTag struct {
 	Tag       string
 }
 
+type AuditEvent struct {
+	ID         int64
+	OccurredAt time.Time
+	ActorID    *string
+	ActorRole  *string
+	Action     string
+	EntityType string
+	EntityID   *string
+	Changes    json.RawMessage
+	RequestID  *string
+	ClientIp   *string
+}
+
 type Degree struct {
 	ID                 int64
 	AlumnusID          int64
@@ -58,4 +72,69 @@ type Degree struct {
 	GraduationYear     int16
 	PreferredClassYear *int16
 	IsPrimary          bool
+}
+
+type Invite struct {
+	ID         int64
+	PublicID   string
+	TokenHash  []byte
+	AlumnusID  int64
+	Email      string
+	CreatedBy  *int64
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+}
+
+type LoginKnownClient struct {
+	Bucket        []byte
+	LastSuccessAt time.Time
+}
+
+type LoginThrottle struct {
+	Bucket      []byte
+	WindowStart time.Time
+	Failures    int32
+}
+
+type RefreshToken struct {
+	TokenHash []byte
+	SessionID int64
+	IssuedAt  time.Time
+	UsedAt    *time.Time
+}
+
+type Session struct {
+	ID            int64
+	PublicID      string
+	UserID        int64
+	CreatedAt     time.Time
+	RefreshedAt   time.Time
+	IdleExpiresAt time.Time
+	ExpiresAt     time.Time
+	EndedAt       *time.Time
+	EndReason     *string
+	ClientIp      *string
+}
+
+type Setting struct {
+	Name      string
+	Value     json.RawMessage
+	UpdatedAt time.Time
+	UpdatedBy *string
+}
+
+type User struct {
+	ID                int64
+	PublicID          string
+	Version           int32
+	Email             string
+	PasswordHash      string
+	Role              string
+	Enabled           bool
+	AlumnusID         *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	PasswordChangedAt time.Time
+	LastLoginAt       *time.Time
 }
