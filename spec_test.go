@@ -28,12 +28,13 @@ func TestContract(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
-		if !strings.HasPrefix(path, "/api/v1/") {
-			t.Errorf("%s: every operation lives under /api/v1", path)
+		if !strings.HasPrefix(path, "/api/v1/") && !strings.HasPrefix(path, "/.well-known/") {
+			t.Errorf("%s: every operation lives under /api/v1 (or /.well-known)", path)
 		}
 		for method, op := range item.Operations() {
 			name := method + " " + path
 			checkOperation(t, name, op, tags)
+			checkPermissions(t, name, doc, op)
 			if ids[op.OperationID] {
 				t.Errorf("%s: operationId %s is used twice", name, op.OperationID)
 			}
@@ -91,6 +92,45 @@ func checkOperation(t *testing.T, name string, op *openapi3.Operation, tags map[
 	}
 	if !has4xx || !has500 {
 		t.Errorf("%s: must document its client errors and 500", name)
+	}
+}
+
+// checkPermissions requires every operation to say who may call it: either it is public
+// (security: []) or it needs a bearer token and lists the allowed roles in x-roles. Operations
+// that need a token document 401, and those not open to every role document 403.
+func checkPermissions(t *testing.T, name string, doc *openapi3.T, op *openapi3.Operation) {
+	t.Helper()
+	roles := doc.Components.Schemas["Role"].Value.Enum
+	public := op.Security != nil && len(*op.Security) == 0
+	raw, hasRoles := op.Extensions["x-roles"]
+	if public {
+		if hasRoles {
+			t.Errorf("%s: a public operation (security: []) must not list x-roles", name)
+		}
+		return
+	}
+	if op.Security == nil && len(doc.Security) == 0 {
+		t.Errorf("%s: needs a security requirement", name)
+	}
+	list, ok := raw.([]any)
+	if !hasRoles || !ok || len(list) == 0 {
+		t.Errorf("%s: must list the roles that may call it in x-roles", name)
+		return
+	}
+	for _, r := range list {
+		known := false
+		for _, e := range roles {
+			known = known || e == r
+		}
+		if !known {
+			t.Errorf("%s: x-roles names unknown role %v", name, r)
+		}
+	}
+	if op.Responses.Value("401") == nil {
+		t.Errorf("%s: needs a token, so it must document 401", name)
+	}
+	if len(list) < len(roles) && op.Responses.Value("403") == nil {
+		t.Errorf("%s: is not open to every role, so it must document 403", name)
 	}
 }
 

@@ -43,6 +43,8 @@ UPDATE alumni SET version = version + 1, deleted_at = ?, updated_at = ? WHERE id
 -- position when after_set is true. Degree filters must all hold for one and the same degree.
 SELECT a.* FROM alumni a
 WHERE ((sqlc.arg(deleted) = TRUE AND a.deleted_at IS NOT NULL) OR (sqlc.arg(deleted) = FALSE AND a.deleted_at IS NULL))
+  AND (sqlc.arg(consent_only) = FALSE OR a.directory_consent = TRUE)
+  AND (sqlc.arg(directory_only) = FALSE OR (a.directory_consent = TRUE AND a.status <> 'deceased'))
   AND (sqlc.narg(country) IS NULL OR a.country = sqlc.narg(country))
   AND (sqlc.narg(status) IS NULL OR a.status = sqlc.narg(status))
   AND (sqlc.narg(tag) IS NULL OR EXISTS (
@@ -81,3 +83,9 @@ DELETE FROM alumni_tags WHERE alumnus_id = ?;
 
 -- name: CreateTag :exec
 INSERT INTO alumni_tags (alumnus_id, tag) VALUES (?, ?);
+
+-- name: FirstDirectoryAlumnus :one
+-- FirstDirectoryAlumnus picks the record the demo alumnus user is linked to.
+SELECT public_id FROM alumni
+WHERE deleted_at IS NULL AND directory_consent = TRUE AND status <> 'deceased'
+ORDER BY id LIMIT 1;

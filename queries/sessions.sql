@@ -4,8 +4,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?);
 
 -- name: GetSessionAuth :one
 -- GetSessionAuth is the check every authenticated request makes: one primary-key lookup.
-SELECT s.id, s.ended_at, s.expires_at, u.public_id AS user_public_id, u.role, u.enabled
-FROM sessions s JOIN users u ON u.id = s.user_id
+SELECT s.id, s.ended_at, s.expires_at, u.id AS user_id, u.public_id AS user_public_id, u.role, u.enabled,
+  a.public_id AS alumnus_public_id
+FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN alumni a ON a.id = u.alumnus_id
 WHERE s.public_id = ?;
 
 -- name: GetSessionForUpdate :one
@@ -36,3 +37,6 @@ SELECT * FROM refresh_tokens WHERE token_hash = ? FOR UPDATE;
 
 -- name: UseRefreshToken :exec
 UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?;
+
+-- name: GetSession :one
+SELECT * FROM sessions WHERE id = ?;

@@ -12,6 +12,11 @@ SELECT u.*, a.public_id AS alumnus_public_id
 FROM users u LEFT JOIN alumni a ON a.id = u.alumnus_id
 WHERE u.public_id = ?;
 
+-- name: GetUserByID :one
+SELECT u.*, a.public_id AS alumnus_public_id
+FROM users u LEFT JOIN alumni a ON a.id = u.alumnus_id
+WHERE u.id = ?;
+
 -- name: GetUserForUpdate :one
 SELECT u.*, a.public_id AS alumnus_public_id
 FROM users u LEFT JOIN alumni a ON a.id = u.alumnus_id

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,13 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 // start, serves a request, and shuts down cleanly when its context ends.
 func TestServeEndToEnd(t *testing.T) {
 	dsn := apitest.NewEmptyDatabase(t)
+	keyFile := filepath.Join(t.TempDir(), "keys", "jwt.pem")
+	if out, err := runCmd(t, "keygen", "--out", keyFile); err != nil || !strings.Contains(out, "created key") {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
+	if out, err := runCmd(t, "keygen", "--out", keyFile); err != nil || !strings.Contains(out, "kept existing key") {
+		t.Fatalf("keygen again: %v %s", err, out)
+	}
 	addr := make(chan string, 1)
 	listening = func(a string) { addr <- a }
 	t.Cleanup(func() { listening = nil })
@@ -32,7 +41,7 @@ func TestServeEndToEnd(t *testing.T) {
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s"}, &logs, &logs)
+		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile}, &logs, &logs)
 	}()
 	var base string
 	select {
@@ -53,7 +62,24 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("readyz: %d", resp.StatusCode)
 	}
+	// Bootstrap an admin from the command line, the password on stdin, and sign in.
+	const pw = "violet kestrel sings over quiet harbours"
+	stdin = strings.NewReader(pw + "\n")
+	t.Cleanup(func() { stdin = os.Stdin })
+	if out, err := runCmd(t, "--db-dsn", dsn, "user", "create", "--email", "Root@Example.org", "--role", "admin"); err != nil || !strings.Contains(out, "created admin user root@example.org") {
+		t.Fatalf("user create: %v %s", err, out)
+	}
 	c := apitest.NewClient(t, base)
+	login := c.Post("/api/v1/auth/login", map[string]string{"email": "root@example.org", "password": pw})
+	if login.Status != 200 {
+		t.Fatalf("login: %d %s", login.Status, login.Body)
+	}
+	var tok struct{ AccessToken string }
+	login.JSON(t, &tok)
+	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 401 {
+		t.Fatalf("create without a token: %d %s", r.Status, r.Body)
+	}
+	c = c.WithToken(tok.AccessToken)
 	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
@@ -65,6 +91,7 @@ func TestServeEndToEnd(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/api/v1/alumni", body)
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			inFlight <- 0
@@ -94,8 +121,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the logs:\n%s", logs.String())
 	}
-	if strings.Contains(logs.String(), "password") {
-		t.Errorf("logs mention a password")
+	if strings.Contains(logs.String(), pw) || strings.Contains(logs.String(), tok.AccessToken) {
+		t.Errorf("logs contain the password or the token")
 	}
 }
 
@@ -128,9 +155,9 @@ func TestMigrateCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"migrate", "version"}, "schema version 0 (clean)"},
-		{[]string{"migrate", "up", "--create-database"}, "schema version 3 (clean); this binary needs 3"},
-		{[]string{"migrate", "down", "2"}, "schema version 1 (clean)"},
-		{[]string{"migrate", "up"}, "schema version 3 (clean)"},
+		{[]string{"migrate", "up", "--create-database"}, "schema version 11 (clean); this binary needs 11"},
+		{[]string{"migrate", "down", "10"}, "schema version 1 (clean)"},
+		{[]string{"migrate", "up"}, "schema version 11 (clean)"},
 	}
 	for _, s := range steps {
 		out, err := runCmd(t, append([]string{"--db-dsn", dsn}, s.args...)...)
@@ -160,7 +187,7 @@ func TestSeedCommand(t *testing.T) {
 
 func TestVersionAndHelp(t *testing.T) {
 	out, err := runCmd(t, "version")
-	if err != nil || !strings.Contains(out, "alumnid dev (schema version 3") {
+	if err != nil || !strings.Contains(out, "alumnid dev (schema version 11") {
 		t.Errorf("version: %v %s", err, out)
 	}
 	out, err = runCmd(t, "--help")

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/httpapi"
+	"github.com/alumnid/alumnid/internal/token"
 )
 
 type serveCmd struct {
@@ -26,6 +29,36 @@ type serveCmd struct {
 	IdleTimeout       time.Duration `name:"idle-timeout" env:"ALUMNI_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection stays open."`
 	ShutdownTimeout   time.Duration `name:"shutdown-timeout" env:"ALUMNI_SHUTDOWN_TIMEOUT" default:"20s" help:"How long shutdown waits for requests in flight."`
 	Pool              poolFlags     `embed:"" prefix:"db-"`
+	Tokens            tokenFlags    `embed:""`
+	PasswordHashes    int           `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
+}
+
+// tokenFlags configure access tokens. Keys are PEM (PKCS#8) or JWK / JWK Set, Ed25519 or
+// P-256, listed oldest first: the last private key signs, all of them verify.
+type tokenFlags struct {
+	KeyFiles []string `name:"jwt-key-file" env:"ALUMNI_JWT_KEY_FILES" sep:"," help:"Files with the token keys, oldest first (comma-separated)."`
+	Keys     string   `name:"jwt-keys" env:"ALUMNI_JWT_KEYS" help:"The token keys themselves (PEM or JWK Set), after those of --jwt-key-file."`
+	Issuer   string   `name:"jwt-issuer" env:"ALUMNI_JWT_ISSUER" default:"alumnid" help:"iss of access tokens."`
+	Audience string   `name:"jwt-audience" env:"ALUMNI_JWT_AUDIENCE" default:"alumnid-api" help:"aud of access tokens."`
+}
+
+// keySet loads the configured keys. It names files, never key material, in errors.
+func (t tokenFlags) keySet() (*token.KeySet, error) {
+	var data [][]byte
+	for _, path := range t.KeyFiles {
+		b, err := os.ReadFile(path) //nolint:gosec // the operator names the key file
+		if err != nil {
+			return nil, fmt.Errorf("read token key file: %w", err)
+		}
+		data = append(data, b)
+	}
+	if strings.TrimSpace(t.Keys) != "" {
+		data = append(data, []byte(t.Keys))
+	}
+	if len(data) == 0 {
+		return nil, errors.New("no token signing key: set --jwt-key-file (ALUMNI_JWT_KEY_FILES) or ALUMNI_JWT_KEYS; `alumnid keygen` makes one")
+	}
+	return token.ParseKeys(data...)
 }
 
 type poolFlags struct {
@@ -79,11 +112,19 @@ func (s serveCmd) Run(e *env) error {
 			errSchemaBehind, current, database.ExpectedVersion)
 	}
 
+	keys, err := s.Tokens.keySet()
+	if err != nil {
+		return err
+	}
 	handler, err := httpapi.New(httpapi.Config{
 		AllowedOrigins: s.AllowedOrigins,
 		TrustedProxies: proxies,
 		BodyLimit:      s.BodyLimit,
 		RequestTimeout: s.RequestTimeout,
+		Keys:           keys,
+		Issuer:         s.Tokens.Issuer,
+		Audience:       s.Tokens.Audience,
+		PasswordHashes: s.PasswordHashes,
 	}, sqlDB, e.log)
 	if err != nil {
 		return err

@@ -159,6 +159,20 @@ func (q *Queries) DeleteTags(ctx context.Context, alumnusID int64) error {
 	return err
 }
 
+const firstDirectoryAlumnus = `-- name: FirstDirectoryAlumnus :one
+SELECT public_id FROM alumni
+WHERE deleted_at IS NULL AND directory_consent = TRUE AND status <> 'deceased'
+ORDER BY id LIMIT 1
+`
+
+// FirstDirectoryAlumnus picks the record the demo alumnus user is linked to.
+func (q *Queries) FirstDirectoryAlumnus(ctx context.Context) (string, error) {
+	row := q.db.QueryRowContext(ctx, firstDirectoryAlumnus)
+	var public_id string
+	err := row.Scan(&public_id)
+	return public_id, err
+}
+
 const getAlumnus = `-- name: GetAlumnus :one
 SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at FROM alumni WHERE public_id = ? AND deleted_at IS NULL
 `
@@ -252,6 +266,8 @@ func (q *Queries) GetAlumnusForUpdate(ctx context.Context, publicID string) (Alu
 const listAlumni = `-- name: ListAlumni :many
 SELECT a.id, a.public_id, a.version, a.student_id, a.first_name, a.last_name, a.preferred_name, a.enrolled_name, a.email, a.work_email, a.phone, a.address_line1, a.address_line2, a.city, a.region, a.postal_code, a.country, a.employer, a.job_title, a.industry, a.linkedin_url, a.website_url, a.directory_consent, a.do_not_email, a.do_not_mail, a.do_not_phone, a.do_not_sms, a.status, a.notes, a.created_at, a.updated_at, a.deleted_at FROM alumni a
 WHERE ((? = TRUE AND a.deleted_at IS NOT NULL) OR (? = FALSE AND a.deleted_at IS NULL))
+  AND (? = FALSE OR a.directory_consent = TRUE)
+  AND (? = FALSE OR (a.directory_consent = TRUE AND a.status <> 'deceased'))
   AND (? IS NULL OR a.country = ?)
   AND (? IS NULL OR a.status = ?)
   AND (? IS NULL OR EXISTS (
@@ -274,6 +290,8 @@ LIMIT ?
 
 type ListAlumniParams struct {
 	Deleted        interface{}
+	ConsentOnly    interface{}
+	DirectoryOnly  interface{}
 	Country        *string
 	Status         *string
 	Tag            *string
@@ -295,6 +313,8 @@ func (q *Queries) ListAlumni(ctx context.Context, arg ListAlumniParams) ([]Alumn
 	rows, err := q.db.QueryContext(ctx, listAlumni,
 		arg.Deleted,
 		arg.Deleted,
+		arg.ConsentOnly,
+		arg.DirectoryOnly,
 		arg.Country,
 		arg.Country,
 		arg.Status,

@@ -129,19 +129,44 @@ func (q *Queries) GetRefreshTokenForUpdate(ctx context.Context, tokenHash []byte
 	return i, err
 }
 
+const getSession = `-- name: GetSession :one
+SELECT id, public_id, user_id, created_at, refreshed_at, idle_expires_at, expires_at, ended_at, end_reason, client_ip FROM sessions WHERE id = ?
+`
+
+func (q *Queries) GetSession(ctx context.Context, id int64) (Session, error) {
+	row := q.db.QueryRowContext(ctx, getSession, id)
+	var i Session
+	err := row.Scan(
+		&i.ID,
+		&i.PublicID,
+		&i.UserID,
+		&i.CreatedAt,
+		&i.RefreshedAt,
+		&i.IdleExpiresAt,
+		&i.ExpiresAt,
+		&i.EndedAt,
+		&i.EndReason,
+		&i.ClientIp,
+	)
+	return i, err
+}
+
 const getSessionAuth = `-- name: GetSessionAuth :one
-SELECT s.id, s.ended_at, s.expires_at, u.public_id AS user_public_id, u.role, u.enabled
-FROM sessions s JOIN users u ON u.id = s.user_id
+SELECT s.id, s.ended_at, s.expires_at, u.id AS user_id, u.public_id AS user_public_id, u.role, u.enabled,
+  a.public_id AS alumnus_public_id
+FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN alumni a ON a.id = u.alumnus_id
 WHERE s.public_id = ?
 `
 
 type GetSessionAuthRow struct {
-	ID           int64
-	EndedAt      *time.Time
-	ExpiresAt    time.Time
-	UserPublicID string
-	Role         string
-	Enabled      bool
+	ID              int64
+	EndedAt         *time.Time
+	ExpiresAt       time.Time
+	UserID          int64
+	UserPublicID    string
+	Role            string
+	Enabled         bool
+	AlumnusPublicID *string
 }
 
 // GetSessionAuth is the check every authenticated request makes: one primary-key lookup.
@@ -152,9 +177,11 @@ func (q *Queries) GetSessionAuth(ctx context.Context, publicID string) (GetSessi
 		&i.ID,
 		&i.EndedAt,
 		&i.ExpiresAt,
+		&i.UserID,
 		&i.UserPublicID,
 		&i.Role,
 		&i.Enabled,
+		&i.AlumnusPublicID,
 	)
 	return i, err
 }

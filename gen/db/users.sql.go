@@ -148,6 +148,49 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (GetUserByEm
 	return i, err
 }
 
+const getUserByID = `-- name: GetUserByID :one
+SELECT u.id, u.public_id, u.version, u.email, u.password_hash, u.role, u.enabled, u.alumnus_id, u.created_at, u.updated_at, u.password_changed_at, u.last_login_at, a.public_id AS alumnus_public_id
+FROM users u LEFT JOIN alumni a ON a.id = u.alumnus_id
+WHERE u.id = ?
+`
+
+type GetUserByIDRow struct {
+	ID                int64
+	PublicID          string
+	Version           int32
+	Email             string
+	PasswordHash      string
+	Role              string
+	Enabled           bool
+	AlumnusID         *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	PasswordChangedAt time.Time
+	LastLoginAt       *time.Time
+	AlumnusPublicID   *string
+}
+
+func (q *Queries) GetUserByID(ctx context.Context, id int64) (GetUserByIDRow, error) {
+	row := q.db.QueryRowContext(ctx, getUserByID, id)
+	var i GetUserByIDRow
+	err := row.Scan(
+		&i.ID,
+		&i.PublicID,
+		&i.Version,
+		&i.Email,
+		&i.PasswordHash,
+		&i.Role,
+		&i.Enabled,
+		&i.AlumnusID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PasswordChangedAt,
+		&i.LastLoginAt,
+		&i.AlumnusPublicID,
+	)
+	return i, err
+}
+
 const getUserForUpdate = `-- name: GetUserForUpdate :one
 SELECT u.id, u.public_id, u.version, u.email, u.password_hash, u.role, u.enabled, u.alumnus_id, u.created_at, u.updated_at, u.password_changed_at, u.last_login_at, a.public_id AS alumnus_public_id
 FROM users u LEFT JOIN alumni a ON a.id = u.alumnus_id

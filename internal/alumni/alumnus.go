@@ -78,4 +78,6 @@ type Alumnus struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	DeletedAt *time.Time
+	// Withheld names the fields left out because the reader may not see them (see Redact).
+	Withheld []string
 }

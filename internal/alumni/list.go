@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -20,6 +21,10 @@ type Filter struct {
 	Status             Status `json:"st,omitempty"`
 	Tag                string `json:"tg,omitempty"`
 	Deleted            bool   `json:"de,omitempty"`
+
+	// Set by scope from the caller's role, never by the caller.
+	consentOnly   bool // only alumni who consented to the directory
+	directoryOnly bool // only alumni listed in the directory
 }
 
 // Page is one page of a list. NextCursor is empty on the last page.
@@ -45,8 +50,11 @@ func optional[T comparable](v T) *T {
 // List returns the page of records matching f that follows after (a NextCursor of the same
 // filter, or "" for the first page), in (last name, first name, id) order. It returns a
 // Malformed error for a bad cursor or limit and an Invalid one for contradictory filters.
-func (s *Store) List(ctx context.Context, f Filter, after string, limit int) (Page, error) {
+func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, after string, limit int) (Page, error) {
 	f.Country = strings.ToUpper(f.Country)
+	if err := scope(p, &f); err != nil {
+		return Page{}, err
+	}
 	if limit < 1 || limit > MaxLimit {
 		return Page{}, derrors.New(derrors.Malformed, "The page size is out of range.",
 			derrors.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)})
@@ -56,17 +64,19 @@ func (s *Store) List(ctx context.Context, f Filter, after string, limit int) (Pa
 			derrors.FieldError{Field: "graduationYearTo", Message: "must not be before graduationYearFrom"})
 	}
 	params := db.ListAlumniParams{
-		Deleted:      f.Deleted,
-		Country:      optional(f.Country),
-		Status:       optional(string(f.Status)),
-		Tag:          optional(f.Tag),
-		DegreeFilter: f.Program != "" || f.Faculty != "" || f.GraduationYearFrom != 0 || f.GraduationYearTo != 0,
-		Program:      optional(f.Program),
-		Faculty:      optional(f.Faculty),
-		YearFrom:     optional(smallint(f.GraduationYearFrom)),
-		YearTo:       optional(smallint(f.GraduationYearTo)),
-		AfterSet:     after != "",
-		Limit:        int32(limit + 1),
+		Deleted:       f.Deleted,
+		Country:       optional(f.Country),
+		Status:        optional(string(f.Status)),
+		Tag:           optional(f.Tag),
+		DegreeFilter:  f.Program != "" || f.Faculty != "" || f.GraduationYearFrom != 0 || f.GraduationYearTo != 0,
+		Program:       optional(f.Program),
+		Faculty:       optional(f.Faculty),
+		YearFrom:      optional(smallint(f.GraduationYearFrom)),
+		YearTo:        optional(smallint(f.GraduationYearTo)),
+		ConsentOnly:   f.consentOnly,
+		DirectoryOnly: f.directoryOnly,
+		AfterSet:      after != "",
+		Limit:         int32(limit + 1),
 	}
 	if after != "" {
 		c, err := decodeCursor(after, f)
@@ -87,6 +97,9 @@ func (s *Store) List(ctx context.Context, f Filter, after string, limit int) (Pa
 	items, err := withChildren(ctx, q, rows)
 	if err != nil {
 		return Page{}, err
+	}
+	for i := range items {
+		items[i] = Redact(p, items[i])
 	}
 	page := Page{Items: items}
 	if more {

@@ -14,6 +14,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/audit"
+	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
@@ -59,7 +61,10 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 		if err != nil {
 			return fmt.Errorf("read new alumnus id: %w", err)
 		}
-		return writeChildren(ctx, q, id, f)
+		if err := writeChildren(ctx, q, id, f); err != nil {
+			return err
+		}
+		return record(ctx, q, "alumnus.create", a.ID, audit.Diff(nil, auditFields(f)), now)
 	})
 	if err != nil {
 		return Alumnus{}, err
@@ -67,8 +72,21 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 	return a, nil
 }
 
-// Get returns the live record with public id id, or a NotFound error.
-func (s *Store) Get(ctx context.Context, id string) (Alumnus, error) {
+// Get returns the live record with public id id as p may see it (Withheld names the fields
+// left out). It returns NotFound also for records p may not know of.
+func (s *Store) Get(ctx context.Context, p auth.Principal, id string) (Alumnus, error) {
+	a, err := s.get(ctx, id)
+	if err != nil {
+		return Alumnus{}, err
+	}
+	if !CanRead(p, a) {
+		return Alumnus{}, errNotFound
+	}
+	return Redact(p, a), nil
+}
+
+// get returns the whole live record id, or NotFound.
+func (s *Store) get(ctx context.Context, id string) (Alumnus, error) {
 	q := db.New(s.db)
 	row, err := q.GetAlumnus(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -84,18 +102,24 @@ func (s *Store) Get(ctx context.Context, id string) (Alumnus, error) {
 	return list[0], nil
 }
 
-// Update replaces the writable fields of the live record id with f, provided the record is
-// still at version. It returns NotFound, PreconditionFailed when the record changed since
-// version, Invalid for unacceptable fields and Conflict for a taken student id or email.
-// A change that leaves every field as it was writes nothing and keeps the version.
-func (s *Store) Update(ctx context.Context, id string, version int, f Fields) (Alumnus, error) {
-	now := s.timestamp()
-	if err := Normalize(&f, now); err != nil {
-		return Alumnus{}, err
+// Edit is a change to a record: it receives the whole current record (what p may see) and
+// returns the new fields, or an error to refuse.
+type Edit func(cur Alumnus) (Fields, error)
+
+// Update applies edit to the live record id on behalf of p and stores the result. ifMatch is
+// asked about the record's current version and the caller's view of it, under the row lock;
+// false gives PreconditionFailed. Alumni may change only their own record (NotFound for
+// others) and only SelfEditable fields (checked by the caller's edit). It returns Invalid for
+// unacceptable fields and Conflict for a taken student id or email. A change that leaves every
+// field as it was writes nothing and keeps the version.
+func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch func(visible Alumnus) bool, edit Edit) (Alumnus, error) {
+	if !p.Role.Office() && (p.Role != auth.RoleAlumnus || p.AlumnusID != id) {
+		return Alumnus{}, errNotFound
 	}
+	now := s.timestamp()
 	var out Alumnus
 	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
-		row, err := lockLive(ctx, q, id, func(v int) bool { return v == version })
+		row, err := lockLive(ctx, q, id, nil)
 		if err != nil {
 			return err
 		}
@@ -105,8 +129,20 @@ func (s *Store) Update(ctx context.Context, id string, version int, f Fields) (A
 			return err
 		}
 		cur := list[0]
+		visible := Redact(p, cur)
+		if !ifMatch(visible) {
+			return ErrChanged
+		}
+		f, err := edit(visible)
+		if err != nil {
+			return err
+		}
+		f = restoreWithheld(f, cur.Fields, visible.Withheld)
+		if err := Normalize(&f, now); err != nil {
+			return err
+		}
 		if reflect.DeepEqual(cur.Fields, f) {
-			out = cur
+			out = visible
 			return nil
 		}
 		params := toUpdateParams(f, now, internalID)
@@ -122,10 +158,42 @@ func (s *Store) Update(ctx context.Context, id string, version int, f Fields) (A
 		if err := writeChildren(ctx, q, internalID, f); err != nil {
 			return err
 		}
-		out = Alumnus{ID: id, Version: cur.Version + 1, Fields: f, CreatedAt: cur.CreatedAt, UpdatedAt: now}
-		return nil
+		next := Alumnus{ID: id, Version: cur.Version + 1, Fields: f, CreatedAt: cur.CreatedAt, UpdatedAt: now}
+		out = Redact(p, next)
+		return record(ctx, q, "alumnus.update", id, audit.Diff(auditFields(cur.Fields), auditFields(f)), now)
 	})
-	return out, err
+	if err != nil {
+		return Alumnus{}, err
+	}
+	return out, nil
+}
+
+// restoreWithheld puts back the values of the fields the editor could not see, so that a
+// change by someone who cannot read a field never clears it.
+func restoreWithheld(f, cur Fields, withheld []string) Fields {
+	for _, name := range withheld {
+		switch name {
+		case FieldStudentID:
+			f.StudentID = cur.StudentID
+		case FieldEmail:
+			f.Email = cur.Email
+		case FieldWorkEmail:
+			f.WorkEmail = cur.WorkEmail
+		case FieldPhone:
+			f.Phone = cur.Phone
+		case FieldAddress:
+			f.Address = cur.Address
+		case FieldTags:
+			f.Tags = cur.Tags
+		case FieldContactPermissions:
+			f.ContactPermissions = cur.ContactPermissions
+		case FieldStatus:
+			f.Status = cur.Status
+		case FieldNotes:
+			f.Notes = cur.Notes
+		}
+	}
+	return f
 }
 
 // Delete moves the live record id to the trash. When matches is not nil it is asked about the
@@ -137,7 +205,10 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 		if err != nil {
 			return err
 		}
-		return q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: row.ID})
+		if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: row.ID}); err != nil {
+			return fmt.Errorf("delete alumnus: %w", err)
+		}
+		return record(ctx, q, "alumnus.delete", id, nil, now)
 	})
 }
 
@@ -159,6 +230,9 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 				return fmt.Errorf("restore alumnus: %w", err)
 			}
 			row.DeletedAt, row.UpdatedAt, row.Version = nil, now, row.Version+1
+			if err := record(ctx, q, "alumnus.restore", id, nil, now); err != nil {
+				return err
+			}
 		}
 		list, err := withChildren(ctx, q, []db.Alumni{row})
 		if err != nil {

@@ -3,6 +3,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,15 +22,20 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/alumnid/alumnid"
+	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
 // Server is the service running on a test's own database, behind a real HTTP listener.
+// Client is signed in as an admin; Anon sends no credentials.
 type Server struct {
 	URL    string
 	Echo   *echo.Echo
 	Client *Client
+	Anon   *Client
 	DSN    string
+	DB     *sql.DB
+	Auth   *auth.Service
 	logs   *syncBuffer
 }
 
@@ -46,6 +52,10 @@ func DefaultConfig() httpapi.Config {
 		AllowedOrigins: []string{"https://app.example.org"},
 		BodyLimit:      64 << 10,
 		RequestTimeout: 10 * time.Second,
+		Keys:           Keys(),
+		Issuer:         Issuer,
+		Audience:       Audience,
+		PasswordHashes: 4,
 	}
 }
 
@@ -60,7 +70,10 @@ func NewServer(t testing.TB, cfg httpapi.Config) *Server {
 	}
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
-	return &Server{URL: ts.URL, Echo: e, Client: NewClient(t, ts.URL), DSN: dsn, logs: logs}
+	s := &Server{URL: ts.URL, Echo: e, Anon: NewClient(t, ts.URL), DSN: dsn, DB: sqlDB, logs: logs,
+		Auth: NewAuthService(sqlDB, cfg)}
+	s.Client = s.As(t, auth.RoleAdmin)
+	return s
 }
 
 type syncBuffer struct {
@@ -78,6 +91,7 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 // contract: an undeclared status, a wrong content type, a body or header that breaks its schema.
 type Client struct {
 	t       testing.TB
+	token   string
 	base    string
 	http    *http.Client
 	doc     *openapi3.T
@@ -114,6 +128,16 @@ func NewClient(t testing.TB, base string) *Client {
 		doc: doc, router: router, problem: doc.Components.Schemas["Problem"].Value,
 	}
 }
+
+// WithToken returns a copy of c that sends the access token tok.
+func (c *Client) WithToken(tok string) *Client {
+	cp := *c
+	cp.token = tok
+	return &cp
+}
+
+// Token returns the access token c sends ("" for none).
+func (c *Client) Token() string { return c.token }
 
 // Response is a response read in full.
 type Response struct {
@@ -167,6 +191,9 @@ func (c *Client) Do(req Request) *Response {
 			ct = "application/json"
 		}
 		httpReq.Header.Set("Content-Type", ct)
+	}
+	if c.token != "" {
+		httpReq.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	for k, v := range req.Header {
 		httpReq.Header.Set(k, v)

@@ -9,12 +9,22 @@ import (
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/settings"
 )
 
 // alumniHandlers implements the alumni operations of the contract.
 type alumniHandlers struct {
-	store *alumni.Store
+	store    *alumni.Store
+	settings *settings.Store
+}
+
+// principal returns the caller; the middleware has authenticated every operation that needs
+// it, so the zero Principal (no role, allowed nothing) only reaches public operations.
+func principal(ctx context.Context) auth.Principal {
+	p, _ := auth.PrincipalFrom(ctx)
+	return p
 }
 
 func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniRequestObject) (api.ListAlumniResponseObject, error) {
@@ -22,7 +32,7 @@ func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniReques
 	if req.Params.Limit != nil {
 		limit = *req.Params.Limit
 	}
-	page, err := h.store.List(ctx, toFilter(req.Params), val(req.Params.Cursor), limit)
+	page, err := h.store.List(ctx, principal(ctx), toFilter(req.Params), val(req.Params.Cursor), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -35,12 +45,20 @@ func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniReques
 }
 
 func (h alumniHandlers) CreateAlumnus(ctx context.Context, req api.CreateAlumnusRequestObject) (api.CreateAlumnusResponseObject, error) {
-	a, err := h.store.Create(ctx, toFields(*req.Body))
+	f := toFields(*req.Body)
+	if req.Body.DirectoryConsent == nil {
+		st, err := h.settings.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.DirectoryConsent = st.DefaultDirectoryConsent
+	}
+	a, err := h.store.Create(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	location := "/api/v1/alumni/" + a.ID
-	tag := etag(a.Version)
+	tag := alumnusETag(a)
 	return api.CreateAlumnus201JSONResponse{
 		Body:    toAPIAlumnus(a),
 		Headers: api.CreateAlumnus201ResponseHeaders{ETag: &tag, Location: &location},
@@ -48,12 +66,12 @@ func (h alumniHandlers) CreateAlumnus(ctx context.Context, req api.CreateAlumnus
 }
 
 func (h alumniHandlers) GetAlumnus(ctx context.Context, req api.GetAlumnusRequestObject) (api.GetAlumnusResponseObject, error) {
-	a, err := h.store.Get(ctx, req.AlumnusId)
+	a, err := h.store.Get(ctx, principal(ctx), req.AlumnusId)
 	if err != nil {
 		return nil, err
 	}
-	tag := etag(a.Version)
-	if req.Params.IfNoneMatch != nil && ifNoneMatch(*req.Params.IfNoneMatch, a.Version) {
+	tag := alumnusETag(a)
+	if req.Params.IfNoneMatch != nil && ifNoneMatch(*req.Params.IfNoneMatch, tag) {
 		return api.GetAlumnus304Response{Headers: api.GetAlumnus304ResponseHeaders{ETag: &tag}}, nil
 	}
 	return api.GetAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.GetAlumnus200ResponseHeaders{ETag: &tag}}, nil
@@ -62,30 +80,44 @@ func (h alumniHandlers) GetAlumnus(ctx context.Context, req api.GetAlumnusReques
 var errIfMatchRequired = derrors.New(derrors.PreconditionRequired,
 	"Send the record's ETag in If-Match, so that a change made meanwhile by someone else is not overwritten.")
 
-// UpdateAlumnus applies the merge patch to the record's writable fields as the client saw
-// them (the version named by If-Match) and stores the result if the record is still at that
-// version.
+// UpdateAlumnus applies the merge patch to the record as the caller sees it, provided it is
+// still the version named by If-Match. Alumni may patch only the fields they may edit.
 func (h alumniHandlers) UpdateAlumnus(ctx context.Context, req api.UpdateAlumnusRequestObject) (api.UpdateAlumnusResponseObject, error) {
 	if req.Params.IfMatch == nil {
 		return nil, errIfMatchRequired
 	}
-	cur, err := h.store.Get(ctx, req.AlumnusId)
+	p := principal(ctx)
+	if !p.Role.Office() {
+		if err := alumni.CheckSelfPatch(patchKeys(*req.Body)); err != nil {
+			return nil, err
+		}
+	}
+	matches := func(cur alumni.Alumnus) bool { return ifMatch(*req.Params.IfMatch, alumnusETag(cur)) }
+	edit := func(cur alumni.Alumnus) (alumni.Fields, error) {
+		in, err := mergePatch(toAPIInput(cur), *req.Body)
+		if err != nil {
+			return alumni.Fields{}, err
+		}
+		return toFields(in), nil
+	}
+	a, err := h.store.Update(ctx, p, req.AlumnusId, matches, edit)
 	if err != nil {
 		return nil, err
 	}
-	if !ifMatch(*req.Params.IfMatch, cur.Version) {
-		return nil, alumni.ErrChanged
-	}
-	in, err := mergePatch(toAPIInput(cur), *req.Body)
-	if err != nil {
-		return nil, err
-	}
-	a, err := h.store.Update(ctx, req.AlumnusId, cur.Version, toFields(in))
-	if err != nil {
-		return nil, err
-	}
-	tag := etag(a.Version)
+	tag := alumnusETag(a)
 	return api.UpdateAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.UpdateAlumnus200ResponseHeaders{ETag: &tag}}, nil
+}
+
+// patchKeys returns the top-level property names of a merge patch (the contract has already
+// checked that it is an object).
+func patchKeys(patch json.RawMessage) []string {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(patch, &m)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // mergePatch applies an RFC 7396 merge patch to base. The contract has already checked the
@@ -113,7 +145,7 @@ func mergePatch(base api.AlumnusInput, patch json.RawMessage) (api.AlumnusInput,
 func (h alumniHandlers) DeleteAlumnus(ctx context.Context, req api.DeleteAlumnusRequestObject) (api.DeleteAlumnusResponseObject, error) {
 	var matches func(version int) bool // If-Match is optional on DELETE
 	if req.Params.IfMatch != nil {
-		matches = func(version int) bool { return ifMatch(*req.Params.IfMatch, version) }
+		matches = func(version int) bool { return ifMatch(*req.Params.IfMatch, versionETag(version)) }
 	}
 	if err := h.store.Delete(ctx, req.AlumnusId, matches); err != nil {
 		return nil, err
@@ -126,6 +158,6 @@ func (h alumniHandlers) RestoreAlumnus(ctx context.Context, req api.RestoreAlumn
 	if err != nil {
 		return nil, err
 	}
-	tag := etag(a.Version)
+	tag := alumnusETag(a)
 	return api.RestoreAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.RestoreAlumnus200ResponseHeaders{ETag: &tag}}, nil
 }

@@ -76,10 +76,10 @@ func TestCreateAndGet(t *testing.T) {
 		"firstName": {got.FirstName, "Augusta Ada"},
 		"email":     {string(*got.Email), "ada.lovelace@example.org"},
 		"country":   {*got.Address.Country, "GB"},
-		"tags":      {strings.Join(got.Tags, ","), "mentor,volunteer"},
+		"tags":      {strings.Join(*got.Tags, ","), "mentor,volunteer"},
 		"primary":   {*got.Degrees[0].Primary && !*got.Degrees[1].Primary, true},
 		"doNotMail": {*got.ContactPermissions.DoNotMail, false},
-		"status":    {string(got.Status), "active"},
+		"status":    {string(*got.Status), "active"},
 		"notes":     {*got.Notes, "Prefers email.\nCall after 5pm."},
 	}
 	for name, c := range checks {
@@ -124,7 +124,7 @@ func TestGetUnknownIsNotFound(t *testing.T) {
 func TestCreateMinimal(t *testing.T) {
 	s := newServer(t)
 	a, _ := create(t, s.Client, map[string]any{"firstName": "Grace", "lastName": "Hopper"})
-	if len(a.Degrees) != 0 || len(a.Tags) != 0 || a.Email != nil || a.Address != nil || a.Status != api.Active {
+	if len(a.Degrees) != 0 || len(*a.Tags) != 0 || a.Email != nil || a.Address != nil || *a.Status != api.Active || a.DirectoryConsent {
 		t.Errorf("unexpected defaults: %+v", a)
 	}
 }
@@ -336,7 +336,7 @@ func TestUpdate(t *testing.T) {
 	want.Address = &api.Address{City: ptr("Berlin"), Country: ptr("DE"), PostalCode: ptr("SW1Y 4JH")}
 	want.Phone = nil
 	want.ContactPermissions.DoNotEmail = ptr(true)
-	want.Tags = []string{"donor"}
+	want.Tags = &api.Tags{"donor"}
 	want.Degrees = []api.Degree{{Degree: "PhD", Program: "Computing", GraduationYear: 2016, Primary: ptr(true)}}
 	want.UpdatedAt = got.UpdatedAt
 	if diff := cmp.Diff(want, got); diff != "" {

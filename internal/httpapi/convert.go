@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"strconv"
-
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/alumnid/alumnid/gen/api"
@@ -49,35 +47,54 @@ func toAPIAlumnus(a alumni.Alumnus) api.Alumnus {
 		LinkedinUrl:      opt(a.LinkedInURL),
 		WebsiteUrl:       opt(a.WebsiteURL),
 		Degrees:          toAPIDegrees(a.Degrees),
-		Tags:             append([]string{}, a.Tags...),
+		Tags:             &[]string{},
 		DirectoryConsent: a.DirectoryConsent,
-		ContactPermissions: api.ContactPermissions{
+		ContactPermissions: &api.ContactPermissions{
 			DoNotEmail: &a.ContactPermissions.DoNotEmail, DoNotMail: &a.ContactPermissions.DoNotMail,
 			DoNotPhone: &a.ContactPermissions.DoNotPhone, DoNotSms: &a.ContactPermissions.DoNotSMS,
 		},
-		Status:    api.AlumnusStatus(a.Status),
+		Status:    ptr(api.AlumnusStatus(a.Status)),
 		Notes:     opt(a.Notes),
 		CreatedAt: a.CreatedAt,
 		UpdatedAt: a.UpdatedAt,
 		DeletedAt: a.DeletedAt,
 	}
+	*out.Tags = append(*out.Tags, a.Tags...)
+	for _, f := range a.Withheld {
+		switch f {
+		case alumni.FieldTags:
+			out.Tags = nil
+		case alumni.FieldContactPermissions:
+			out.ContactPermissions = nil
+		case alumni.FieldStatus:
+			out.Status = nil
+		}
+	}
+	if len(a.Withheld) > 0 {
+		w := make([]api.AlumnusWithheld, len(a.Withheld))
+		for i, f := range a.Withheld {
+			w[i] = api.AlumnusWithheld(f)
+		}
+		out.Withheld = &w
+	}
 	return out
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // toAPIInput is the writable part of a, in the shape a merge patch applies to.
 func toAPIInput(a alumni.Alumnus) api.AlumnusInput {
 	full := toAPIAlumnus(a)
-	status := full.Status
 	return api.AlumnusInput{
 		StudentId: full.StudentId, FirstName: full.FirstName, LastName: full.LastName,
 		PreferredName: full.PreferredName, EnrolledName: full.EnrolledName,
 		Email: full.Email, WorkEmail: full.WorkEmail, Phone: full.Phone,
 		Address: full.Address, Employment: full.Employment,
 		LinkedinUrl: full.LinkedinUrl, WebsiteUrl: full.WebsiteUrl,
-		Degrees: &full.Degrees, Tags: &full.Tags,
+		Degrees: &full.Degrees, Tags: full.Tags,
 		DirectoryConsent:   &full.DirectoryConsent,
-		ContactPermissions: &full.ContactPermissions,
-		Status:             &status, Notes: full.Notes,
+		ContactPermissions: full.ContactPermissions,
+		Status:             full.Status, Notes: full.Notes,
 	}
 }
 
@@ -150,9 +167,4 @@ func toFilter(p api.ListAlumniParams) alumni.Filter {
 		Program: val(p.Program), Faculty: val(p.Faculty), Country: val(p.Country),
 		Status: alumni.Status(val(p.Status)), Tag: val(p.Tag), Deleted: val(p.Deleted),
 	}
-}
-
-// etag is the entity tag of version v of a record.
-func etag(version int) string {
-	return `"` + strconv.Itoa(version) + `"`
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,6 +36,9 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Conflict:             {http.StatusConflict, "conflict", "Conflict", "Another record already uses this value."},
 	derrors.PreconditionFailed:   {http.StatusPreconditionFailed, "precondition-failed", "Precondition failed", "The record was changed by someone else."},
 	derrors.PreconditionRequired: {http.StatusPreconditionRequired, "precondition-required", "Precondition required", "Send the record's ETag in If-Match."},
+	derrors.Unauthenticated:      {http.StatusUnauthorized, "unauthorized", "Unauthorized", "Sign in to use this operation."},
+	derrors.Forbidden:            {http.StatusForbidden, "forbidden", "Forbidden", "Your role may not use this operation."},
+	derrors.Throttled:            {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many attempts; try again later."},
 }
 
 // byStatus answers failures that carry only a status code (from Echo or the transport).
@@ -104,6 +110,19 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
+		h := c.Response().Header()
+		switch p.Status {
+		case http.StatusUnauthorized:
+			h.Set("WWW-Authenticate", `Bearer realm="alumnid"`)
+		case http.StatusServiceUnavailable:
+			h.Set("Retry-After", "5")
+		case http.StatusTooManyRequests:
+			wait := 60 * time.Second
+			if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
+				wait = d.RetryAfter
+			}
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		}
 		writeProblem(c, p)
 	}
 }
@@ -113,9 +132,6 @@ func writeProblem(c echo.Context, p api.Problem) {
 	if err != nil {
 		b = []byte(`{"type":"` + problemBase + `internal","title":"Internal server error","status":500,"requestId":""}`)
 		p.Status = http.StatusInternalServerError
-	}
-	if p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests {
-		c.Response().Header().Set("Retry-After", "5")
 	}
 	_ = c.Blob(p.Status, "application/problem+json", b)
 }

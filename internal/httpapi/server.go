@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +17,10 @@ import (
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/password"
+	"github.com/alumnid/alumnid/internal/settings"
+	"github.com/alumnid/alumnid/internal/token"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -29,11 +34,21 @@ type Config struct {
 	BodyLimit int64
 	// RequestTimeout bounds the work, including database queries, of one request.
 	RequestTimeout time.Duration
+	// Keys sign and verify access tokens.
+	Keys *token.KeySet
+	// Issuer and Audience are the iss and aud of access tokens.
+	Issuer, Audience string
+	// PasswordHashes bounds how many password hashes run at once (each takes 19 MiB);
+	// 0 means one per CPU.
+	PasswordHashes int
 }
 
 // Server implements every operation of the contract by embedding one handler set per resource.
 type Server struct {
 	alumniHandlers
+	authHandlers
+	userHandlers
+	adminHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -45,7 +60,17 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	validator, err := validateRequests(doc)
+	if cfg.Keys == nil {
+		return nil, errors.New("no token signing keys configured")
+	}
+	st := settings.NewStore(sqlDB)
+	tokens := token.NewAuthority(cfg.Keys, token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience})
+	authSvc := auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log)
+	contract, err := enforceContract(doc, &guard{auth: authSvc, log: log})
+	if err != nil {
+		return nil, err
+	}
+	authH, err := newAuthHandlers(authSvc, cfg.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +105,16 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		}),
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.BodyLimit)),
 		middleware.ContextTimeout(cfg.RequestTimeout),
-		validator,
+		withActor,
+		contract,
 	)
 
-	server := &Server{alumniHandlers: alumniHandlers{store: alumni.NewStore(sqlDB)}}
+	server := &Server{
+		alumniHandlers: alumniHandlers{store: alumni.NewStore(sqlDB), settings: st},
+		authHandlers:   authH,
+		userHandlers:   userHandlers{auth: authSvc},
+		adminHandlers:  adminHandlers{db: sqlDB, settings: st},
+	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 
 	health := healthChecks{db: sqlDB}

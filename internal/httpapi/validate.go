@@ -55,11 +55,12 @@ func LoadSpec(raw []byte) (*openapi3.T, error) {
 	return doc, nil
 }
 
-// validateRequests checks each /api/ request against the contract before a handler runs:
-// parameters (including unknown query parameters, which kin-openapi lets through), the
-// Content-Type and the body. Requests for paths or methods the contract does not have pass on
-// to Echo, which answers 404 or 405.
-func validateRequests(doc *openapi3.T) (echo.MiddlewareFunc, error) {
+// enforceContract runs the contract before a handler: it finds the operation, authenticates
+// the caller and checks the operation's x-roles (see security.go), then checks the request
+// against the contract: parameters (including unknown query parameters, which kin-openapi
+// lets through), the Content-Type and the body. Requests for paths or methods the contract
+// does not have pass on to Echo, which answers 404 or 405.
+func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error) {
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("route openapi.yaml: %w", err)
@@ -72,7 +73,7 @@ func validateRequests(doc *openapi3.T) (echo.MiddlewareFunc, error) {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if !strings.HasPrefix(req.URL.Path, "/api/") {
+			if !strings.HasPrefix(req.URL.Path, "/api/") && !strings.HasPrefix(req.URL.Path, "/.well-known/") {
 				return next(c)
 			}
 			route, pathParams, err := router.FindRoute(req)
@@ -82,6 +83,10 @@ func validateRequests(doc *openapi3.T) (echo.MiddlewareFunc, error) {
 				}
 				return err
 			}
+			if err := guard.admit(c, doc, route.Operation); err != nil {
+				return err
+			}
+			req = c.Request() // admit puts the caller in the request's context
 			unknown := unknownQueryParams(route, req.URL.Query())
 			in := &openapi3filter.RequestValidationInput{
 				Request: req, PathParams: pathParams, Route: route, Options: opts,

@@ -1,0 +1,189 @@
+package alumni
+
+import (
+	"slices"
+
+	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/derrors"
+)
+
+// Field-level privacy: who may read what of a record. This is the one place that decides; every
+// read path (get, list, filters) goes through it.
+//
+//   - admin, staff: every field of every record.
+//   - viewer: every record, not the office's notes; contact details only of alumni who
+//     consented to the directory.
+//   - alumnus: their own record without the office's tags and notes; other records only when
+//     they consented to the directory (and are not deceased), without the office fields.
+
+// Withholdable fields, by their API names.
+const (
+	FieldStudentID          = "studentId"
+	FieldEmail              = "email"
+	FieldWorkEmail          = "workEmail"
+	FieldPhone              = "phone"
+	FieldAddress            = "address"
+	FieldTags               = "tags"
+	FieldContactPermissions = "contactPermissions"
+	FieldStatus             = "status"
+	FieldNotes              = "notes"
+)
+
+var (
+	contactFields = []string{FieldEmail, FieldWorkEmail, FieldPhone, FieldAddress}
+	officeFields  = []string{FieldStudentID, FieldTags, FieldContactPermissions, FieldStatus, FieldNotes}
+	// selfHidden are the office's own fields, hidden even from the person themselves.
+	selfHidden = []string{FieldTags, FieldNotes}
+)
+
+// SelfEditable are the fields alumni may change on their own record.
+var SelfEditable = []string{
+	"preferredName", FieldEmail, FieldWorkEmail, FieldPhone, FieldAddress, "employment",
+	"linkedinUrl", "websiteUrl", "directoryConsent", FieldContactPermissions,
+}
+
+// inDirectory reports whether a is listed in the alumni directory.
+func (a Alumnus) inDirectory() bool {
+	return a.DirectoryConsent && a.Status != StatusDeceased && a.DeletedAt == nil
+}
+
+// CanRead reports whether p may know that record a exists.
+func CanRead(p auth.Principal, a Alumnus) bool {
+	switch p.Role {
+	case auth.RoleAdmin, auth.RoleStaff, auth.RoleViewer:
+		return true
+	case auth.RoleAlumnus:
+		return a.ID == p.AlumnusID || a.inDirectory()
+	}
+	return false
+}
+
+// Withheld returns the fields of a that p may not read, in a fixed order.
+func Withheld(p auth.Principal, a Alumnus) []string {
+	var out []string
+	switch {
+	case p.Role.Office():
+		return nil
+	case p.Role == auth.RoleViewer:
+		out = append(out, FieldNotes)
+		if !a.DirectoryConsent {
+			out = append(out, contactFields...)
+		}
+	case p.Role == auth.RoleAlumnus && a.ID == p.AlumnusID:
+		out = append(out, selfHidden...)
+	default:
+		out = append(out, officeFields...)
+		if !a.DirectoryConsent {
+			out = append(out, contactFields...)
+		}
+	}
+	order := append(append([]string{}, officeFields[:1]...), append(contactFields, officeFields[1:]...)...)
+	slices.SortFunc(out, func(x, y string) int { return slices.Index(order, x) - slices.Index(order, y) })
+	return out
+}
+
+// Redact returns a without the fields p may not read, naming them in Withheld.
+func Redact(p auth.Principal, a Alumnus) Alumnus {
+	withheld := Withheld(p, a)
+	a.Withheld = withheld
+	for _, f := range withheld {
+		switch f {
+		case FieldStudentID:
+			a.StudentID = ""
+		case FieldEmail:
+			a.Email = ""
+		case FieldWorkEmail:
+			a.WorkEmail = ""
+		case FieldPhone:
+			a.Phone = ""
+		case FieldAddress:
+			a.Address = Address{}
+		case FieldTags:
+			a.Tags = nil
+		case FieldContactPermissions:
+			a.ContactPermissions = ContactPermissions{}
+		case FieldStatus:
+			a.Status = ""
+		case FieldNotes:
+			a.Notes = ""
+		}
+	}
+	return a
+}
+
+// ViewKey is a short code for the set of withheld fields, so that an ETag differs between
+// two callers who see different parts of the same version. It is "" for the full record.
+func ViewKey(withheld []string) string {
+	if len(withheld) == 0 {
+		return ""
+	}
+	all := append(append([]string{}, officeFields...), contactFields...)
+	mask := 0
+	for _, f := range withheld {
+		mask |= 1 << slices.Index(all, f)
+	}
+	const digits = "0123456789abcdefghijklmnopqrstuv"
+	var b []byte
+	for mask > 0 {
+		b = append(b, digits[mask%32])
+		mask /= 32
+	}
+	return string(b)
+}
+
+// scope narrows f to what p may list and filter on. It returns Forbidden naming each filter
+// on a field p may not read.
+func scope(p auth.Principal, f *Filter) error {
+	if p.Role.Office() {
+		return nil
+	}
+	var denied []derrors.FieldError
+	deny := func(param string) {
+		denied = append(denied, derrors.FieldError{Field: param, Message: "your role may not filter on this field"})
+	}
+	if f.Deleted {
+		denied = append(denied, derrors.FieldError{Field: "deleted", Message: "only the office may list deleted records"})
+	}
+	switch p.Role {
+	case auth.RoleViewer:
+		if f.Country != "" {
+			f.consentOnly = true // the address of alumni who did not consent is hidden
+		}
+	default:
+		f.directoryOnly = true
+		if f.Status != "" {
+			deny("status")
+		}
+		if f.Tag != "" {
+			deny("tag")
+		}
+	}
+	if len(denied) > 0 {
+		return derrors.New(derrors.Forbidden, "Your role may not use some of these filters.", denied...)
+	}
+	return nil
+}
+
+// CheckSelfPatch refuses a change by an alumnus to any field outside SelfEditable (mass
+// assignment): the whole change is refused, naming each such field.
+func CheckSelfPatch(fields []string) error {
+	var bad []derrors.FieldError
+	for _, f := range fields {
+		if !slices.Contains(SelfEditable, f) {
+			bad = append(bad, derrors.FieldError{Field: f, Message: "alumni may not change this field; ask the alumni office"})
+		}
+	}
+	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b derrors.FieldError) int {
+			if a.Field < b.Field {
+				return -1
+			}
+			if a.Field > b.Field {
+				return 1
+			}
+			return 0
+		})
+		return derrors.New(derrors.Malformed, "Some of these fields can only be changed by the alumni office.", bad...)
+	}
+	return nil
+}

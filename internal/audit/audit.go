@@ -1,0 +1,135 @@
+// Package audit keeps the audit trail: one event per change, written by the domain packages in
+// the same transaction as the change, and read back by admins.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/alumnid/alumnid/gen/db"
+)
+
+// Actor is who makes the changes of a request, and from where. Middleware puts it in the
+// request's context; UserID and Role are empty before authentication and for the CLI.
+type Actor struct {
+	UserID    string
+	Role      string
+	RequestID string
+	ClientIP  string
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying a.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx, or the zero Actor.
+func ActorFrom(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey{}).(Actor)
+	return a
+}
+
+// Change is one field's value before and after. A nil value means "none"; secrets are
+// recorded as a Change with both values nil (the field changed, its values are not kept).
+type Change struct {
+	Field  string `json:"field"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+}
+
+// Event is one change to record.
+type Event struct {
+	Action     string // entity.verb, e.g. alumnus.update
+	EntityType string
+	EntityID   string
+	Changes    []Change
+	// Actor overrides the context's user, for events where the actor becomes known during
+	// the operation (a sign-in).
+	Actor *Actor
+}
+
+// Record writes e with the actor of ctx through q, which should be the transaction of the
+// change so that both commit or neither does. It returns the database's error.
+func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
+	actor := ActorFrom(ctx)
+	if e.Actor != nil {
+		actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
+	}
+	var changes json.RawMessage
+	if len(e.Changes) > 0 {
+		b, err := json.Marshal(e.Changes)
+		if err != nil {
+			return fmt.Errorf("encode audit changes: %w", err)
+		}
+		changes = b
+	}
+	err := q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
+		OccurredAt: now.UTC().Truncate(time.Microsecond),
+		ActorID:    optional(actor.UserID),
+		ActorRole:  optional(actor.Role),
+		Action:     e.Action,
+		EntityType: e.EntityType,
+		EntityID:   optional(e.EntityID),
+		Changes:    changes,
+		RequestID:  optional(actor.RequestID),
+		ClientIp:   optional(actor.ClientIP),
+	})
+	if err != nil {
+		return fmt.Errorf("write audit event: %w", err)
+	}
+	return nil
+}
+
+// Diff returns the fields whose values differ between before and after, in field order.
+// Either map may be nil (a creation or a deletion).
+func Diff(before, after map[string]any) []Change {
+	var out []Change
+	seen := map[string]bool{}
+	for _, m := range []map[string]any{before, after} {
+		for field := range m {
+			if seen[field] {
+				continue
+			}
+			seen[field] = true
+			b, a := before[field], after[field]
+			if isEmpty(b) && isEmpty(a) || reflect.DeepEqual(b, a) {
+				continue
+			}
+			out = append(out, Change{Field: field, Before: emptyToNil(b), After: emptyToNil(a)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+func isEmpty(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String, reflect.Slice, reflect.Map:
+		return rv.Len() == 0
+	}
+	return false
+}
+
+func emptyToNil(v any) any {
+	if isEmpty(v) {
+		return nil
+	}
+	return v
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,115 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/derrors"
+)
+
+// Filter selects events; zero values mean "any". To is exclusive.
+type Filter struct {
+	ActorID    string
+	EntityType string
+	EntityID   string
+	Action     string
+	From, To   time.Time
+}
+
+// Entry is a recorded event.
+type Entry struct {
+	ID         int64
+	OccurredAt time.Time
+	ActorID    string
+	ActorRole  string
+	Action     string
+	EntityType string
+	EntityID   string
+	Changes    []Change
+	RequestID  string
+	ClientIP   string
+}
+
+// Page is one page of events, newest first; NextCursor is empty on the last page.
+type Page struct {
+	Items      []Entry
+	NextCursor string
+}
+
+// List returns the page of events matching f older than the cursor after ("" for the newest).
+// It returns a Malformed error for a bad cursor or an empty time range.
+func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int) (Page, error) {
+	if limit < 1 || limit > 1000 {
+		return Page{}, derrors.New(derrors.Malformed, "The page size is out of range.", derrors.FieldError{Field: "limit", Message: "must be between 1 and 1000"})
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return Page{}, derrors.New(derrors.Malformed, "The time range is empty.",
+			derrors.FieldError{Field: "to", Message: "must be after from"})
+	}
+	params := db.ListAuditEventsParams{
+		ActorID: optional(f.ActorID), EntityType: optional(f.EntityType), EntityID: optional(f.EntityID),
+		Action: optional(f.Action), Limit: int32(limit + 1),
+	}
+	if !f.From.IsZero() {
+		t := f.From.UTC()
+		params.FromTime = &t
+	}
+	if !f.To.IsZero() {
+		t := f.To.UTC()
+		params.Before = &t
+	}
+	if after != "" {
+		id, err := decodeCursor(after)
+		if err != nil {
+			return Page{}, err
+		}
+		params.BeforeID = id
+	}
+	rows, err := db.New(sqlDB).ListAuditEvents(ctx, params)
+	if err != nil {
+		return Page{}, fmt.Errorf("list audit events: %w", err)
+	}
+	var page Page
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rows[len(rows)-1].ID, 10)))
+	}
+	page.Items = make([]Entry, len(rows))
+	for i, r := range rows {
+		e := Entry{
+			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: val(r.ActorID), ActorRole: val(r.ActorRole),
+			Action: r.Action, EntityType: r.EntityType, EntityID: val(r.EntityID),
+			RequestID: val(r.RequestID), ClientIP: val(r.ClientIp),
+		}
+		if len(r.Changes) > 0 {
+			if err := json.Unmarshal(r.Changes, &e.Changes); err != nil {
+				return Page{}, fmt.Errorf("decode audit event %d: %w", r.ID, err)
+			}
+		}
+		page.Items[i] = e
+	}
+	return page, nil
+}
+
+func decodeCursor(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	id, err2 := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || err2 != nil || id < 1 {
+		return 0, derrors.New(derrors.Malformed, "The cursor is not valid.",
+			derrors.FieldError{Field: "cursor", Message: "is not a cursor from this list"})
+	}
+	return id, nil
+}
+
+func val(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,392 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/audit"
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/password"
+)
+
+// User is an account. Version counts changes and makes the ETag.
+type User struct {
+	ID          string
+	Version     int
+	Email       string
+	Role        Role
+	Enabled     bool
+	AlumnusID   string // public id of the linked record, for role alumnus
+	LastLoginAt time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func toUser(r db.GetUserRow) User {
+	u := User{
+		ID: r.PublicID, Version: int(r.Version), Email: r.Email, Role: Role(r.Role), Enabled: r.Enabled,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.AlumnusPublicID != nil {
+		u.AlumnusID = *r.AlumnusPublicID
+	}
+	if r.LastLoginAt != nil {
+		u.LastLoginAt = *r.LastLoginAt
+	}
+	return u
+}
+
+// auditFields are the fields of u recorded in the audit trail (never the password).
+func (u User) auditFields() map[string]any {
+	return map[string]any{"email": u.Email, "role": string(u.Role), "enabled": u.Enabled, "alumnusId": u.AlumnusID}
+}
+
+var errUserNotFound = derrors.New(derrors.NotFound, "No user with this id.")
+
+// ErrUserChanged reports that a user changed since the version the caller named.
+var ErrUserChanged = derrors.New(derrors.PreconditionFailed,
+	"The user was changed by someone else; fetch it again and reapply your change.")
+
+var errLastAdmin = derrors.New(derrors.Conflict, "This is the last enabled admin; make another admin first.",
+	derrors.FieldError{Field: "role", Message: "the last enabled admin must stay an enabled admin"})
+
+// NewUser is an account to create.
+type NewUser struct {
+	Email     string
+	Role      Role
+	Password  string
+	Enabled   bool
+	AlumnusID string
+}
+
+// CreateUser creates an account. It returns Invalid for a bad email, role, password or link
+// (role alumnus needs a record, other roles have none), and Conflict when the email or the
+// record is taken.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
+	in.Email = NormalizeEmail(in.Email)
+	var fields derrors.Fields
+	if !validEmail(in.Email) {
+		fields.Add("email", "must be an email address like name@example.org")
+	}
+	if !in.Role.Valid() {
+		fields.Add("role", "must be one of admin, staff, viewer, alumnus")
+	}
+	checkLink(&fields, in.Role, in.AlumnusID)
+	if err := password.Check("password", in.Password, in.Email); err != nil {
+		if d := derrors.As(err); d != nil {
+			fields = append(fields, d.Fields...)
+		} else {
+			return User{}, err
+		}
+	}
+	if err := fields.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return User{}, fmt.Errorf("hash password: %w", err)
+	}
+	now := s.timestamp()
+	u := User{ID: newID(now), Version: 1, Email: in.Email, Role: in.Role, Enabled: in.Enabled, AlumnusID: in.AlumnusID, CreatedAt: now, UpdatedAt: now}
+	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+		_, err := s.insertUser(ctx, q, u, hash)
+		return err
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// insertUser stores u (resolving its record link) and audits it; it returns the internal key.
+func (s *Service) insertUser(ctx context.Context, q *db.Queries, u User, hash string) (int64, error) {
+	alumnusKey, err := alumnusKey(ctx, q, u.AlumnusID)
+	if err != nil {
+		return 0, err
+	}
+	res, err := q.CreateUser(ctx, db.CreateUserParams{
+		PublicID: u.ID, Email: u.Email, PasswordHash: hash, Role: string(u.Role), Enabled: u.Enabled,
+		AlumnusID: alumnusKey, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, PasswordChangedAt: u.CreatedAt,
+	})
+	if err != nil {
+		return 0, translateUserErr(err)
+	}
+	key, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("read user id: %w", err)
+	}
+	return key, audit.Record(ctx, q, audit.Event{Action: "user.create", EntityType: "user", EntityID: u.ID,
+		Changes: audit.Diff(nil, u.auditFields())}, u.CreatedAt)
+}
+
+func checkLink(fields *derrors.Fields, role Role, alumnusID string) {
+	switch {
+	case role == RoleAlumnus && alumnusID == "":
+		fields.Add("alumnusId", "is required for role alumnus")
+	case role != RoleAlumnus && alumnusID != "":
+		fields.Add("alumnusId", "is only for role alumnus")
+	}
+}
+
+// alumnusKey returns the internal key of the live record with public id id (nil for "").
+func alumnusKey(ctx context.Context, q *db.Queries, id string) (*int64, error) {
+	if id == "" {
+		return nil, nil
+	}
+	a, err := q.GetAlumnus(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, derrors.New(derrors.Invalid, "The alumni record does not exist.",
+			derrors.FieldError{Field: "alumnusId", Message: "no alumnus has this id"})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find alumnus: %w", err)
+	}
+	return &a.ID, nil
+}
+
+func translateUserErr(err error) error {
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) && myErr.Number == 1062 {
+		switch {
+		case strings.Contains(myErr.Message, "uq_users_email'"):
+			return derrors.New(derrors.Conflict, "Another user already has this email.",
+				derrors.FieldError{Field: "email", Message: "another user already has this email"})
+		case strings.Contains(myErr.Message, "uq_users_alumnus'"):
+			return derrors.New(derrors.Conflict, "Another user is already linked to this record.",
+				derrors.FieldError{Field: "alumnusId", Message: "another user is already linked to this record"})
+		}
+	}
+	return fmt.Errorf("write user: %w", err)
+}
+
+// GetUser returns the user with public id id, or NotFound.
+func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
+	row, err := db.New(s.db).GetUser(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, errUserNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user: %w", err)
+	}
+	return toUser(row), nil
+}
+
+// UserFilter selects users; zero values mean "any".
+type UserFilter struct {
+	Role        Role
+	Enabled     *bool
+	EmailPrefix string
+}
+
+// UserPage is one page of users in email order.
+type UserPage struct {
+	Items      []User
+	NextCursor string
+}
+
+// ListUsers returns the page of users matching f after the cursor after ("" for the first).
+func (s *Service) ListUsers(ctx context.Context, f UserFilter, after string, limit int) (UserPage, error) {
+	if limit < 1 || limit > 1000 {
+		return UserPage{}, derrors.New(derrors.Malformed, "The page size is out of range.", derrors.FieldError{Field: "limit", Message: "must be between 1 and 1000"})
+	}
+	params := db.ListUsersParams{Enabled: f.Enabled, AfterSet: after != "", Limit: int32(limit + 1)}
+	if f.Role != "" {
+		r := string(f.Role)
+		params.Role = &r
+	}
+	if f.EmailPrefix != "" {
+		like := likeEscaper.Replace(NormalizeEmail(f.EmailPrefix)) + "%"
+		params.EmailLike = &like
+	}
+	if after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(after)
+		if err != nil || len(b) == 0 {
+			return UserPage{}, derrors.New(derrors.Malformed, "The cursor is not valid.",
+				derrors.FieldError{Field: "cursor", Message: "is not a cursor from this list"})
+		}
+		params.AfterEmail = string(b)
+	}
+	rows, err := db.New(s.db).ListUsers(ctx, params)
+	if err != nil {
+		return UserPage{}, fmt.Errorf("list users: %w", err)
+	}
+	var page UserPage
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[len(rows)-1].Email))
+	}
+	page.Items = make([]User, len(rows))
+	for i, r := range rows {
+		page.Items[i] = toUser(db.GetUserRow(r))
+	}
+	return page, nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// UserChange is a change to a user; nil fields stay as they are. AlumnusID set to a pointer
+// to "" removes the link.
+type UserChange struct {
+	Role      *Role
+	Enabled   *bool
+	AlumnusID *string
+}
+
+// UpdateUser applies c to the user id if its current version satisfies matches. Changing the
+// role or disabling the user ends its sessions at once. It returns NotFound,
+// PreconditionFailed, Invalid for a bad role or link, and Conflict for the last admin or a
+// record linked to someone else.
+func (s *Service) UpdateUser(ctx context.Context, id string, matches func(version int) bool, c UserChange) (User, error) {
+	now := s.timestamp()
+	var out User
+	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+		row, err := q.GetUserForUpdate(ctx, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errUserNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock user: %w", err)
+		}
+		if !matches(int(row.Version)) {
+			return ErrUserChanged
+		}
+		cur := toUser(db.GetUserRow(row))
+		next := cur
+		if c.Role != nil {
+			next.Role = *c.Role
+		}
+		if c.Enabled != nil {
+			next.Enabled = *c.Enabled
+		}
+		if c.AlumnusID != nil {
+			next.AlumnusID = *c.AlumnusID
+		}
+		var fields derrors.Fields
+		if !next.Role.Valid() {
+			fields.Add("role", "must be one of admin, staff, viewer, alumnus")
+		}
+		checkLink(&fields, next.Role, next.AlumnusID)
+		if err := fields.Err(); err != nil {
+			return err
+		}
+		changes := audit.Diff(cur.auditFields(), next.auditFields())
+		if len(changes) == 0 {
+			out = cur
+			return nil
+		}
+		wasAdmin := cur.Role == RoleAdmin && cur.Enabled
+		if wasAdmin && (next.Role != RoleAdmin || !next.Enabled) {
+			if err := keepAnAdmin(ctx, q); err != nil {
+				return err
+			}
+		}
+		key, err := alumnusKey(ctx, q, next.AlumnusID)
+		if err != nil {
+			return err
+		}
+		if err := q.UpdateUser(ctx, db.UpdateUserParams{Role: string(next.Role), Enabled: next.Enabled, AlumnusID: key, UpdatedAt: now, ID: row.ID}); err != nil {
+			return translateUserErr(err)
+		}
+		if next.Role != cur.Role || !next.Enabled {
+			reason := "role_change"
+			if !next.Enabled {
+				reason = "user_disabled"
+			}
+			if _, err := q.EndUserSessions(ctx, db.EndUserSessionsParams{EndedAt: &now, EndReason: &reason, UserID: row.ID}); err != nil {
+				return fmt.Errorf("end sessions: %w", err)
+			}
+		}
+		next.Version, next.UpdatedAt = cur.Version+1, now
+		out = next
+		return audit.Record(ctx, q, audit.Event{Action: "user.update", EntityType: "user", EntityID: id, Changes: changes}, now)
+	})
+	return out, err
+}
+
+// keepAnAdmin locks the enabled admins and refuses to remove the last one.
+func keepAnAdmin(ctx context.Context, q *db.Queries) error {
+	admins, err := q.LockEnabledAdmins(ctx)
+	if err != nil {
+		return fmt.Errorf("lock admins: %w", err)
+	}
+	if len(admins) <= 1 {
+		return errLastAdmin
+	}
+	return nil
+}
+
+// DeleteUser deletes the user id and with it its sessions. It returns NotFound, or Conflict
+// for the last enabled admin.
+func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	now := s.timestamp()
+	return database.InTx(ctx, s.db, func(q *db.Queries) error {
+		row, err := q.GetUserForUpdate(ctx, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errUserNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock user: %w", err)
+		}
+		if row.Role == string(RoleAdmin) && row.Enabled {
+			if err := keepAnAdmin(ctx, q); err != nil {
+				return err
+			}
+		}
+		if err := q.DeleteUser(ctx, row.ID); err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		return audit.Record(ctx, q, audit.Event{Action: "user.delete", EntityType: "user", EntityID: id,
+			Changes: audit.Diff(toUser(db.GetUserRow(row)).auditFields(), nil)}, now)
+	})
+}
+
+// validEmail is a plain check for account emails: the contract's format check does the rest.
+func validEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && len(e) <= 254 && !strings.ContainsAny(e, " \t\r\n<>")
+}
+
+// ResetPassword sets the password of the user with email to pw and ends all of its sessions
+// (an administrator's reset, from the command line). It returns NotFound for an unknown email
+// and Invalid for a weak password.
+func (s *Service) ResetPassword(ctx context.Context, email, pw string) (User, error) {
+	email = NormalizeEmail(email)
+	row, err := db.New(s.db).GetUserByEmail(ctx, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, errUserNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	if err := password.Check("password", pw, email); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return User{}, fmt.Errorf("hash password: %w", err)
+	}
+	now := s.timestamp()
+	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if _, err := q.EndUserSessions(ctx, db.EndUserSessionsParams{EndedAt: &now, EndReason: optional("password_reset"), UserID: row.ID}); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return audit.Record(ctx, q, audit.Event{Action: "user.password_reset", EntityType: "user", EntityID: row.PublicID,
+			Changes: []audit.Change{{Field: "password"}}}, now)
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return toUser(db.GetUserRow(row)), nil
+}

@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+
+	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/audit"
+	"github.com/alumnid/alumnid/internal/settings"
+)
+
+// adminHandlers implements the audit trail and the system settings.
+type adminHandlers struct {
+	db       *sql.DB
+	settings *settings.Store
+}
+
+func (h adminHandlers) ListAuditEvents(ctx context.Context, req api.ListAuditEventsRequestObject) (api.ListAuditEventsResponseObject, error) {
+	limit := alumni.DefaultLimit
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	f := audit.Filter{
+		ActorID: val(req.Params.ActorId), EntityType: string(val(req.Params.EntityType)), EntityID: val(req.Params.EntityId),
+		Action: val(req.Params.Action), From: val(req.Params.From), To: val(req.Params.To),
+	}
+	page, err := audit.List(ctx, h.db, f, val(req.Params.Cursor), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, len(page.Items)), NextCursor: opt(page.NextCursor)}
+	for i, e := range page.Items {
+		ev := api.AuditEvent{
+			Id: strconv.FormatInt(e.ID, 10), OccurredAt: e.OccurredAt, Action: e.Action,
+			EntityType: api.AuditEntityType(e.EntityType), EntityId: opt(e.EntityID),
+			RequestId: opt(e.RequestID), ClientIp: opt(e.ClientIP),
+		}
+		if e.ActorID != "" {
+			ev.Actor = &api.AuditActor{Id: e.ActorID, Role: api.Role(e.ActorRole)}
+		}
+		if len(e.Changes) > 0 {
+			changes := make([]api.AuditChange, len(e.Changes))
+			for j, c := range e.Changes {
+				changes[j] = api.AuditChange{Field: c.Field, Before: c.Before, After: c.After}
+			}
+			ev.Changes = &changes
+		}
+		out.Items[i] = ev
+	}
+	return out, nil
+}
+
+func (h adminHandlers) GetSettings(ctx context.Context, _ api.GetSettingsRequestObject) (api.GetSettingsResponseObject, error) {
+	st, err := h.settings.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tag := st.ETag()
+	return api.GetSettings200JSONResponse{Body: toAPISettings(st), Headers: api.GetSettings200ResponseHeaders{ETag: &tag}}, nil
+}
+
+func (h adminHandlers) PutSettings(ctx context.Context, req api.PutSettingsRequestObject) (api.PutSettingsResponseObject, error) {
+	if req.Params.IfMatch == nil {
+		return nil, errIfMatchRequired
+	}
+	st, err := h.settings.Put(ctx, toSettings(*req.Body), *req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	tag := st.ETag()
+	return api.PutSettings200JSONResponse{Body: toAPISettings(st), Headers: api.PutSettings200ResponseHeaders{ETag: &tag}}, nil
+}
+
+func toAPISettings(s settings.Settings) api.Settings {
+	return api.Settings{
+		OrganizationName: s.OrganizationName, DefaultDirectoryConsent: s.DefaultDirectoryConsent,
+		AccessTokenMinutes: s.AccessTokenMinutes, RefreshIdleHours: s.RefreshIdleHours,
+		RefreshAbsoluteDays: s.RefreshAbsoluteDays, InviteValidityDays: s.InviteValidityDays,
+	}
+}
+
+func toSettings(s api.Settings) settings.Settings {
+	return settings.Settings{
+		OrganizationName: s.OrganizationName, DefaultDirectoryConsent: s.DefaultDirectoryConsent,
+		AccessTokenMinutes: s.AccessTokenMinutes, RefreshIdleHours: s.RefreshIdleHours,
+		RefreshAbsoluteDays: s.RefreshAbsoluteDays, InviteValidityDays: s.InviteValidityDays,
+	}
+}
