@@ -11,6 +11,9 @@ function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
 end
 
+-- $TOKEN is an access token (the bench task signs in first).
+local headers = {["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "")}
+
 function request()
-  return wrk.format("GET", "/api/v1/alumni/" .. ids[math.random(n)])
+  return wrk.format("GET", "/api/v1/alumni/" .. ids[math.random(n)], headers)
 end

@@ -9,7 +9,10 @@ local queries = {
 }
 local i = 0
 
+-- $TOKEN is an access token (the bench task signs in first).
+local headers = {["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or "")}
+
 function request()
   i = i % #queries + 1
-  return wrk.format("GET", queries[i])
+  return wrk.format("GET", queries[i], headers)
 end

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/token"
@@ -129,6 +130,7 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	go auth.PurgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: s.ReadHeaderTimeout,

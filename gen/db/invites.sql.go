@@ -52,6 +52,45 @@ func (q *Queries) CreateInvite(ctx context.Context, arg CreateInviteParams) erro
 	return err
 }
 
+const getInvite = `-- name: GetInvite :one
+SELECT i.id, i.public_id, i.token_hash, i.alumnus_id, i.email, i.created_by, i.created_at, i.expires_at, i.accepted_at, a.public_id AS alumnus_public_id, a.deleted_at AS alumnus_deleted_at
+FROM invites i JOIN alumni a ON a.id = i.alumnus_id
+WHERE i.token_hash = ?
+`
+
+type GetInviteRow struct {
+	ID               int64
+	PublicID         string
+	TokenHash        []byte
+	AlumnusID        int64
+	Email            string
+	CreatedBy        *int64
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	AcceptedAt       *time.Time
+	AlumnusPublicID  string
+	AlumnusDeletedAt *time.Time
+}
+
+func (q *Queries) GetInvite(ctx context.Context, tokenHash []byte) (GetInviteRow, error) {
+	row := q.db.QueryRowContext(ctx, getInvite, tokenHash)
+	var i GetInviteRow
+	err := row.Scan(
+		&i.ID,
+		&i.PublicID,
+		&i.TokenHash,
+		&i.AlumnusID,
+		&i.Email,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.AcceptedAt,
+		&i.AlumnusPublicID,
+		&i.AlumnusDeletedAt,
+	)
+	return i, err
+}
+
 const getInviteForUpdate = `-- name: GetInviteForUpdate :one
 SELECT i.id, i.public_id, i.token_hash, i.alumnus_id, i.email, i.created_by, i.created_at, i.expires_at, i.accepted_at, a.public_id AS alumnus_public_id, a.deleted_at AS alumnus_deleted_at
 FROM invites i JOIN alumni a ON a.id = i.alumnus_id

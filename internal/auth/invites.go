@@ -96,7 +96,7 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string)
 		return Tokens{}, err
 	}
 	hash := token.HashOpaque(secret)
-	inv, err := db.New(s.db).GetInviteForUpdate(ctx, hash) // a plain read here; locked again below
+	inv, err := db.New(s.db).GetInvite(ctx, hash) // locked again below, after the slow password hash
 	if err != nil || inv.AcceptedAt != nil || !now.Before(inv.ExpiresAt) || inv.AlumnusDeletedAt != nil {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return Tokens{}, fmt.Errorf("find invite: %w", err)

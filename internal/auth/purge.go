@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alumnid/alumnid/gen/db"
+)
+
+// sessionRetention is how long ended and expired sessions are kept (for /auth/me answers in
+// flight and for investigating refresh-token reuse) before they are deleted.
+const sessionRetention = 7 * 24 * time.Hour
+
+// Purge deletes what no longer matters: sessions (with their refresh tokens) that ended or
+// expired more than a week ago, throttle counts of past windows and client addresses not
+// used for 90 days. It deletes in small batches, so it never holds locks for long, and it is
+// safe to run on every replica at once.
+func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
+	now = now.UTC()
+	q := db.New(sqlDB)
+	steps := []struct {
+		what string
+		run  func() (int64, error)
+	}{
+		{"sessions", func() (int64, error) {
+			cutoff := now.Add(-sessionRetention)
+			return q.PurgeSessions(ctx, db.PurgeSessionsParams{ExpiresAt: cutoff, EndedAt: &cutoff})
+		}},
+		{"login throttle", func() (int64, error) { return q.PurgeThrottle(ctx, now.Add(-ThrottleWindow)) }},
+		{"known clients", func() (int64, error) { return q.PurgeKnownClients(ctx, now.Add(-knownClientRetention)) }},
+	}
+	for _, step := range steps {
+		for {
+			n, err := step.run()
+			if err != nil {
+				return fmt.Errorf("purge %s: %w", step.what, err)
+			}
+			if n < 1000 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// PurgeEvery runs Purge every interval until ctx ends, logging failures.
+func PurgeEvery(ctx context.Context, sqlDB *sql.DB, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := Purge(ctx, sqlDB, time.Now()); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "purge failed", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
