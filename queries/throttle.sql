@@ -25,3 +25,12 @@ SELECT last_success_at FROM login_known_clients WHERE bucket = ?;
 
 -- name: PurgeKnownClients :execrows
 DELETE FROM login_known_clients WHERE last_success_at < ? LIMIT 1000;
+
+-- name: ReleaseFailure :exec
+-- ReleaseFailure takes back one failure counted at a time between window_floor and now, if the
+-- bucket is still in that window.
+UPDATE login_throttle SET failures = failures - 1
+WHERE bucket = sqlc.arg(bucket) AND failures > 0 AND window_start BETWEEN sqlc.arg(window_floor) AND sqlc.arg(now);
+
+-- name: DropEmptyThrottle :exec
+DELETE FROM login_throttle WHERE bucket = ? AND failures = 0;

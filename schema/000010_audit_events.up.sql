@@ -9,7 +9,7 @@ CREATE TABLE audit_events (
   action      VARCHAR(64)  CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   entity_type VARCHAR(32)  CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   entity_id   VARCHAR(64)  CHARACTER SET ascii COLLATE ascii_bin NULL,
-  changes     JSON         NULL,
+  changes     JSON         NOT NULL,
   request_id  VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL,
   client_ip   VARCHAR(45)  CHARACTER SET ascii COLLATE ascii_bin NULL,
   PRIMARY KEY (id),

@@ -46,6 +46,15 @@ func (q *Queries) CountFailure(ctx context.Context, arg CountFailureParams) erro
 	return err
 }
 
+const dropEmptyThrottle = `-- name: DropEmptyThrottle :exec
+DELETE FROM login_throttle WHERE bucket = ? AND failures = 0
+`
+
+func (q *Queries) DropEmptyThrottle(ctx context.Context, bucket []byte) error {
+	_, err := q.db.ExecContext(ctx, dropEmptyThrottle, bucket)
+	return err
+}
+
 const getThrottle = `-- name: GetThrottle :one
 SELECT window_start, failures FROM login_throttle WHERE bucket = ?
 `
@@ -95,6 +104,24 @@ func (q *Queries) PurgeThrottle(ctx context.Context, windowStart time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const releaseFailure = `-- name: ReleaseFailure :exec
+UPDATE login_throttle SET failures = failures - 1
+WHERE bucket = ? AND failures > 0 AND window_start BETWEEN ? AND ?
+`
+
+type ReleaseFailureParams struct {
+	Bucket      []byte
+	WindowFloor time.Time
+	Now         time.Time
+}
+
+// ReleaseFailure takes back one failure counted at a time between window_floor and now, if the
+// bucket is still in that window.
+func (q *Queries) ReleaseFailure(ctx context.Context, arg ReleaseFailureParams) error {
+	_, err := q.db.ExecContext(ctx, releaseFailure, arg.Bucket, arg.WindowFloor, arg.Now)
+	return err
 }
 
 const rememberClient = `-- name: RememberClient :exec

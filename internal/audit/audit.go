@@ -61,7 +61,9 @@ func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
 	if e.Actor != nil {
 		actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
 	}
-	var changes json.RawMessage
+	// Never SQL NULL: ListAuditEvents scans the column into a json.RawMessage, which cannot
+	// hold NULL, so one event without changes would break every read of the trail.
+	changes := json.RawMessage(`[]`)
 	if len(e.Changes) > 0 {
 		b, err := json.Marshal(e.Changes)
 		if err != nil {

@@ -91,7 +91,7 @@ func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (In
 // cannot be guessed), a weak password Invalid, a taken email or record Conflict.
 func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string) (Tokens, error) {
 	now := s.timestamp()
-	const account = "invite"
+	const account = inviteAccount
 	if err := s.checkThrottle(ctx, account, clientIP, now); err != nil {
 		return Tokens{}, err
 	}

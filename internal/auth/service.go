@@ -108,9 +108,18 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (Tokens, error) {
 	email = NormalizeEmail(email)
 	now := s.timestamp()
-	if err := s.checkThrottle(ctx, email, clientIP, now); err != nil {
+	if err := s.reserve(ctx, email, clientIP, now); err != nil {
 		return Tokens{}, err
 	}
+	out, err := s.login(ctx, email, pw, clientIP, now)
+	if !errors.Is(err, errBadCredentials) {
+		s.release(ctx, email, clientIP, now) // right, or not judged: not a failure
+	}
+	return out, err
+}
+
+// login is Login after the attempt was counted as a failure (reserve).
+func (s *Service) login(ctx context.Context, email, pw, clientIP string, now time.Time) (Tokens, error) {
 	row, err := db.New(s.db).GetUserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -127,9 +136,6 @@ func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (Tokens
 	}
 	if !ok || !row.Enabled {
 		err := database.InTx(ctx, s.db, func(q *db.Queries) error {
-			if err := countFailure(ctx, q, email, clientIP, now); err != nil {
-				return err
-			}
 			ev := audit.Event{Action: "session.login_failed", EntityType: "user",
 				Changes: []audit.Change{{Field: "email", After: email}}}
 			if found {
@@ -324,21 +330,18 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
-	if err := s.checkThrottle(ctx, row.Email, clientIP, now); err != nil {
+	if err := s.reserve(ctx, row.Email, clientIP, now); err != nil {
 		return err
 	}
 	ok, err := s.hasher.Verify(ctx, current, row.PasswordHash)
 	if err != nil {
+		s.release(ctx, row.Email, clientIP, now)
 		return fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		if err := database.InTx(ctx, s.db, func(q *db.Queries) error {
-			return countFailure(ctx, q, row.Email, clientIP, now)
-		}); err != nil {
-			return err
-		}
-		return errWrongPassword
+		return errWrongPassword // counted by reserve
 	}
+	s.release(ctx, row.Email, clientIP, now)
 	if err := password.Check("newPassword", next, row.Email); err != nil {
 		return err
 	}

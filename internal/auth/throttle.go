@@ -6,9 +6,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -48,20 +50,70 @@ func hashKey(parts ...string) []byte {
 	return h.Sum(nil)
 }
 
+// inviteAccount is the account under which invitation attempts are counted. It has no
+// account bucket: a single account for every invitation would let anyone who sends 20 bad
+// tokens block every invitation, and invitation tokens cannot be guessed anyway.
+const inviteAccount = "invite"
+
 // buckets returns the throttle buckets of a sign-in by account (a normalized email or a user
 // id) from address.
 func buckets(account, address string) []bucket {
-	return []bucket{
+	bs := []bucket{
 		{key: hashKey("pair", account, address), limit: pairLimit},
 		{key: hashKey("address", address), limit: addressLimit},
-		{key: hashKey("account", account), limit: accountLimit, exemptKnown: true},
 	}
+	if account == inviteAccount {
+		return bs
+	}
+	return append(bs, bucket{key: hashKey("account", account), limit: accountLimit, exemptKnown: true})
 }
 
 func knownKey(account, address string) []byte { return hashKey("known", account, address) }
 
 // checkThrottle returns a Throttled error when any bucket of (account, address) is full.
 func (s *Service) checkThrottle(ctx context.Context, account, address string, now time.Time) error {
+	return s.checkLimits(ctx, account, address, now, 0)
+}
+
+// reserve counts an attempt by (account, address) as a failure before its password is
+// checked, and returns a Throttled error when that makes it one attempt too many. Counting
+// first makes check and count one step: attempts sent at once cannot all pass the check
+// before any of them is counted, so no bucket lets more than its limit of passwords be tried
+// in a window. An attempt that proves right, or cannot be judged, gives its count back with
+// release; a refused one keeps it.
+func (s *Service) reserve(ctx context.Context, account, address string, now time.Time) error {
+	if err := s.checkThrottle(ctx, account, address, now); err != nil {
+		return err // refused without counting
+	}
+	if err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+		return countFailure(ctx, q, account, address, now)
+	}); err != nil {
+		return err
+	}
+	return s.checkLimits(ctx, account, address, now, 1)
+}
+
+// release gives back the failure reserve counted for an attempt made at now. A failure to do
+// so only leaves one failure too many counted, so it is logged and not returned.
+func (s *Service) release(ctx context.Context, account, address string, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	q := db.New(s.db)
+	for _, b := range buckets(account, address) {
+		err := q.ReleaseFailure(ctx, db.ReleaseFailureParams{Bucket: b.key, WindowFloor: now.Add(-ThrottleWindow), Now: now})
+		if err == nil {
+			err = q.DropEmptyThrottle(ctx, b.key)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "sign-in throttle release failed", slog.String("error", err.Error()))
+			return
+		}
+	}
+}
+
+// checkLimits returns a Throttled error when any bucket of (account, address) holds, besides
+// the reserved failures of the caller itself, its limit of failures or more.
+func (s *Service) checkLimits(ctx context.Context, account, address string, now time.Time, reserved int) error {
 	q := db.New(s.db)
 	floor := now.Add(-ThrottleWindow)
 	var wait time.Duration
@@ -73,7 +125,7 @@ func (s *Service) checkThrottle(ctx context.Context, account, address string, no
 		if err != nil {
 			return fmt.Errorf("read sign-in throttle: %w", err)
 		}
-		if row.WindowStart.Before(floor) || int(row.Failures) < b.limit {
+		if row.WindowStart.Before(floor) || int(row.Failures)-reserved < b.limit {
 			continue
 		}
 		if b.exemptKnown {

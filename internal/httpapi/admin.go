@@ -65,7 +65,8 @@ func (h adminHandlers) PutSettings(ctx context.Context, req api.PutSettingsReque
 	if req.Params.IfMatch == nil {
 		return nil, errIfMatchRequired
 	}
-	st, err := h.settings.Put(ctx, toSettings(*req.Body), *req.Params.IfMatch)
+	matches := func(etag string) bool { return ifMatch(*req.Params.IfMatch, etag) }
+	st, err := h.settings.Put(ctx, toSettings(*req.Body), matches)
 	if err != nil {
 		return nil, err
 	}

@@ -12,39 +12,11 @@ import (
 	"github.com/alumnid/alumnid/internal/apitest"
 )
 
-// listAll follows nextCursor from the first page to the last and returns every id in order.
+// listAll follows nextCursor from the first page to the last and returns every record in order.
 func listAll(t *testing.T, c *apitest.Client, query string, limit int) []api.Alumnus {
 	t.Helper()
-	var all []api.Alumnus
-	cursor := ""
-	for range 1000 {
-		q := fmt.Sprintf("/api/v1/alumni?limit=%d", limit)
-		if query != "" {
-			q += "&" + query
-		}
-		if cursor != "" {
-			q += "&cursor=" + url.QueryEscape(cursor)
-		}
-		resp := c.Get(q, nil)
-		if resp.Status != 200 {
-			t.Fatalf("%s: %d %s", q, resp.Status, resp.Body)
-		}
-		var page api.AlumnusPage
-		resp.JSON(t, &page)
-		all = append(all, page.Items...)
-		if page.NextCursor == nil {
-			if len(page.Items) > limit {
-				t.Fatalf("page of %d items for limit %d", len(page.Items), limit)
-			}
-			return all
-		}
-		if len(page.Items) != limit {
-			t.Fatalf("a page with a next cursor has %d items, want %d", len(page.Items), limit)
-		}
-		cursor = *page.NextCursor
-	}
-	t.Fatal("pagination does not end")
-	return nil
+	all, _, _ := apitest.Walk[api.Alumnus](t, c, "/api/v1/alumni", query, limit)
+	return all
 }
 
 func ids(as []api.Alumnus) []string {

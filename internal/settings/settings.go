@@ -136,10 +136,10 @@ func fromRows(rows []db.Setting) (Settings, error) {
 var ErrChanged = derrors.New(derrors.PreconditionFailed,
 	"The settings were changed by someone else; fetch them again and reapply your change.")
 
-// Put replaces the settings with next if the current ones still have the ETag ifMatch, and
+// Put replaces the settings with next if matches accepts the ETag of the current ones, and
 // records the change in the audit trail. It returns Invalid for unacceptable values and
 // PreconditionFailed when the settings changed meanwhile.
-func (s *Store) Put(ctx context.Context, next Settings, ifMatch string) (Settings, error) {
+func (s *Store) Put(ctx context.Context, next Settings, matches func(etag string) bool) (Settings, error) {
 	if err := next.Validate(); err != nil {
 		return Settings{}, err
 	}
@@ -156,7 +156,7 @@ func (s *Store) Put(ctx context.Context, next Settings, ifMatch string) (Setting
 		if err != nil {
 			return err
 		}
-		if cur.ETag() != ifMatch {
+		if !matches(cur.ETag()) {
 			return ErrChanged
 		}
 		before, after := asMap(cur), asMap(next)
