@@ -95,6 +95,7 @@ type LoginThrottle struct {
 	Bucket      []byte
 	WindowStart time.Time
 	Failures    int32
+	Pending     int32
 }
 
 type RefreshToken struct {

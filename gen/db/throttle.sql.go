@@ -10,10 +10,40 @@ import (
 	"time"
 )
 
-const clearThrottle = `-- name: ClearThrottle :exec
-DELETE FROM login_throttle WHERE bucket = ?
+const admitAttempt = `-- name: AdmitAttempt :exec
+INSERT INTO login_throttle (bucket, window_start, failures, pending) VALUES (?, ?, 0, 1)
+ON DUPLICATE KEY UPDATE
+  failures = IF(window_start < ?, 0, failures),
+  pending = IF(window_start < ?, 1, pending + 1),
+  window_start = IF(window_start < ?, ?, window_start)
 `
 
+type AdmitAttemptParams struct {
+	Bucket      []byte
+	Now         time.Time
+	WindowFloor time.Time
+}
+
+// AdmitAttempt counts an attempt being checked (pending), starting a new window when the
+// current one began before window_floor.
+func (q *Queries) AdmitAttempt(ctx context.Context, arg AdmitAttemptParams) error {
+	_, err := q.db.ExecContext(ctx, admitAttempt,
+		arg.Bucket,
+		arg.Now,
+		arg.WindowFloor,
+		arg.WindowFloor,
+		arg.WindowFloor,
+		arg.Now,
+	)
+	return err
+}
+
+const clearThrottle = `-- name: ClearThrottle :exec
+UPDATE login_throttle SET failures = 0 WHERE bucket = ?
+`
+
+// ClearThrottle forgets the failures of a bucket (after a right password). It updates rather
+// than deletes, so it never takes gap locks that could deadlock with CountFailure.
 func (q *Queries) ClearThrottle(ctx context.Context, bucket []byte) error {
 	_, err := q.db.ExecContext(ctx, clearThrottle, bucket)
 	return err
@@ -46,28 +76,20 @@ func (q *Queries) CountFailure(ctx context.Context, arg CountFailureParams) erro
 	return err
 }
 
-const dropEmptyThrottle = `-- name: DropEmptyThrottle :exec
-DELETE FROM login_throttle WHERE bucket = ? AND failures = 0
-`
-
-func (q *Queries) DropEmptyThrottle(ctx context.Context, bucket []byte) error {
-	_, err := q.db.ExecContext(ctx, dropEmptyThrottle, bucket)
-	return err
-}
-
 const getThrottle = `-- name: GetThrottle :one
-SELECT window_start, failures FROM login_throttle WHERE bucket = ?
+SELECT window_start, failures, pending FROM login_throttle WHERE bucket = ?
 `
 
 type GetThrottleRow struct {
 	WindowStart time.Time
 	Failures    int32
+	Pending     int32
 }
 
 func (q *Queries) GetThrottle(ctx context.Context, bucket []byte) (GetThrottleRow, error) {
 	row := q.db.QueryRowContext(ctx, getThrottle, bucket)
 	var i GetThrottleRow
-	err := row.Scan(&i.WindowStart, &i.Failures)
+	err := row.Scan(&i.WindowStart, &i.Failures, &i.Pending)
 	return i, err
 }
 
@@ -106,24 +128,6 @@ func (q *Queries) PurgeThrottle(ctx context.Context, windowStart time.Time) (int
 	return result.RowsAffected()
 }
 
-const releaseFailure = `-- name: ReleaseFailure :exec
-UPDATE login_throttle SET failures = failures - 1
-WHERE bucket = ? AND failures > 0 AND window_start BETWEEN ? AND ?
-`
-
-type ReleaseFailureParams struct {
-	Bucket      []byte
-	WindowFloor time.Time
-	Now         time.Time
-}
-
-// ReleaseFailure takes back one failure counted at a time between window_floor and now, if the
-// bucket is still in that window.
-func (q *Queries) ReleaseFailure(ctx context.Context, arg ReleaseFailureParams) error {
-	_, err := q.db.ExecContext(ctx, releaseFailure, arg.Bucket, arg.WindowFloor, arg.Now)
-	return err
-}
-
 const rememberClient = `-- name: RememberClient :exec
 INSERT INTO login_known_clients (bucket, last_success_at) VALUES (?, ?)
 ON DUPLICATE KEY UPDATE last_success_at = ?
@@ -136,5 +140,23 @@ type RememberClientParams struct {
 
 func (q *Queries) RememberClient(ctx context.Context, arg RememberClientParams) error {
 	_, err := q.db.ExecContext(ctx, rememberClient, arg.Bucket, arg.Now, arg.Now)
+	return err
+}
+
+const settleAttempt = `-- name: SettleAttempt :exec
+UPDATE login_throttle SET pending = GREATEST(pending - 1, 0), failures = failures + ?
+WHERE bucket = ? AND window_start >= ?
+`
+
+type SettleAttemptParams struct {
+	Failed      int32
+	Bucket      []byte
+	WindowFloor time.Time
+}
+
+// SettleAttempt ends a pending attempt, adding failed (0 or 1) to the failures, if the window
+// it was admitted in is still the current one.
+func (q *Queries) SettleAttempt(ctx context.Context, arg SettleAttemptParams) error {
+	_, err := q.db.ExecContext(ctx, settleAttempt, arg.Failed, arg.Bucket, arg.WindowFloor)
 	return err
 }

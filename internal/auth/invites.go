@@ -101,9 +101,7 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return Tokens{}, fmt.Errorf("find invite: %w", err)
 		}
-		if err := database.InTx(ctx, s.db, func(q *db.Queries) error {
-			return countFailure(ctx, q, account, clientIP, now)
-		}); err != nil {
+		if err := countFailure(ctx, db.New(s.db), account, clientIP, now); err != nil {
 			return Tokens{}, err
 		}
 		return Tokens{}, errInviteInvalid

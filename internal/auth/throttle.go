@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
-	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -70,53 +69,81 @@ func buckets(account, address string) []bucket {
 
 func knownKey(account, address string) []byte { return hashKey("known", account, address) }
 
-// checkThrottle returns a Throttled error when any bucket of (account, address) is full.
+// Outcomes of an admitted attempt, for settle.
+const (
+	attemptWrong    = iota // the password was wrong: a failure
+	attemptRight           // the password was right
+	attemptUnjudged        // the attempt ended before its password was judged
+)
+
+// checkThrottle returns a Throttled error when any bucket of (account, address) is full of
+// failures. It counts nothing (invitations use it with countFailure).
 func (s *Service) checkThrottle(ctx context.Context, account, address string, now time.Time) error {
-	return s.checkLimits(ctx, account, address, now, 0)
+	return s.checkLimits(ctx, account, address, now, false)
 }
 
-// reserve counts an attempt by (account, address) as a failure before its password is
-// checked, and returns a Throttled error when that makes it one attempt too many. Counting
-// first makes check and count one step: attempts sent at once cannot all pass the check
-// before any of them is counted, so no bucket lets more than its limit of passwords be tried
-// in a window. An attempt that proves right, or cannot be judged, gives its count back with
-// release; a refused one keeps it.
-func (s *Service) reserve(ctx context.Context, account, address string, now time.Time) error {
+// admit lets an attempt by (account, address) be checked, or returns a Throttled error. It
+// counts the attempt as pending in every bucket first and then checks that failures plus
+// pending attempts stay within each limit, so however many attempts arrive at once, no more
+// than a bucket's limit of passwords is ever checked in a window. Every admitted attempt must
+// be settled. Each bucket is counted by its own single-row statement outside any transaction,
+// so concurrent attempts never deadlock on the counters.
+func (s *Service) admit(ctx context.Context, account, address string, now time.Time) error {
 	if err := s.checkThrottle(ctx, account, address, now); err != nil {
-		return err // refused without counting
+		return err // full of failures: refused without counting
 	}
-	if err := database.InTx(ctx, s.db, func(q *db.Queries) error {
-		return countFailure(ctx, q, account, address, now)
-	}); err != nil {
+	q := db.New(s.db)
+	for _, b := range buckets(account, address) {
+		if err := q.AdmitAttempt(ctx, db.AdmitAttemptParams{Bucket: b.key, Now: now, WindowFloor: now.Add(-ThrottleWindow)}); err != nil {
+			s.settle(ctx, account, address, now, attemptUnjudged)
+			return fmt.Errorf("count sign-in attempt: %w", err)
+		}
+	}
+	if err := s.checkLimits(ctx, account, address, now, true); err != nil {
+		s.settle(ctx, account, address, now, attemptUnjudged)
 		return err
 	}
-	return s.checkLimits(ctx, account, address, now, 1)
+	return nil
 }
 
-// release gives back the failure reserve counted for an attempt made at now. A failure to do
-// so only leaves one failure too many counted, so it is logged and not returned.
-func (s *Service) release(ctx context.Context, account, address string, now time.Time) {
+// settle ends an admitted attempt with its outcome: a wrong password becomes a failure; a right
+// one also starts the account-and-address count again and makes the address known to the
+// account. A failure to settle only leaves the counts slightly high until the window ends, so
+// it is logged and not returned.
+func (s *Service) settle(ctx context.Context, account, address string, now time.Time, outcome int) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	q := db.New(s.db)
-	for _, b := range buckets(account, address) {
-		err := q.ReleaseFailure(ctx, db.ReleaseFailureParams{Bucket: b.key, WindowFloor: now.Add(-ThrottleWindow), Now: now})
+	bs := buckets(account, address)
+	failed := int32(0)
+	if outcome == attemptWrong {
+		failed = 1
+	}
+	var err error
+	for _, b := range bs {
+		if err = q.SettleAttempt(ctx, db.SettleAttemptParams{Failed: failed, Bucket: b.key, WindowFloor: now.Add(-ThrottleWindow)}); err != nil {
+			break
+		}
+	}
+	if err == nil && outcome == attemptRight {
+		err = q.ClearThrottle(ctx, bs[0].key)
 		if err == nil {
-			err = q.DropEmptyThrottle(ctx, b.key)
+			err = q.RememberClient(ctx, db.RememberClientParams{Bucket: knownKey(account, address), Now: now})
 		}
-		if err != nil {
-			s.log.WarnContext(ctx, "sign-in throttle release failed", slog.String("error", err.Error()))
-			return
-		}
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "sign-in throttle settle failed", slog.String("error", err.Error()))
 	}
 }
 
-// checkLimits returns a Throttled error when any bucket of (account, address) holds, besides
-// the reserved failures of the caller itself, its limit of failures or more.
-func (s *Service) checkLimits(ctx context.Context, account, address string, now time.Time, reserved int) error {
+// checkLimits returns a Throttled error when a bucket of (account, address) holds its limit of
+// failures (wait for the window to end), or, with pending, when failures and the attempts being
+// checked together exceed it (too many at once: wait a second).
+func (s *Service) checkLimits(ctx context.Context, account, address string, now time.Time, pending bool) error {
 	q := db.New(s.db)
 	floor := now.Add(-ThrottleWindow)
 	var wait time.Duration
+	burst := false
 	for _, b := range buckets(account, address) {
 		row, err := q.GetThrottle(ctx, b.key)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -125,7 +152,9 @@ func (s *Service) checkLimits(ctx context.Context, account, address string, now 
 		if err != nil {
 			return fmt.Errorf("read sign-in throttle: %w", err)
 		}
-		if row.WindowStart.Before(floor) || int(row.Failures)-reserved < b.limit {
+		full := int(row.Failures) >= b.limit
+		crowded := pending && int(row.Failures+row.Pending) > b.limit
+		if row.WindowStart.Before(floor) || !full && !crowded {
 			continue
 		}
 		if b.exemptKnown {
@@ -137,10 +166,17 @@ func (s *Service) checkLimits(ctx context.Context, account, address string, now 
 				return fmt.Errorf("read known clients: %w", err)
 			}
 		}
-		wait = max(wait, row.WindowStart.Add(ThrottleWindow).Sub(now))
+		if full {
+			wait = max(wait, row.WindowStart.Add(ThrottleWindow).Sub(now))
+		} else {
+			burst = true
+		}
 	}
-	if wait > 0 {
+	switch {
+	case wait > 0:
 		return &derrors.Error{Kind: derrors.Throttled, Detail: "Too many failed attempts; try again later.", RetryAfter: wait}
+	case burst:
+		return &derrors.Error{Kind: derrors.Throttled, Detail: "Too many sign-in attempts at once; try again in a moment.", RetryAfter: time.Second}
 	}
 	return nil
 }
@@ -151,17 +187,6 @@ func countFailure(ctx context.Context, q *db.Queries, account, address string, n
 		if err := q.CountFailure(ctx, db.CountFailureParams{Bucket: b.key, Now: now, WindowFloor: now.Add(-ThrottleWindow)}); err != nil {
 			return fmt.Errorf("count sign-in failure: %w", err)
 		}
-	}
-	return nil
-}
-
-// countSuccess clears the account-and-address count and remembers the address as known.
-func countSuccess(ctx context.Context, q *db.Queries, account, address string, now time.Time) error {
-	if err := q.ClearThrottle(ctx, buckets(account, address)[0].key); err != nil {
-		return fmt.Errorf("clear sign-in throttle: %w", err)
-	}
-	if err := q.RememberClient(ctx, db.RememberClientParams{Bucket: knownKey(account, address), Now: now}); err != nil {
-		return fmt.Errorf("remember client: %w", err)
 	}
 	return nil
 }

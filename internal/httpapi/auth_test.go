@@ -767,7 +767,43 @@ func TestAuthThrottleConcurrentGuesses(t *testing.T) {
 	if checked > 5 {
 		t.Errorf("%d of %d concurrent guesses were checked, want at most 5: %v", checked, attempts, statuses)
 	}
-	assertThrottled(t, authLogin(s.Anon, email, apitest.TestPassword, ""))
+	// Exactly the guesses that were checked count as failures; refused ones do not.
+	var counted int
+	if err := s.DB.QueryRowContext(context.Background(), "SELECT COALESCE(MAX(failures), 0) FROM login_throttle").Scan(&counted); err != nil || counted != checked {
+		t.Errorf("%d failures counted for %d checked guesses (%v)", counted, checked, err)
+	}
+	if checked == 5 {
+		assertThrottled(t, authLogin(s.Anon, email, apitest.TestPassword, ""))
+	}
+}
+
+// A burst of right passwords at once (one office behind one address) may be asked to wait a
+// moment, but never leaves failures behind: afterwards the account signs in at once.
+func TestAuthThrottleBurstOfRightPasswords(t *testing.T) {
+	s := newServer(t)
+	email := s.CreateUser(t, auth.RoleStaff, "")
+	const attempts = 20
+	resps := make([]*apitest.Response, attempts)
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Go(func() { resps[i] = authLogin(s.Anon, email, apitest.TestPassword, "") })
+	}
+	wg.Wait()
+	for _, r := range resps {
+		switch {
+		case r.Status == http.StatusOK:
+		case r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") == "1":
+		default:
+			t.Errorf("status %d, Retry-After %q: %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+		}
+	}
+	if r := authLogin(s.Anon, email, apitest.TestPassword, ""); r.Status != http.StatusOK {
+		t.Errorf("after the burst: %d %s", r.Status, r.Body)
+	}
+	var failures int
+	if err := s.DB.QueryRowContext(context.Background(), "SELECT COALESCE(SUM(failures), 0) FROM login_throttle").Scan(&failures); err != nil || failures != 0 {
+		t.Errorf("failures counted after only right passwords: %d, %v", failures, err)
+	}
 }
 
 // An invitation lets the person set a password once and signs them in as the record's
