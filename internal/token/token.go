@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
@@ -65,14 +67,25 @@ type Authority struct {
 	cfg    Config
 	leeway time.Duration
 	err    error // configuration problem reported by Issue and Verify
+	// verified remembers tokens whose signature and claims were checked, so that the
+	// signature of a token is verified once and not on every request it is sent with. A hit
+	// is still checked against the token's expiry.
+	verified *expirable.LRU[string, Claims]
 }
+
+// Sizes of the cache of verified tokens: a token is verified again at least once a minute.
+const (
+	verifiedCacheSize = 20000
+	verifiedCacheTTL  = time.Minute
+)
 
 // NewAuthority returns an Authority that signs with the newest private key
 // of keys and verifies with all of them. keys must come from ParseKeys or
 // LoadKeyFiles, and cfg.Issuer and cfg.Audience must be non-empty; otherwise
 // every Issue and Verify call fails.
 func NewAuthority(keys *KeySet, cfg Config) *Authority {
-	a := &Authority{keys: keys, cfg: cfg, leeway: cfg.Leeway}
+	a := &Authority{keys: keys, cfg: cfg, leeway: cfg.Leeway,
+		verified: expirable.NewLRU[string, Claims](verifiedCacheSize, nil, verifiedCacheTTL)}
 	switch {
 	case keys == nil || keys.signer == nil:
 		a.err = errors.New("token: authority has no keys")
@@ -187,6 +200,24 @@ func (a *Authority) Verify(raw string, now time.Time) (Claims, error) {
 	if a.err != nil {
 		return Claims{}, invalidf("%v", a.err)
 	}
+	if c, ok := a.verified.Get(raw); ok {
+		switch {
+		case !now.Before(c.ExpiresAt.Add(a.leeway)):
+			return Claims{}, invalidf("token expired")
+		case now.Add(a.leeway).Before(c.IssuedAt):
+			return Claims{}, invalidf("token not valid yet")
+		}
+		return c, nil
+	}
+	c, err := a.verify(raw, now)
+	if err == nil {
+		a.verified.Add(raw, c)
+	}
+	return c, err
+}
+
+// verify is Verify without the cache.
+func (a *Authority) verify(raw string, now time.Time) (Claims, error) {
 	if raw == "" {
 		return Claims{}, invalidf("empty token")
 	}
