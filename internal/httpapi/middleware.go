@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/alumnid/alumnid/internal/auth"
 )
 
 // validRequestID accepts the ids load balancers and tracing systems send; anything else is
@@ -33,8 +35,9 @@ func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// accessLog writes one line per request, at a level chosen from the status code. It logs the
-// path without the query string, which may carry personal data.
+// accessLog writes one line per request, at a level chosen from the status code, with the
+// request id and the signed-in user's id. It logs the path without the query string, which may
+// carry personal data.
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -52,8 +55,11 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				level = slog.LevelWarn
 			}
 			req := c.Request()
-			log.LogAttrs(req.Context(), level, "request",
-				slog.String("request_id", requestID(req.Context())),
+			attrs := []slog.Attr{slog.String("request_id", requestID(req.Context()))}
+			if p, ok := auth.PrincipalFrom(req.Context()); ok {
+				attrs = append(attrs, slog.String("user_id", p.UserID))
+			}
+			log.LogAttrs(req.Context(), level, "request", append(attrs,
 				slog.String("method", req.Method),
 				slog.String("path", req.URL.Path),
 				slog.String("route", c.Path()),
@@ -61,7 +67,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				slog.Int64("bytes", c.Response().Size),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("remote_ip", c.RealIP()),
-			)
+			)...)
 			return nil
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/labstack/echo/v4"
 
+	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/httpapi"
@@ -171,10 +172,16 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	s.Client.Get("/api/v1/alumni?tag=secret-tag", nil)
 	s.Client.Patch("/api/v1/alumni/"+a.Id, tag, map[string]any{"email": "other.secret@example.org"})
 	logs := s.Logs()
-	for _, secret := range []string{"secret.person", "other.secret", "555 0100", "secret-tag"} {
+	for _, secret := range []string{"secret.person", "other.secret", "555 0100", "secret-tag", s.Client.Token(), apitest.TestPassword} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q", secret)
 		}
+	}
+	// The access log names the signed-in user by id (never by email).
+	var me api.Me
+	s.Client.Get("/api/v1/auth/me", nil).JSON(t, &me)
+	if !strings.Contains(logs, `"user_id":"`+me.User.Id+`"`) || strings.Contains(logs, string(me.User.Email)) {
+		t.Errorf("the access log should carry user_id %s and not the email", me.User.Id)
 	}
 }
 
