@@ -224,3 +224,60 @@ func TestCommandsReportAnUnreachableDatabase(t *testing.T) {
 		}
 	}
 }
+
+// The user commands: demo users with fresh passwords on every run, a password reset from
+// stdin, and clear refusals.
+func TestUserCommands(t *testing.T) {
+	dsn := apitest.NewDatabase(t)
+	run := func(input string, args ...string) (string, error) {
+		stdin = strings.NewReader(input)
+		t.Cleanup(func() { stdin = os.Stdin })
+		return runCmd(t, append([]string{"--db-dsn", dsn}, args...)...)
+	}
+	if out, err := run("", "user", "demo"); err == nil || !strings.Contains(err.Error(), "alumnid seed") {
+		t.Errorf("demo users without alumni: %v %s", err, out)
+	}
+	if _, err := run("", "seed", "--alumni", "20"); err != nil {
+		t.Fatal(err)
+	}
+	passwords := func(out string) map[string]string {
+		m := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) == 3 && strings.Contains(f[1], "@demo.alumnid.test") {
+				m[f[0]] = f[2]
+			}
+		}
+		return m
+	}
+	first, err := run("", "user", "demo")
+	second, err2 := run("", "user", "demo")
+	p1, p2 := passwords(first), passwords(second)
+	if err != nil || err2 != nil || len(p1) != 4 || len(p2) != 4 || p1["admin"] == p2["admin"] {
+		t.Fatalf("user demo: %v %v\n%s\n%s", err, err2, first, second)
+	}
+
+	const pw = "violet kestrel sings over quiet harbours"
+	if out, err := run(pw+"\n", "user", "reset-password", "--email", "viewer@demo.alumnid.test"); err != nil || !strings.Contains(out, "sessions ended") {
+		t.Errorf("reset-password: %v %s", err, out)
+	}
+	for _, tt := range []struct {
+		input string
+		args  []string
+		want  string
+	}{
+		{pw + "\n", []string{"user", "create", "--email", "admin@demo.alumnid.test", "--role", "staff"}, "already has this email"},
+		{"password1234\n", []string{"user", "create", "--email", "weak@example.org", "--role", "staff"}, "password"},
+		{"", []string{"user", "create", "--email", "nopw@example.org", "--role", "staff"}, "no password on stdin"},
+		{pw + "\n", []string{"user", "create", "--email", "x@example.org", "--role", "alumnus"}, "alumnusId"},
+		{pw + "\n", []string{"user", "reset-password", "--email", "nobody@example.org"}, "No user"},
+		{pw + "\n", []string{"user", "create", "--email", "x@example.org", "--role", "root"}, "must be one of"},
+	} {
+		out, err := run(tt.input, tt.args...)
+		if err == nil || !strings.Contains(err.Error()+out, tt.want) {
+			t.Errorf("%v: %v %s, want an error containing %q", tt.args, err, out, tt.want)
+		}
+		if strings.Contains(out, pw) || (err != nil && strings.Contains(err.Error(), pw)) {
+			t.Errorf("%v: the password is echoed", tt.args)
+		}
+	}
+}
