@@ -7,6 +7,7 @@ import (
 
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -39,14 +40,6 @@ const (
 	MaxLimit     = 200
 )
 
-func optional[T comparable](v T) *T {
-	var zero T
-	if v == zero {
-		return nil
-	}
-	return &v
-}
-
 // List returns the page of records matching f that follows after (a NextCursor of the same
 // filter, or "" for the first page), in (last name, first name, id) order. It returns a
 // Malformed error for a bad cursor or limit and an Invalid one for contradictory filters.
@@ -65,14 +58,14 @@ func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, after stri
 	}
 	params := db.ListAlumniParams{
 		Deleted:       f.Deleted,
-		Country:       optional(f.Country),
-		Status:        optional(string(f.Status)),
-		Tag:           optional(f.Tag),
+		Country:       database.Optional(f.Country),
+		Status:        database.Optional(string(f.Status)),
+		Tag:           database.Optional(f.Tag),
 		DegreeFilter:  f.Program != "" || f.Faculty != "" || f.GraduationYearFrom != 0 || f.GraduationYearTo != 0,
-		Program:       optional(f.Program),
-		Faculty:       optional(f.Faculty),
-		YearFrom:      optional(smallint(f.GraduationYearFrom)),
-		YearTo:        optional(smallint(f.GraduationYearTo)),
+		Program:       database.Optional(f.Program),
+		Faculty:       database.Optional(f.Faculty),
+		YearFrom:      database.Optional(smallint(f.GraduationYearFrom)),
+		YearTo:        database.Optional(smallint(f.GraduationYearTo)),
 		ConsentOnly:   f.consentOnly,
 		DirectoryOnly: f.directoryOnly,
 		AfterSet:      after != "",

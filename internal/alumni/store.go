@@ -2,16 +2,11 @@ package alumni
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
-	"github.com/oklog/ulid/v2"
 
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/audit"
@@ -38,12 +33,6 @@ func (s *Store) timestamp() time.Time {
 
 var errNotFound = derrors.New(derrors.NotFound, "No alumnus with this id.")
 
-// NewID returns a new public id: a ULID with 80 random bits, so ids cannot be guessed from
-// one another.
-func NewID(t time.Time) string {
-	return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String()
-}
-
 // Create normalizes and validates f and stores it as a new record. It returns an Invalid error
 // for unacceptable fields and a Conflict naming the field when the student id or email is taken.
 func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
@@ -51,7 +40,7 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 	if err := Normalize(&f, now); err != nil {
 		return Alumnus{}, err
 	}
-	a := Alumnus{ID: NewID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
+	a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
 	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
 		res, err := q.CreateAlumnus(ctx, toCreateParams(a))
 		if err != nil {
@@ -319,14 +308,10 @@ var uniqueFields = map[string]string{
 
 // translate turns a duplicate-key error on a unique field into a Conflict naming the field.
 func translate(err error) error {
-	var myErr *mysql.MySQLError
-	if errors.As(err, &myErr) && myErr.Number == 1062 {
-		for key, field := range uniqueFields {
-			// MariaDB names the key 'uq_…', MySQL 8 'alumni.uq_…'.
-			if strings.Contains(myErr.Message, key+"'") {
-				return derrors.New(derrors.Conflict, "Another record already uses this value.",
-					derrors.FieldError{Field: field, Message: "another record already has this " + fieldNoun[field]})
-			}
+	if key, ok := database.DuplicateKey(err); ok {
+		if field, ok := uniqueFields[key]; ok {
+			return derrors.New(derrors.Conflict, "Another record already uses this value.",
+				derrors.FieldError{Field: field, Message: "another record already has this " + fieldNoun[field]})
 		}
 	}
 	return fmt.Errorf("write alumnus: %w", err)

@@ -2,7 +2,6 @@ package alumni
 
 import (
 	"fmt"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/emailaddr"
 )
 
 // Limits of the stored fields, in characters. They match the columns in schema/ and the
@@ -72,7 +72,7 @@ func Normalize(f *Fields, now time.Time) error {
 	email := func(field string, s *string) {
 		text(field, s, maxEmail, false)
 		*s = strings.ToLower(*s)
-		if *s != "" && !ValidEmail(*s) {
+		if *s != "" && !emailaddr.Valid(*s) {
 			errs.Add(field, "must be an email address like name@example.org")
 		}
 	}
@@ -169,13 +169,6 @@ func Normalize(f *Fields, now time.Time) error {
 		errs.Add("notes", "must not contain control characters")
 	}
 	return errs.Err()
-}
-
-// ValidEmail reports whether s is a bare email address (no display name, no angle brackets)
-// whose domain has a dot.
-func ValidEmail(s string) bool {
-	addr, err := mail.ParseAddress(s)
-	return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
 }
 
 // ValidWebURL reports whether s is an absolute http or https URL without credentials.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/database"
 )
 
 // Actor is who makes the changes of a request, and from where. Middleware puts it in the
@@ -73,14 +74,14 @@ func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
 	}
 	err := q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
 		OccurredAt: now.UTC().Truncate(time.Microsecond),
-		ActorID:    optional(actor.UserID),
-		ActorRole:  optional(actor.Role),
+		ActorID:    database.Optional(actor.UserID),
+		ActorRole:  database.Optional(actor.Role),
 		Action:     e.Action,
 		EntityType: e.EntityType,
-		EntityID:   optional(e.EntityID),
+		EntityID:   database.Optional(e.EntityID),
 		Changes:    changes,
-		RequestID:  optional(actor.RequestID),
-		ClientIp:   optional(actor.ClientIP),
+		RequestID:  database.Optional(actor.RequestID),
+		ClientIp:   database.Optional(actor.ClientIP),
 	})
 	if err != nil {
 		return fmt.Errorf("write audit event: %w", err)
@@ -127,11 +128,4 @@ func emptyToNil(v any) any {
 		return nil
 	}
 	return v
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -53,8 +54,8 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 			derrors.FieldError{Field: "to", Message: "must be after from"})
 	}
 	params := db.ListAuditEventsParams{
-		ActorID: optional(f.ActorID), EntityType: optional(f.EntityType), EntityID: optional(f.EntityID),
-		Action: optional(f.Action), Limit: int32(limit + 1),
+		ActorID: database.Optional(f.ActorID), EntityType: database.Optional(f.EntityType), EntityID: database.Optional(f.EntityID),
+		Action: database.Optional(f.Action), Limit: int32(limit + 1),
 	}
 	if !f.From.IsZero() {
 		t := f.From.UTC()
@@ -83,9 +84,9 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 	page.Items = make([]Entry, len(rows))
 	for i, r := range rows {
 		e := Entry{
-			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: val(r.ActorID), ActorRole: val(r.ActorRole),
-			Action: r.Action, EntityType: r.EntityType, EntityID: val(r.EntityID),
-			RequestID: val(r.RequestID), ClientIP: val(r.ClientIp),
+			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: database.Value(r.ActorID), ActorRole: database.Value(r.ActorRole),
+			Action: r.Action, EntityType: r.EntityType, EntityID: database.Value(r.EntityID),
+			RequestID: database.Value(r.RequestID), ClientIP: database.Value(r.ClientIp),
 		}
 		if len(r.Changes) > 0 {
 			if err := json.Unmarshal(r.Changes, &e.Changes); err != nil {
@@ -105,11 +106,4 @@ func decodeCursor(s string) (int64, error) {
 			derrors.FieldError{Field: "cursor", Message: "is not a cursor from this list"})
 	}
 	return id, nil
-}
-
-func val(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -43,7 +43,7 @@ func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (In
 		return Invite{}, err
 	}
 	secret, hash := token.NewOpaque()
-	inv := Invite{ID: newID(now), AlumnusID: alumnusID, Token: secret, ExpiresAt: now.Add(st.InviteTTL())}
+	inv := Invite{ID: database.NewPublicID(now), AlumnusID: alumnusID, Token: secret, ExpiresAt: now.Add(st.InviteTTL())}
 	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
 		a, err := q.GetAlumnus(ctx, alumnusID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -113,7 +113,7 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("hash password: %w", err)
 	}
-	u := User{ID: newID(now), Version: 1, Email: inv.Email, Role: RoleAlumnus, Enabled: true, AlumnusID: inv.AlumnusPublicID,
+	u := User{ID: database.NewPublicID(now), Version: 1, Email: inv.Email, Role: RoleAlumnus, Enabled: true, AlumnusID: inv.AlumnusPublicID,
 		CreatedAt: now, UpdatedAt: now, LastLoginAt: now}
 	var out Tokens
 	err = database.InTx(ctx, s.db, func(q *db.Queries) error {

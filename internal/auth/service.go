@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -39,8 +37,6 @@ func New(sqlDB *sql.DB, tokens *token.Authority, hasher *password.Hasher, st *se
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-func newID(t time.Time) string { return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String() }
 
 // NormalizeEmail is the form in which emails are stored and compared.
 func NormalizeEmail(email string) string {
@@ -196,12 +192,12 @@ func (s *Service) openSession(ctx context.Context, q *db.Queries, u User, userKe
 	if err != nil {
 		return Tokens{}, err
 	}
-	sid := newID(now)
+	sid := database.NewPublicID(now)
 	absolute := now.Add(st.RefreshAbsoluteTTL())
 	idle := minTime(now.Add(st.RefreshIdleTTL()), absolute)
 	res, err := q.CreateSession(ctx, db.CreateSessionParams{
 		PublicID: sid, UserID: userKey, CreatedAt: now, RefreshedAt: now,
-		IdleExpiresAt: idle, ExpiresAt: absolute, ClientIp: optional(clientIP),
+		IdleExpiresAt: idle, ExpiresAt: absolute, ClientIp: database.Optional(clientIP),
 	})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("create session: %w", err)
@@ -260,7 +256,7 @@ func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens
 			if sess.EndedAt != nil {
 				return nil
 			}
-			if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: optional("refresh_reuse"), ID: sess.ID}); err != nil {
+			if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: database.Optional("refresh_reuse"), ID: sess.ID}); err != nil {
 				return fmt.Errorf("end session: %w", err)
 			}
 			s.log.WarnContext(ctx, "refresh token reused; session ended",
@@ -300,7 +296,7 @@ func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens
 func (s *Service) Logout(ctx context.Context, p Principal) error {
 	now := s.timestamp()
 	return database.InTx(ctx, s.db, func(q *db.Queries) error {
-		if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: optional("logout"), ID: p.sessionKey}); err != nil {
+		if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: database.Optional("logout"), ID: p.sessionKey}); err != nil {
 			return fmt.Errorf("end session: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Event{Action: "session.logout", EntityType: "session", EntityID: p.SessionID}, now)
@@ -356,7 +352,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := q.EndOtherUserSessions(ctx, db.EndOtherUserSessionsParams{EndedAt: &now, EndReason: optional("password_change"), UserID: row.ID, ID: p.sessionKey}); err != nil {
+		if _, err := q.EndOtherUserSessions(ctx, db.EndOtherUserSessionsParams{EndedAt: &now, EndReason: database.Optional("password_change"), UserID: row.ID, ID: p.sessionKey}); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Event{Action: "user.password_change", EntityType: "user", EntityID: row.PublicID,
@@ -369,11 +365,4 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/emailaddr"
 	"github.com/alumnid/alumnid/internal/password"
 )
 
@@ -74,7 +73,7 @@ type NewUser struct {
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	in.Email = NormalizeEmail(in.Email)
 	var fields derrors.Fields
-	if !validEmail(in.Email) {
+	if !emailaddr.Valid(in.Email) {
 		fields.Add("email", "must be an email address like name@example.org")
 	}
 	if !in.Role.Valid() {
@@ -96,7 +95,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
 	now := s.timestamp()
-	u := User{ID: newID(now), Version: 1, Email: in.Email, Role: in.Role, Enabled: in.Enabled, AlumnusID: in.AlumnusID, CreatedAt: now, UpdatedAt: now}
+	u := User{ID: database.NewPublicID(now), Version: 1, Email: in.Email, Role: in.Role, Enabled: in.Enabled, AlumnusID: in.AlumnusID, CreatedAt: now, UpdatedAt: now}
 	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
 		_, err := s.insertUser(ctx, q, u, hash)
 		return err
@@ -154,16 +153,13 @@ func alumnusKey(ctx context.Context, q *db.Queries, id string) (*int64, error) {
 }
 
 func translateUserErr(err error) error {
-	var myErr *mysql.MySQLError
-	if errors.As(err, &myErr) && myErr.Number == 1062 {
-		switch {
-		case strings.Contains(myErr.Message, "uq_users_email'"):
-			return derrors.New(derrors.Conflict, "Another user already has this email.",
-				derrors.FieldError{Field: "email", Message: "another user already has this email"})
-		case strings.Contains(myErr.Message, "uq_users_alumnus'"):
-			return derrors.New(derrors.Conflict, "Another user is already linked to this record.",
-				derrors.FieldError{Field: "alumnusId", Message: "another user is already linked to this record"})
-		}
+	switch key, _ := database.DuplicateKey(err); key {
+	case "uq_users_email":
+		return derrors.New(derrors.Conflict, "Another user already has this email.",
+			derrors.FieldError{Field: "email", Message: "another user already has this email"})
+	case "uq_users_alumnus":
+		return derrors.New(derrors.Conflict, "Another user is already linked to this record.",
+			derrors.FieldError{Field: "alumnusId", Message: "another user is already linked to this record"})
 	}
 	return fmt.Errorf("write user: %w", err)
 }
@@ -349,12 +345,6 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	})
 }
 
-// validEmail is a plain check for account emails: the contract's format check does the rest.
-func validEmail(e string) bool {
-	local, domain, ok := strings.Cut(e, "@")
-	return ok && local != "" && strings.Contains(domain, ".") && len(e) <= 254 && !strings.ContainsAny(e, " \t\r\n<>")
-}
-
 // ResetPassword sets the password of the user with email to pw and ends all of its sessions
 // (an administrator's reset, from the command line). It returns NotFound for an unknown email
 // and Invalid for a weak password.
@@ -379,7 +369,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, pw string) (User, er
 		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := q.EndUserSessions(ctx, db.EndUserSessionsParams{EndedAt: &now, EndReason: optional("password_reset"), UserID: row.ID}); err != nil {
+		if _, err := q.EndUserSessions(ctx, db.EndUserSessionsParams{EndedAt: &now, EndReason: database.Optional("password_reset"), UserID: row.ID}); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Event{Action: "user.password_reset", EntityType: "user", EntityID: row.PublicID,

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"net"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -35,4 +36,20 @@ func Unavailable(err error) bool {
 		return myErr.Number == errLockWaitTimeout || myErr.Number == errDeadlock || myErr.Number == errTooManyConns
 	}
 	return false
+}
+
+// errDuplicateKey is MySQL's "Duplicate entry … for key …".
+const errDuplicateKey = 1062
+
+// DuplicateKey reports whether err is a duplicate-key error, and on which unique key: the
+// key's name without the table prefix MySQL 8 adds ('alumni.uq_alumni_email' and MariaDB's
+// 'uq_alumni_email' both give "uq_alumni_email").
+func DuplicateKey(err error) (key string, ok bool) {
+	var myErr *mysql.MySQLError
+	if !errors.As(err, &myErr) || myErr.Number != errDuplicateKey {
+		return "", false
+	}
+	msg := strings.TrimSuffix(myErr.Message, "'")
+	key = msg[strings.LastIndexByte(msg, '\'')+1:]
+	return key[strings.LastIndexByte(key, '.')+1:], true
 }

@@ -30,3 +30,22 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+func TestDuplicateKey(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		key  string
+		want bool
+	}{
+		{&mysql.MySQLError{Number: 1062, Message: "Duplicate entry 'a@b.c' for key 'uq_users_email'"}, "uq_users_email", true},
+		{&mysql.MySQLError{Number: 1062, Message: "Duplicate entry 'a@b.c' for key 'users.uq_users_email'"}, "uq_users_email", true},
+		{fmt.Errorf("write: %w", &mysql.MySQLError{Number: 1062, Message: "Duplicate entry 'x' for key 'PRIMARY'"}), "PRIMARY", true},
+		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found"}, "", false},
+		{errors.New("Duplicate entry"), "", false},
+	} {
+		key, ok := DuplicateKey(tt.err)
+		if key != tt.key || ok != tt.want {
+			t.Errorf("DuplicateKey(%v) = %q, %v; want %q, %v", tt.err, key, ok, tt.key, tt.want)
+		}
+	}
+}

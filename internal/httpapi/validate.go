@@ -18,6 +18,7 @@ import (
 
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/emailaddr"
 )
 
 var registerFormats sync.Once
@@ -27,7 +28,7 @@ var registerFormats sync.Once
 func RegisterFormats() {
 	registerFormats.Do(func() {
 		openapi3.DefineStringFormatValidator("email", openapi3.NewCallbackValidator(func(s string) error {
-			if !alumni.ValidEmail(strings.ToLower(s)) {
+			if !emailaddr.Valid(strings.ToLower(s)) {
 				return errors.New("must be an email address like name@example.org")
 			}
 			return nil

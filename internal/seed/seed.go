@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/database"
 )
 
 // Options control a seed run.
@@ -237,7 +238,7 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 			}
 			// Creation times spread over the past years, so "recently added" means something.
 			created := now.Add(-time.Duration(times.Int64N(int64(5 * 365 * 24 * time.Hour))))
-			batch[i] = alumni.Alumnus{ID: alumni.NewID(created), Version: 1, Fields: f, CreatedAt: created, UpdatedAt: created}
+			batch[i] = alumni.Alumnus{ID: database.NewPublicID(created), Version: 1, Fields: f, CreatedAt: created, UpdatedAt: created}
 		}
 		if err := insertBatch(ctx, sqlDB, batch); err != nil {
 			return written, err

@@ -168,7 +168,7 @@ func (s *Store) Put(ctx context.Context, next Settings, matches func(etag string
 		for _, c := range changes {
 			value, _ := json.Marshal(after[c.Field])
 			if err := q.PutSetting(ctx, db.PutSettingParams{
-				Name: c.Field, Value: value, UpdatedAt: now, UpdatedBy: optional(actor.UserID),
+				Name: c.Field, Value: value, UpdatedAt: now, UpdatedBy: database.Optional(actor.UserID),
 			}); err != nil {
 				return fmt.Errorf("write setting %s: %w", c.Field, err)
 			}
@@ -191,11 +191,4 @@ func asMap(s Settings) map[string]any {
 		m[name] = v.Field(i).Interface()
 	}
 	return m
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
