@@ -9,6 +9,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/page"
 )
 
 // Filter selects records for a list. Zero values mean "any". The degree fields must all hold
@@ -34,11 +35,12 @@ type Page struct {
 	NextCursor string
 }
 
-// Page sizes.
-const (
-	DefaultLimit = 25
-	MaxLimit     = 200
-)
+// position is the keyset position after the last record of a page.
+type position struct {
+	LastName  string `json:"l"`
+	FirstName string `json:"f"`
+	PublicID  string `json:"p"`
+}
 
 // List returns the page of records matching f that follows after (a NextCursor of the same
 // filter, or "" for the first page), in (last name, first name, id) order. It returns a
@@ -48,9 +50,8 @@ func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, after stri
 	if err := scope(p, &f); err != nil {
 		return Page{}, err
 	}
-	if limit < 1 || limit > MaxLimit {
-		return Page{}, derrors.New(derrors.Malformed, "The page size is out of range.",
-			derrors.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)})
+	if err := page.CheckLimit(limit); err != nil {
+		return Page{}, err
 	}
 	if f.GraduationYearFrom != 0 && f.GraduationYearTo != 0 && f.GraduationYearFrom > f.GraduationYearTo {
 		return Page{}, derrors.New(derrors.Malformed, "The graduation year range is empty.",
@@ -69,12 +70,15 @@ func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, after stri
 		ConsentOnly:   f.consentOnly,
 		DirectoryOnly: f.directoryOnly,
 		AfterSet:      after != "",
-		Limit:         int32(limit + 1),
+		Limit:         page.FetchLimit(limit),
 	}
 	if after != "" {
-		c, err := decodeCursor(after, f)
-		if err != nil {
+		var c position
+		if err := page.Decode(after, f, &c); err != nil {
 			return Page{}, err
+		}
+		if c.PublicID == "" {
+			return Page{}, page.Invalid()
 		}
 		params.AfterLastName, params.AfterFirstName, params.AfterPublicID = c.LastName, c.FirstName, c.PublicID
 	}
@@ -94,9 +98,10 @@ func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, after stri
 	for i := range items {
 		items[i] = Redact(p, items[i])
 	}
-	page := Page{Items: items}
+	out := Page{Items: items}
 	if more {
-		page.NextCursor = encodeCursor(items[len(items)-1], f)
+		last := items[len(items)-1]
+		out.NextCursor = page.Encode(position{LastName: last.LastName, FirstName: last.FirstName, PublicID: last.ID}, f)
 	}
-	return page, nil
+	return out, nil
 }

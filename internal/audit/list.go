@@ -3,15 +3,14 @@ package audit
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/page"
 )
 
 // Filter selects events; zero values mean "any". To is exclusive.
@@ -46,8 +45,8 @@ type Page struct {
 // List returns the page of events matching f older than the cursor after ("" for the newest).
 // It returns a Malformed error for a bad cursor or an empty time range.
 func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int) (Page, error) {
-	if limit < 1 || limit > 1000 {
-		return Page{}, derrors.New(derrors.Malformed, "The page size is out of range.", derrors.FieldError{Field: "limit", Message: "must be between 1 and 1000"})
+	if err := page.CheckLimit(limit); err != nil {
+		return Page{}, err
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return Page{}, derrors.New(derrors.Malformed, "The time range is empty.",
@@ -55,7 +54,7 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 	}
 	params := db.ListAuditEventsParams{
 		ActorID: database.Optional(f.ActorID), EntityType: database.Optional(f.EntityType), EntityID: database.Optional(f.EntityID),
-		Action: database.Optional(f.Action), Limit: int32(limit + 1),
+		Action: database.Optional(f.Action), Limit: page.FetchLimit(limit),
 	}
 	if !f.From.IsZero() {
 		t := f.From.UTC()
@@ -66,22 +65,25 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 		params.Before = &t
 	}
 	if after != "" {
-		id, err := decodeCursor(after)
-		if err != nil {
+		var c position
+		if err := page.Decode(after, f, &c); err != nil {
 			return Page{}, err
 		}
-		params.BeforeID = id
+		if c.ID < 1 {
+			return Page{}, page.Invalid()
+		}
+		params.BeforeID = c.ID
 	}
 	rows, err := db.New(sqlDB).ListAuditEvents(ctx, params)
 	if err != nil {
 		return Page{}, fmt.Errorf("list audit events: %w", err)
 	}
-	var page Page
+	var out Page
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(rows[len(rows)-1].ID, 10)))
+		out.NextCursor = page.Encode(position{ID: rows[len(rows)-1].ID}, f)
 	}
-	page.Items = make([]Entry, len(rows))
+	out.Items = make([]Entry, len(rows))
 	for i, r := range rows {
 		e := Entry{
 			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: database.Value(r.ActorID), ActorRole: database.Value(r.ActorRole),
@@ -93,17 +95,12 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 				return Page{}, fmt.Errorf("decode audit event %d: %w", r.ID, err)
 			}
 		}
-		page.Items[i] = e
+		out.Items[i] = e
 	}
-	return page, nil
+	return out, nil
 }
 
-func decodeCursor(s string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	id, err2 := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || err2 != nil || id < 1 {
-		return 0, derrors.New(derrors.Malformed, "The cursor is not valid.",
-			derrors.FieldError{Field: "cursor", Message: "is not a cursor from this list"})
-	}
-	return id, nil
+// position is the keyset position after the last event of a page (newest first).
+type position struct {
+	ID int64 `json:"i"`
 }

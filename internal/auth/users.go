@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/emailaddr"
+	"github.com/alumnid/alumnid/internal/page"
 	"github.com/alumnid/alumnid/internal/password"
 )
 
@@ -191,10 +191,10 @@ type UserPage struct {
 
 // ListUsers returns the page of users matching f after the cursor after ("" for the first).
 func (s *Service) ListUsers(ctx context.Context, f UserFilter, after string, limit int) (UserPage, error) {
-	if limit < 1 || limit > 1000 {
-		return UserPage{}, derrors.New(derrors.Malformed, "The page size is out of range.", derrors.FieldError{Field: "limit", Message: "must be between 1 and 1000"})
+	if err := page.CheckLimit(limit); err != nil {
+		return UserPage{}, err
 	}
-	params := db.ListUsersParams{Enabled: f.Enabled, AfterSet: after != "", Limit: int32(limit + 1)}
+	params := db.ListUsersParams{Enabled: f.Enabled, AfterSet: after != "", Limit: page.FetchLimit(limit)}
 	if f.Role != "" {
 		r := string(f.Role)
 		params.Role = &r
@@ -204,27 +204,34 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, after string, lim
 		params.EmailLike = &like
 	}
 	if after != "" {
-		b, err := base64.RawURLEncoding.DecodeString(after)
-		if err != nil || len(b) == 0 {
-			return UserPage{}, derrors.New(derrors.Malformed, "The cursor is not valid.",
-				derrors.FieldError{Field: "cursor", Message: "is not a cursor from this list"})
+		var c userPosition
+		if err := page.Decode(after, f, &c); err != nil {
+			return UserPage{}, err
 		}
-		params.AfterEmail = string(b)
+		if c.Email == "" {
+			return UserPage{}, page.Invalid()
+		}
+		params.AfterEmail = c.Email
 	}
 	rows, err := db.New(s.db).ListUsers(ctx, params)
 	if err != nil {
 		return UserPage{}, fmt.Errorf("list users: %w", err)
 	}
-	var page UserPage
+	var out UserPage
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[len(rows)-1].Email))
+		out.NextCursor = page.Encode(userPosition{Email: rows[len(rows)-1].Email}, f)
 	}
-	page.Items = make([]User, len(rows))
+	out.Items = make([]User, len(rows))
 	for i, r := range rows {
-		page.Items[i] = toUser(db.GetUserRow(r))
+		out.Items[i] = toUser(db.GetUserRow(r))
 	}
-	return page, nil
+	return out, nil
+}
+
+// userPosition is the keyset position after the last user of a page (email order).
+type userPosition struct {
+	Email string `json:"e"`
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -1050,4 +1051,27 @@ func TestSettings(t *testing.T) {
 			t.Errorf("explicit directoryConsent false was overridden")
 		}
 	})
+}
+
+// Every list's cursor is bound to the filters it was made with, not only the alumni list's.
+func TestListCursorsAreBoundToTheirFilter(t *testing.T) {
+	s := newServer(t)
+	s.CreateUser(t, auth.RoleStaff, "")
+	s.CreateUser(t, auth.RoleStaff, "")
+	for _, tt := range []struct{ first, other string }{
+		{"/api/v1/users?limit=1&role=staff", "/api/v1/users?limit=1&role=viewer"},
+		{"/api/v1/audit-events?limit=1&action=user.create", "/api/v1/audit-events?limit=1&action=session.login"},
+	} {
+		var first struct{ NextCursor *string }
+		resp := s.Client.Get(tt.first, nil)
+		resp.JSON(t, &first)
+		if resp.Status != http.StatusOK || first.NextCursor == nil {
+			t.Fatalf("%s: %d, next cursor %v", tt.first, resp.Status, first.NextCursor)
+		}
+		cur := "&cursor=" + url.QueryEscape(*first.NextCursor)
+		if r := s.Client.Get(tt.first+cur, nil); r.Status != http.StatusOK {
+			t.Errorf("%s with its own cursor: %d %s", tt.first, r.Status, r.Body)
+		}
+		assertProblem(t, s.Client.Get(tt.other+cur, nil), http.StatusBadRequest, "cursor")
+	}
 }

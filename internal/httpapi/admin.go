@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/alumnid/alumnid/gen/api"
-	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/settings"
 )
@@ -18,20 +17,16 @@ type adminHandlers struct {
 }
 
 func (h adminHandlers) ListAuditEvents(ctx context.Context, req api.ListAuditEventsRequestObject) (api.ListAuditEventsResponseObject, error) {
-	limit := alumni.DefaultLimit
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-	}
 	f := audit.Filter{
 		ActorID: val(req.Params.ActorId), EntityType: string(val(req.Params.EntityType)), EntityID: val(req.Params.EntityId),
 		Action: val(req.Params.Action), From: val(req.Params.From), To: val(req.Params.To),
 	}
-	page, err := audit.List(ctx, h.db, f, val(req.Params.Cursor), limit)
+	res, err := audit.List(ctx, h.db, f, val(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, len(page.Items)), NextCursor: opt(page.NextCursor)}
-	for i, e := range page.Items {
+	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, len(res.Items)), NextCursor: opt(res.NextCursor)}
+	for i, e := range res.Items {
 		ev := api.AuditEvent{
 			Id: strconv.FormatInt(e.ID, 10), OccurredAt: e.OccurredAt, Action: e.Action,
 			EntityType: api.AuditEntityType(e.EntityType), EntityId: opt(e.EntityID),

@@ -28,19 +28,15 @@ func principal(ctx context.Context) auth.Principal {
 }
 
 func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniRequestObject) (api.ListAlumniResponseObject, error) {
-	limit := alumni.DefaultLimit
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-	}
-	page, err := h.store.List(ctx, principal(ctx), toFilter(req.Params), val(req.Params.Cursor), limit)
+	res, err := h.store.List(ctx, principal(ctx), toFilter(req.Params), val(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListAlumni200JSONResponse{Items: make([]api.Alumnus, len(page.Items))}
-	for i, a := range page.Items {
+	out := api.ListAlumni200JSONResponse{Items: make([]api.Alumnus, len(res.Items))}
+	for i, a := range res.Items {
 		out.Items[i] = toAPIAlumnus(a)
 	}
-	out.NextCursor = opt(page.NextCursor)
+	out.NextCursor = opt(res.NextCursor)
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/page"
 )
 
 // opt returns nil for "" so that empty fields are left out of answers.
@@ -13,6 +14,14 @@ func opt(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// pageSize is the limit parameter of a list, or the default page size.
+func pageSize(limit *int) int {
+	if limit == nil {
+		return page.DefaultLimit
+	}
+	return *limit
 }
 
 func val[T any](p *T) T {

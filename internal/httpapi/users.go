@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 
 	"github.com/alumnid/alumnid/gen/api"
-	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
@@ -17,17 +16,13 @@ type userHandlers struct {
 }
 
 func (h userHandlers) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
-	limit := alumni.DefaultLimit
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-	}
 	f := auth.UserFilter{Role: auth.Role(val(req.Params.Role)), Enabled: req.Params.Enabled, EmailPrefix: val(req.Params.Email)}
-	page, err := h.auth.ListUsers(ctx, f, val(req.Params.Cursor), limit)
+	res, err := h.auth.ListUsers(ctx, f, val(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListUsers200JSONResponse{Items: make([]api.User, len(page.Items)), NextCursor: opt(page.NextCursor)}
-	for i, u := range page.Items {
+	out := api.ListUsers200JSONResponse{Items: make([]api.User, len(res.Items)), NextCursor: opt(res.NextCursor)}
+	for i, u := range res.Items {
 		out.Items[i] = toAPIUser(u)
 	}
 	return out, nil
