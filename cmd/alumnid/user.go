@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -36,12 +37,11 @@ func (u userResetPasswordCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	svc, closeDB, err := authService(e)
+	ctx, svc, closeDB, err := authService(e)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	ctx := audit.WithActor(e.ctx, audit.Actor{RequestID: "cli"})
 	user, err := svc.ResetPassword(ctx, u.Email, pw)
 	if err != nil {
 		return err
@@ -55,12 +55,11 @@ type userDemoCmd struct {
 }
 
 func (u userDemoCmd) Run(e *env) error {
-	svc, closeDB, err := authService(e)
+	ctx, svc, closeDB, err := authService(e)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	ctx := audit.WithActor(e.ctx, audit.Actor{RequestID: "cli"})
 	alumnusID, err := svc.DemoAlumnus(ctx)
 	if err != nil {
 		return err
@@ -115,12 +114,11 @@ func (u userCreateCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	svc, closeDB, err := authService(e)
+	ctx, svc, closeDB, err := authService(e)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	ctx := audit.WithActor(e.ctx, audit.Actor{RequestID: "cli"})
 	created, err := svc.CreateUser(ctx, auth.NewUser{Email: u.Email, Role: auth.Role(u.Role), Password: pw, Enabled: true, AlumnusID: u.AlumnusID})
 	if err != nil {
 		return err
@@ -148,16 +146,18 @@ func readPassword(prompt io.Writer) (string, error) {
 	return line, nil
 }
 
-// authService opens the database and returns the account service. Tokens are not signed by
-// the CLI, so it gets an authority without keys.
-func authService(e *env) (*auth.Service, func(), error) {
+// authService opens the database and returns the account service, with a context whose
+// audit actor is the command line. Tokens are not signed by the CLI, so it gets an authority
+// without keys.
+func authService(e *env) (context.Context, *auth.Service, func(), error) {
 	sqlDB, err := database.Open(e.ctx, e.cli.DBDSN, database.PoolConfig{MaxOpen: 2, MaxIdle: 2})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	svc := auth.New(sqlDB, token.NewAuthority(nil, token.Config{}), password.NewHasher(password.DefaultParams, 0),
 		settings.NewStore(sqlDB), slog.New(slog.DiscardHandler))
-	return svc, func() { _ = sqlDB.Close() }, nil
+	ctx := audit.WithActor(e.ctx, audit.Actor{RequestID: "cli"})
+	return ctx, svc, func() { _ = sqlDB.Close() }, nil
 }
 
 type keygenCmd struct {

@@ -22,19 +22,45 @@ import (
 type guard struct {
 	auth *auth.Service
 	log  *slog.Logger
+	// access is read from the contract once: who may call each operation.
+	access map[*openapi3.Operation]access
+}
+
+// access is who may call one operation: anyone (public), or a signed-in caller whose role is
+// one of roles.
+type access struct {
+	public bool
+	roles  []string
+}
+
+// newGuard reads the access rules of every operation of doc.
+func newGuard(doc *openapi3.T, svc *auth.Service, log *slog.Logger) *guard {
+	g := &guard{auth: svc, log: log, access: map[*openapi3.Operation]access{}}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			security := doc.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			a := access{public: len(security) == 0}
+			list, _ := op.Extensions["x-roles"].([]any)
+			for _, r := range list {
+				a.roles = append(a.roles, fmt.Sprint(r))
+			}
+			g.access[op] = a
+		}
+	}
+	return g
 }
 
 var errForbidden = derrors.New(derrors.Forbidden, "Your role may not use this operation.")
 
 // admit authenticates the caller of op and checks its role. On success the request's context
 // carries the caller (auth.PrincipalFrom) and the audit actor.
-func (g *guard) admit(c echo.Context, doc *openapi3.T, op *openapi3.Operation) error {
+func (g *guard) admit(c echo.Context, op *openapi3.Operation) error {
 	req := c.Request()
-	security := doc.Security
-	if op.Security != nil {
-		security = *op.Security
-	}
-	if len(security) == 0 {
+	rules, known := g.access[op]
+	if known && rules.public {
 		return nil
 	}
 	raw, ok := bearerToken(req.Header.Get(echo.HeaderAuthorization))
@@ -55,20 +81,10 @@ func (g *guard) admit(c echo.Context, doc *openapi3.T, op *openapi3.Operation) e
 	actor.UserID, actor.Role = p.UserID, string(p.Role)
 	ctx = audit.WithActor(ctx, actor)
 	c.SetRequest(req.WithContext(ctx))
-	if !slices.Contains(operationRoles(op), string(p.Role)) {
+	if !slices.Contains(rules.roles, string(p.Role)) {
 		return errForbidden
 	}
 	return nil
-}
-
-// operationRoles returns the x-roles of op.
-func operationRoles(op *openapi3.Operation) []string {
-	list, _ := op.Extensions["x-roles"].([]any)
-	out := make([]string, 0, len(list))
-	for _, r := range list {
-		out = append(out, fmt.Sprint(r))
-	}
-	return out
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>" header (the scheme is

@@ -66,7 +66,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	st := settings.NewStore(sqlDB)
 	tokens := token.NewAuthority(cfg.Keys, token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience})
 	authSvc := auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log)
-	contract, err := enforceContract(doc, &guard{auth: authSvc, log: log})
+	contract, err := enforceContract(doc, newGuard(doc, authSvc, log))
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 				}
 				return err
 			}
-			if err := guard.admit(c, doc, route.Operation); err != nil {
+			if err := guard.admit(c, route.Operation); err != nil {
 				return err
 			}
 			req = c.Request() // admit puts the caller in the request's context
