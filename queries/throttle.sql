@@ -1,5 +1,6 @@
--- name: GetThrottle :one
-SELECT window_start, failures, pending FROM login_throttle WHERE bucket = ?;
+-- name: GetThrottles :many
+-- GetThrottles reads the counters of the buckets of one attempt in one round trip.
+SELECT bucket, window_start, failures, pending FROM login_throttle WHERE bucket IN (sqlc.slice(buckets));
 
 -- name: AdmitAttempt :exec
 -- AdmitAttempt counts an attempt being checked (pending), starting a new window when the

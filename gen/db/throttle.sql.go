@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -76,21 +77,47 @@ func (q *Queries) CountFailure(ctx context.Context, arg CountFailureParams) erro
 	return err
 }
 
-const getThrottle = `-- name: GetThrottle :one
-SELECT window_start, failures, pending FROM login_throttle WHERE bucket = ?
+const getThrottles = `-- name: GetThrottles :many
+SELECT bucket, window_start, failures, pending FROM login_throttle WHERE bucket IN (/*SLICE:buckets*/?)
 `
 
-type GetThrottleRow struct {
-	WindowStart time.Time
-	Failures    int32
-	Pending     int32
-}
-
-func (q *Queries) GetThrottle(ctx context.Context, bucket []byte) (GetThrottleRow, error) {
-	row := q.db.QueryRowContext(ctx, getThrottle, bucket)
-	var i GetThrottleRow
-	err := row.Scan(&i.WindowStart, &i.Failures, &i.Pending)
-	return i, err
+// GetThrottles reads the counters of the buckets of one attempt in one round trip.
+func (q *Queries) GetThrottles(ctx context.Context, buckets [][]byte) ([]LoginThrottle, error) {
+	query := getThrottles
+	var queryParams []interface{}
+	if len(buckets) > 0 {
+		for _, v := range buckets {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:buckets*/?", strings.Repeat(",?", len(buckets))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:buckets*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LoginThrottle{}
+	for rows.Next() {
+		var i LoginThrottle
+		if err := rows.Scan(
+			&i.Bucket,
+			&i.WindowStart,
+			&i.Failures,
+			&i.Pending,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const knownClientSince = `-- name: KnownClientSince :one

@@ -142,15 +142,25 @@ func (s *Service) settle(ctx context.Context, account, address string, now time.
 func (s *Service) checkLimits(ctx context.Context, account, address string, now time.Time, pending bool) error {
 	q := db.New(s.db)
 	floor := now.Add(-ThrottleWindow)
+	bs := buckets(account, address)
+	keys := make([][]byte, len(bs))
+	for i, b := range bs {
+		keys[i] = b.key
+	}
+	rows, err := q.GetThrottles(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("read sign-in throttle: %w", err)
+	}
+	counters := make(map[string]db.LoginThrottle, len(rows))
+	for _, r := range rows {
+		counters[string(r.Bucket)] = r
+	}
 	var wait time.Duration
 	burst := false
-	for _, b := range buckets(account, address) {
-		row, err := q.GetThrottle(ctx, b.key)
-		if errors.Is(err, sql.ErrNoRows) {
+	for _, b := range bs {
+		row, ok := counters[string(b.key)]
+		if !ok {
 			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read sign-in throttle: %w", err)
 		}
 		full := int(row.Failures) >= b.limit
 		crowded := pending && int(row.Failures+row.Pending) > b.limit
