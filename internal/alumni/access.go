@@ -77,38 +77,59 @@ func Withheld(p auth.Principal, a Alumnus) []string {
 			out = append(out, contactFields...)
 		}
 	}
-	order := append(append([]string{}, officeFields[:1]...), append(contactFields, officeFields[1:]...)...)
-	slices.SortFunc(out, func(x, y string) int { return slices.Index(order, x) - slices.Index(order, y) })
+	slices.SortFunc(out, func(x, y string) int { return withheldOrder[x] - withheldOrder[y] })
 	return out
+}
+
+// withheldOrder is the order in which withheld fields are listed (the contract's enum order).
+var withheldOrder = indexOf([]string{FieldStudentID, FieldEmail, FieldWorkEmail, FieldPhone, FieldAddress,
+	FieldTags, FieldContactPermissions, FieldStatus, FieldNotes})
+
+// viewBit is each withholdable field's bit in ViewKey.
+var viewBit = indexOf(append(slices.Clone(officeFields), contactFields...))
+
+func indexOf(names []string) map[string]int {
+	m := make(map[string]int, len(names))
+	for i, n := range names {
+		m[n] = i
+	}
+	return m
 }
 
 // Redact returns a without the fields p may not read, naming them in Withheld.
 func Redact(p auth.Principal, a Alumnus) Alumnus {
-	withheld := Withheld(p, a)
-	a.Withheld = withheld
-	for _, f := range withheld {
-		switch f {
+	a.Withheld = Withheld(p, a)
+	a.Fields = copyFields(a.Fields, Fields{}, a.Withheld)
+	return a
+}
+
+// copyFields returns dst with the fields named (API names of withholdable fields) taken from
+// src: Redact copies them from the zero Fields, an update by someone who could not see them
+// copies them back from the stored record.
+func copyFields(dst, src Fields, names []string) Fields {
+	for _, name := range names {
+		switch name {
 		case FieldStudentID:
-			a.StudentID = ""
+			dst.StudentID = src.StudentID
 		case FieldEmail:
-			a.Email = ""
+			dst.Email = src.Email
 		case FieldWorkEmail:
-			a.WorkEmail = ""
+			dst.WorkEmail = src.WorkEmail
 		case FieldPhone:
-			a.Phone = ""
+			dst.Phone = src.Phone
 		case FieldAddress:
-			a.Address = Address{}
+			dst.Address = src.Address
 		case FieldTags:
-			a.Tags = nil
+			dst.Tags = src.Tags
 		case FieldContactPermissions:
-			a.ContactPermissions = ContactPermissions{}
+			dst.ContactPermissions = src.ContactPermissions
 		case FieldStatus:
-			a.Status = ""
+			dst.Status = src.Status
 		case FieldNotes:
-			a.Notes = ""
+			dst.Notes = src.Notes
 		}
 	}
-	return a
+	return dst
 }
 
 // ViewKey is a short code for the set of withheld fields, so that an ETag differs between
@@ -117,10 +138,9 @@ func ViewKey(withheld []string) string {
 	if len(withheld) == 0 {
 		return ""
 	}
-	all := append(append([]string{}, officeFields...), contactFields...)
 	mask := 0
 	for _, f := range withheld {
-		mask |= 1 << slices.Index(all, f)
+		mask |= 1 << viewBit[f]
 	}
 	const digits = "0123456789abcdefghijklmnopqrstuv"
 	var b []byte

@@ -126,7 +126,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 		if err != nil {
 			return err
 		}
-		f = restoreWithheld(f, cur.Fields, visible.Withheld)
+		f = copyFields(f, cur.Fields, visible.Withheld) // a change never clears what its author cannot see
 		if err := Normalize(&f, now); err != nil {
 			return err
 		}
@@ -155,34 +155,6 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 		return Alumnus{}, err
 	}
 	return out, nil
-}
-
-// restoreWithheld puts back the values of the fields the editor could not see, so that a
-// change by someone who cannot read a field never clears it.
-func restoreWithheld(f, cur Fields, withheld []string) Fields {
-	for _, name := range withheld {
-		switch name {
-		case FieldStudentID:
-			f.StudentID = cur.StudentID
-		case FieldEmail:
-			f.Email = cur.Email
-		case FieldWorkEmail:
-			f.WorkEmail = cur.WorkEmail
-		case FieldPhone:
-			f.Phone = cur.Phone
-		case FieldAddress:
-			f.Address = cur.Address
-		case FieldTags:
-			f.Tags = cur.Tags
-		case FieldContactPermissions:
-			f.ContactPermissions = cur.ContactPermissions
-		case FieldStatus:
-			f.Status = cur.Status
-		case FieldNotes:
-			f.Notes = cur.Notes
-		}
-	}
-	return f
 }
 
 // Delete moves the live record id to the trash. When matches is not nil it is asked about the
