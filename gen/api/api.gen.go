@@ -18,6 +18,39 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AlumniSort.
+const (
+	GraduationYear      AlumniSort = "graduationYear"
+	LastName            AlumniSort = "lastName"
+	MinusGraduationYear AlumniSort = "-graduationYear"
+	MinusLastName       AlumniSort = "-lastName"
+	MinusUpdatedAt      AlumniSort = "-updatedAt"
+	Relevance           AlumniSort = "relevance"
+	UpdatedAt           AlumniSort = "updatedAt"
+)
+
+// Valid indicates whether the value is a known member of the AlumniSort enum.
+func (e AlumniSort) Valid() bool {
+	switch e {
+	case GraduationYear:
+		return true
+	case LastName:
+		return true
+	case MinusGraduationYear:
+		return true
+	case MinusLastName:
+		return true
+	case MinusUpdatedAt:
+		return true
+	case Relevance:
+		return true
+	case UpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AlumnusWithheld.
 const (
 	AlumnusWithheldAddress            AlumnusWithheld = "address"
@@ -240,6 +273,9 @@ type Address struct {
 	Region *string `json:"region,omitempty"`
 }
 
+// AlumniSort defines model for AlumniSort.
+type AlumniSort string
+
 // Alumnus An alumnus as stored. Optional fields that are empty are left out, and so are fields
 // the caller may not read (named in `withheld`).
 type Alumnus struct {
@@ -376,6 +412,9 @@ type AlumnusPage struct {
 
 	// NextCursor Pass as `cursor` for the next page; null on the last page.
 	NextCursor *string `json:"nextCursor"`
+
+	// Total How many records match. Counting stops at 10,000; beyond it `exact` is false and `count` is a lower bound.
+	Total *Total `json:"total,omitempty"`
 }
 
 // AlumnusPatch A JSON merge patch (RFC 7396) of an alumnus; `null` clears an optional field.
@@ -497,6 +536,32 @@ type Employment struct {
 
 	// JobTitle Example: Programmer
 	JobTitle *string `json:"jobTitle,omitempty"`
+}
+
+// FacetBucket defines model for FacetBucket.
+type FacetBucket struct {
+	Count int `json:"count"`
+
+	// Value The value (a year, a country code, a program...).
+	Value string `json:"value"`
+}
+
+// Facets Counts of the matching records by value, largest first (at most 50 values each;
+// graduation years newest first). Records without a value are not counted in a facet.
+// `status` is left out for callers who may not read it.
+type Facets struct {
+	Country []FacetBucket `json:"country"`
+
+	// GraduationYear By graduation year of any degree matching the degree filters (a person with two degrees counts in both years).
+	GraduationYear []FacetBucket `json:"graduationYear"`
+	Industry       []FacetBucket `json:"industry"`
+
+	// Program By program of any degree matching the degree filters.
+	Program []FacetBucket  `json:"program"`
+	Status  *[]FacetBucket `json:"status,omitempty"`
+
+	// Total How many records match. Counting stops at 10,000; beyond it `exact` is false and `count` is a lower bound.
+	Total Total `json:"total"`
 }
 
 // FieldError defines model for FieldError.
@@ -700,6 +765,12 @@ type Tokens struct {
 // TokensTokenType defines model for Tokens.TokenType.
 type TokensTokenType string
 
+// Total How many records match. Counting stops at 10,000; beyond it `exact` is false and `count` is a lower bound.
+type Total struct {
+	Count int  `json:"count"`
+	Exact bool `json:"exact"`
+}
+
 // Url Example: https://www.linkedin.com/in/ada-lovelace
 type Url = string
 
@@ -766,11 +837,64 @@ type UserPatch = json.RawMessage
 // Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
 type AlumnusId = PublicId
 
+// City defines model for City.
+type City = string
+
+// Country defines model for Country.
+type Country = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DegreeFilter defines model for DegreeFilter.
+type DegreeFilter = string
+
+// Deleted defines model for Deleted.
+type Deleted = bool
+
+// DirectoryConsent defines model for DirectoryConsent.
+type DirectoryConsent = bool
+
+// Employer defines model for Employer.
+type Employer = string
+
+// Faculty defines model for Faculty.
+type Faculty = string
+
+// GraduationYearFrom defines model for GraduationYearFrom.
+type GraduationYearFrom = int
+
+// GraduationYearTo defines model for GraduationYearTo.
+type GraduationYearTo = int
+
+// IncludeTotal defines model for IncludeTotal.
+type IncludeTotal = bool
+
+// Industry defines model for Industry.
+type Industry = string
+
 // Limit defines model for Limit.
 type Limit = int
+
+// Program defines model for Program.
+type Program = string
+
+// Q defines model for Q.
+type Q = string
+
+// Sort defines model for Sort.
+type Sort = AlumniSort
+
+// Status `lost_contact`: no working address; `deceased`: drops out of mailings and the directory.
+//
+// Example: active
+type Status = AlumnusStatus
+
+// Tag defines model for Tag.
+type Tag = string
+
+// UpdatedSince defines model for UpdatedSince.
+type UpdatedSince = time.Time
 
 // UserId An opaque, non-sequential id (ULID).
 //
@@ -824,27 +948,104 @@ type ListAlumniParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
+	// Sort Order of the list; a leading `-` means descending. `relevance` (the default with `q`,
+	// and only allowed with it) puts the best matches first; `lastName` (the default
+	// without `q`) sorts by last name, then first name; `graduationYear` by the graduation
+	// year of the primary degree (records without degrees first), then name; `updatedAt`
+	// by the time of the last change. Ties are broken by id, so pages never overlap.
+	Sort *Sort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// IncludeTotal Add `total`, the number of matching records (exact up to 10,000).
+	IncludeTotal *IncludeTotal `form:"includeTotal,omitempty" json:"includeTotal,omitempty"`
+
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
-	GraduationYearFrom *int `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
 
 	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
-	GraduationYearTo *int `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
 
 	// Program Program or major of a matching degree (exact, case-insensitive).
-	Program *string `form:"program,omitempty" json:"program,omitempty"`
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
 
 	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
-	Faculty *string `form:"faculty,omitempty" json:"faculty,omitempty"`
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
 
 	// Country ISO 3166-1 alpha-2 country of the postal address.
-	Country *string        `form:"country,omitempty" json:"country,omitempty"`
-	Status  *AlumnusStatus `form:"status,omitempty" json:"status,omitempty"`
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
 
 	// Tag Only alumni carrying this tag.
-	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
 
 	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
-	Deleted *bool `form:"deleted,omitempty" json:"deleted,omitempty"`
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAlumniFacetsParams defines parameters for GetAlumniFacets.
+type GetAlumniFacetsParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
 }
 
 // DeleteAlumnusParams defines parameters for DeleteAlumnus.
@@ -949,12 +1150,15 @@ type ServerInterface interface {
 	// GetJwks Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJwks(ctx echo.Context) error
-	// ListAlumni List alumni
+	// ListAlumni List and search alumni
 	// (GET /api/v1/alumni)
 	ListAlumni(ctx echo.Context, params ListAlumniParams) error
 	// CreateAlumnus Create an alumnus
 	// (POST /api/v1/alumni)
 	CreateAlumnus(ctx echo.Context) error
+	// GetAlumniFacets Count alumni by value (facets)
+	// (GET /api/v1/alumni/facets)
+	GetAlumniFacets(ctx echo.Context, params GetAlumniFacetsParams) error
 	// DeleteAlumnus Delete an alumnus (soft delete)
 	// (DELETE /api/v1/alumni/{alumnusId})
 	DeleteAlumnus(ctx echo.Context, alumnusId AlumnusId, params DeleteAlumnusParams) error
@@ -1048,6 +1252,27 @@ func (w *ServerInterfaceWrapper) ListAlumni(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
 	}
 
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", ctx.QueryParams(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sort: %s", err))
+	}
+
+	// ------------- Optional query parameter "includeTotal" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "includeTotal", ctx.QueryParams(), &params.IncludeTotal, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter includeTotal: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
 	// ------------- Optional query parameter "graduationYearFrom" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -1060,6 +1285,13 @@ func (w *ServerInterfaceWrapper) ListAlumni(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
 	}
 
 	// ------------- Optional query parameter "program" -------------
@@ -1083,6 +1315,27 @@ func (w *ServerInterfaceWrapper) ListAlumni(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
 	}
 
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
 	// ------------- Optional query parameter "status" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -1095,6 +1348,20 @@ func (w *ServerInterfaceWrapper) ListAlumni(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
 	}
 
 	// ------------- Optional query parameter "deleted" -------------
@@ -1115,6 +1382,122 @@ func (w *ServerInterfaceWrapper) CreateAlumnus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateAlumnus(ctx)
+	return err
+}
+
+// GetAlumniFacets converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlumniFacets(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAlumniFacetsParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlumniFacets(ctx, params)
 	return err
 }
 
@@ -1589,6 +1972,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/api/v1/alumni", wrapper.ListAlumni, options.OperationMiddlewares["listAlumni"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni", wrapper.CreateAlumnus, options.OperationMiddlewares["createAlumnus"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/facets", wrapper.GetAlumniFacets, options.OperationMiddlewares["getAlumniFacets"]...)
 	router.DELETE(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.DeleteAlumnus, options.OperationMiddlewares["deleteAlumnus"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.GetAlumnus, options.OperationMiddlewares["getAlumnus"]...)
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
@@ -1994,6 +2378,114 @@ type CreateAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateAlumnus503ApplicationProblemPlusJSONResponse) VisitCreateAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlumniFacetsRequestObject struct {
+	Params GetAlumniFacetsParams
+}
+
+type GetAlumniFacetsResponseObject interface {
+	VisitGetAlumniFacetsResponse(w http.ResponseWriter) error
+}
+
+type GetAlumniFacets200JSONResponse Facets
+
+func (response GetAlumniFacets200JSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlumniFacets400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAlumniFacets400ApplicationProblemPlusJSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlumniFacets401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAlumniFacets401ApplicationProblemPlusJSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlumniFacets403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAlumniFacets403ApplicationProblemPlusJSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlumniFacets500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAlumniFacets500ApplicationProblemPlusJSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlumniFacets503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAlumniFacets503ApplicationProblemPlusJSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4744,12 +5236,15 @@ type StrictServerInterface interface {
 	// GetJwks Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJwks(ctx context.Context, request GetJwksRequestObject) (GetJwksResponseObject, error)
-	// ListAlumni List alumni
+	// ListAlumni List and search alumni
 	// (GET /api/v1/alumni)
 	ListAlumni(ctx context.Context, request ListAlumniRequestObject) (ListAlumniResponseObject, error)
 	// CreateAlumnus Create an alumnus
 	// (POST /api/v1/alumni)
 	CreateAlumnus(ctx context.Context, request CreateAlumnusRequestObject) (CreateAlumnusResponseObject, error)
+	// GetAlumniFacets Count alumni by value (facets)
+	// (GET /api/v1/alumni/facets)
+	GetAlumniFacets(ctx context.Context, request GetAlumniFacetsRequestObject) (GetAlumniFacetsResponseObject, error)
 	// DeleteAlumnus Delete an alumnus (soft delete)
 	// (DELETE /api/v1/alumni/{alumnusId})
 	DeleteAlumnus(ctx context.Context, request DeleteAlumnusRequestObject) (DeleteAlumnusResponseObject, error)
@@ -4909,6 +5404,31 @@ func (sh *strictHandler) CreateAlumnus(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreateAlumnusResponseObject); ok {
 		return validResponse.VisitCreateAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAlumniFacets operation middleware
+func (sh *strictHandler) GetAlumniFacets(ctx echo.Context, params GetAlumniFacetsParams) error {
+	var request GetAlumniFacetsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlumniFacets(ctx.Request().Context(), request.(GetAlumniFacetsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlumniFacets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlumniFacetsResponseObject); ok {
+		return validResponse.VisitGetAlumniFacetsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

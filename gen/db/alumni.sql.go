@@ -19,14 +19,14 @@ INSERT INTO alumni (
   address_line1, address_line2, city, region, postal_code, country,
   employer, job_title, industry, linkedin_url, website_url,
   directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms,
-  status, notes, created_at, updated_at
+  status, class_year, notes, created_at, updated_at
 ) VALUES (
   ?, ?, ?, ?, ?, ?,
   ?, ?, ?,
   ?, ?, ?, ?, ?, ?,
   ?, ?, ?, ?, ?,
   ?, ?, ?, ?, ?,
-  ?, ?, ?, ?
+  ?, ?, ?, ?, ?
 )
 `
 
@@ -57,6 +57,7 @@ type CreateAlumnusParams struct {
 	DoNotPhone       bool
 	DoNotSms         bool
 	Status           string
+	ClassYear        int16
 	Notes            *string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
@@ -90,55 +91,11 @@ func (q *Queries) CreateAlumnus(ctx context.Context, arg CreateAlumnusParams) (s
 		arg.DoNotPhone,
 		arg.DoNotSms,
 		arg.Status,
+		arg.ClassYear,
 		arg.Notes,
 		arg.CreatedAt,
 		arg.UpdatedAt,
 	)
-}
-
-const createDegree = `-- name: CreateDegree :exec
-INSERT INTO degrees (
-  alumnus_id, position, degree, program, faculty, graduation_year, preferred_class_year, is_primary
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-`
-
-type CreateDegreeParams struct {
-	AlumnusID          int64
-	Position           int16
-	Degree             string
-	Program            string
-	Faculty            *string
-	GraduationYear     int16
-	PreferredClassYear *int16
-	IsPrimary          bool
-}
-
-func (q *Queries) CreateDegree(ctx context.Context, arg CreateDegreeParams) error {
-	_, err := q.db.ExecContext(ctx, createDegree,
-		arg.AlumnusID,
-		arg.Position,
-		arg.Degree,
-		arg.Program,
-		arg.Faculty,
-		arg.GraduationYear,
-		arg.PreferredClassYear,
-		arg.IsPrimary,
-	)
-	return err
-}
-
-const createTag = `-- name: CreateTag :exec
-INSERT INTO alumni_tags (alumnus_id, tag) VALUES (?, ?)
-`
-
-type CreateTagParams struct {
-	AlumnusID int64
-	Tag       string
-}
-
-func (q *Queries) CreateTag(ctx context.Context, arg CreateTagParams) error {
-	_, err := q.db.ExecContext(ctx, createTag, arg.AlumnusID, arg.Tag)
-	return err
 }
 
 const deleteDegrees = `-- name: DeleteDegrees :exec
@@ -159,6 +116,34 @@ func (q *Queries) DeleteTags(ctx context.Context, alumnusID int64) error {
 	return err
 }
 
+const deleteTerms = `-- name: DeleteTerms :exec
+DELETE FROM alumni_terms WHERE alumnus_id = ?
+`
+
+func (q *Queries) DeleteTerms(ctx context.Context, alumnusID int64) error {
+	_, err := q.db.ExecContext(ctx, deleteTerms, alumnusID)
+	return err
+}
+
+const deleteTermsOf = `-- name: DeleteTermsOf :exec
+DELETE FROM alumni_terms WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?)
+`
+
+func (q *Queries) DeleteTermsOf(ctx context.Context, alumnusIds []int64) error {
+	query := deleteTermsOf
+	var queryParams []interface{}
+	if len(alumnusIds) > 0 {
+		for _, v := range alumnusIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", strings.Repeat(",?", len(alumnusIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", "NULL", 1)
+	}
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
+	return err
+}
+
 const firstDirectoryAlumnus = `-- name: FirstDirectoryAlumnus :one
 SELECT public_id FROM alumni
 WHERE deleted_at IS NULL AND directory_consent = TRUE AND status <> 'deceased'
@@ -174,7 +159,7 @@ func (q *Queries) FirstDirectoryAlumnus(ctx context.Context) (string, error) {
 }
 
 const getAlumnus = `-- name: GetAlumnus :one
-SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at FROM alumni WHERE public_id = ? AND deleted_at IS NULL
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE public_id = ? AND deleted_at IS NULL
 `
 
 // GetAlumnus returns a live (not deleted) record.
@@ -214,12 +199,13 @@ func (q *Queries) GetAlumnus(ctx context.Context, publicID string) (Alumni, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.ClassYear,
 	)
 	return i, err
 }
 
 const getAlumnusForUpdate = `-- name: GetAlumnusForUpdate :one
-SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at FROM alumni WHERE public_id = ? FOR UPDATE
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE public_id = ? FOR UPDATE
 `
 
 // GetAlumnusForUpdate locks a record, live or deleted, for the rest of the transaction.
@@ -259,86 +245,28 @@ func (q *Queries) GetAlumnusForUpdate(ctx context.Context, publicID string) (Alu
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.ClassYear,
 	)
 	return i, err
 }
 
-const listAlumni = `-- name: ListAlumni :many
-SELECT a.id, a.public_id, a.version, a.student_id, a.first_name, a.last_name, a.preferred_name, a.enrolled_name, a.email, a.work_email, a.phone, a.address_line1, a.address_line2, a.city, a.region, a.postal_code, a.country, a.employer, a.job_title, a.industry, a.linkedin_url, a.website_url, a.directory_consent, a.do_not_email, a.do_not_mail, a.do_not_phone, a.do_not_sms, a.status, a.notes, a.created_at, a.updated_at, a.deleted_at FROM alumni a
-WHERE ((? = TRUE AND a.deleted_at IS NOT NULL) OR (? = FALSE AND a.deleted_at IS NULL))
-  AND (? = FALSE OR a.directory_consent = TRUE)
-  AND (? = FALSE OR (a.directory_consent = TRUE AND a.status <> 'deceased'))
-  AND (? IS NULL OR a.country = ?)
-  AND (? IS NULL OR a.status = ?)
-  AND (? IS NULL OR EXISTS (
-        SELECT 1 FROM alumni_tags t WHERE t.alumnus_id = a.id AND t.tag = ?))
-  AND (? = FALSE OR EXISTS (
-        SELECT 1 FROM degrees d
-        WHERE d.alumnus_id = a.id
-          AND (? IS NULL OR d.program = ?)
-          AND (? IS NULL OR d.faculty = ?)
-          AND (? IS NULL OR d.graduation_year >= ?)
-          AND (? IS NULL OR d.graduation_year <= ?)))
-  AND (? = FALSE
-       OR a.last_name > ?
-       OR (a.last_name = ? AND a.first_name > ?)
-       OR (a.last_name = ? AND a.first_name = ?
-           AND a.public_id > ?))
-ORDER BY a.last_name, a.first_name, a.public_id
-LIMIT ?
+const listAlumniByIDs = `-- name: ListAlumniByIDs :many
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE id IN (/*SLICE:ids*/?)
 `
 
-type ListAlumniParams struct {
-	Deleted        interface{}
-	ConsentOnly    interface{}
-	DirectoryOnly  interface{}
-	Country        *string
-	Status         *string
-	Tag            *string
-	DegreeFilter   interface{}
-	Program        *string
-	Faculty        *string
-	YearFrom       *int16
-	YearTo         *int16
-	AfterSet       interface{}
-	AfterLastName  string
-	AfterFirstName string
-	AfterPublicID  string
-	Limit          int32
-}
-
-// ListAlumni returns one page in (last_name, first_name, public_id) order, after the keyset
-// position when after_set is true. Degree filters must all hold for one and the same degree.
-func (q *Queries) ListAlumni(ctx context.Context, arg ListAlumniParams) ([]Alumni, error) {
-	rows, err := q.db.QueryContext(ctx, listAlumni,
-		arg.Deleted,
-		arg.Deleted,
-		arg.ConsentOnly,
-		arg.DirectoryOnly,
-		arg.Country,
-		arg.Country,
-		arg.Status,
-		arg.Status,
-		arg.Tag,
-		arg.Tag,
-		arg.DegreeFilter,
-		arg.Program,
-		arg.Program,
-		arg.Faculty,
-		arg.Faculty,
-		arg.YearFrom,
-		arg.YearFrom,
-		arg.YearTo,
-		arg.YearTo,
-		arg.AfterSet,
-		arg.AfterLastName,
-		arg.AfterLastName,
-		arg.AfterFirstName,
-		arg.AfterLastName,
-		arg.AfterFirstName,
-		arg.AfterPublicID,
-		arg.Limit,
-	)
+// ListAlumniByIDs reads the records a list query found (in any order).
+func (q *Queries) ListAlumniByIDs(ctx context.Context, ids []int64) ([]Alumni, error) {
+	query := listAlumniByIDs
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
 	if err != nil {
 		return nil, err
 	}
@@ -379,6 +307,74 @@ func (q *Queries) ListAlumni(ctx context.Context, arg ListAlumniParams) ([]Alumn
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.ClassYear,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAlumniByKey = `-- name: ListAlumniByKey :many
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE id > ? ORDER BY id LIMIT ?
+`
+
+type ListAlumniByKeyParams struct {
+	After int64
+	Limit int32
+}
+
+// ListAlumniByKey walks every record, live or deleted, in key order (for rebuilding indexes).
+func (q *Queries) ListAlumniByKey(ctx context.Context, arg ListAlumniByKeyParams) ([]Alumni, error) {
+	rows, err := q.db.QueryContext(ctx, listAlumniByKey, arg.After, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Alumni{}
+	for rows.Next() {
+		var i Alumni
+		if err := rows.Scan(
+			&i.ID,
+			&i.PublicID,
+			&i.Version,
+			&i.StudentID,
+			&i.FirstName,
+			&i.LastName,
+			&i.PreferredName,
+			&i.EnrolledName,
+			&i.Email,
+			&i.WorkEmail,
+			&i.Phone,
+			&i.AddressLine1,
+			&i.AddressLine2,
+			&i.City,
+			&i.Region,
+			&i.PostalCode,
+			&i.Country,
+			&i.Employer,
+			&i.JobTitle,
+			&i.Industry,
+			&i.LinkedinUrl,
+			&i.WebsiteUrl,
+			&i.DirectoryConsent,
+			&i.DoNotEmail,
+			&i.DoNotMail,
+			&i.DoNotPhone,
+			&i.DoNotSms,
+			&i.Status,
+			&i.Notes,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.ClassYear,
 		); err != nil {
 			return nil, err
 		}
@@ -501,7 +497,7 @@ UPDATE alumni SET
   address_line1 = ?, address_line2 = ?, city = ?, region = ?, postal_code = ?, country = ?,
   employer = ?, job_title = ?, industry = ?, linkedin_url = ?, website_url = ?,
   directory_consent = ?, do_not_email = ?, do_not_mail = ?, do_not_phone = ?, do_not_sms = ?,
-  status = ?, notes = ?, updated_at = ?
+  status = ?, class_year = ?, notes = ?, updated_at = ?
 WHERE id = ?
 `
 
@@ -531,6 +527,7 @@ type UpdateAlumnusParams struct {
 	DoNotPhone       bool
 	DoNotSms         bool
 	Status           string
+	ClassYear        int16
 	Notes            *string
 	UpdatedAt        time.Time
 	ID               int64
@@ -563,6 +560,7 @@ func (q *Queries) UpdateAlumnus(ctx context.Context, arg UpdateAlumnusParams) er
 		arg.DoNotPhone,
 		arg.DoNotSms,
 		arg.Status,
+		arg.ClassYear,
 		arg.Notes,
 		arg.UpdatedAt,
 		arg.ID,

@@ -42,11 +42,19 @@ type Alumni struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	DeletedAt        *time.Time
+	ClassYear        int16
 }
 
 type AlumniTag struct {
 	AlumnusID int64
 	Tag       string
+}
+
+type AlumniTerm struct {
+	Term      string
+	AlumnusID int64
+	Kind      string
+	Weight    int8
 }
 
 type AuditEvent struct {

@@ -166,7 +166,7 @@ func scope(p auth.Principal, f *Filter) error {
 	}
 	switch p.Role {
 	case auth.RoleViewer:
-		if f.Country != "" {
+		if f.Country != "" || f.City != "" {
 			f.consentOnly = true // the address of alumni who did not consent is hidden
 		}
 	default:
@@ -206,4 +206,16 @@ func CheckSelfPatch(fields []string) error {
 		return derrors.New(derrors.Malformed, "Some of these fields can only be changed by the alumni office.", bad...)
 	}
 	return nil
+}
+
+// searchKinds are the kinds of search index words (terms.go) p may match: the office all,
+// viewers not the city of those who did not consent, alumni only what the directory shows.
+func searchKinds(p auth.Principal) []string {
+	switch {
+	case p.Role.Office():
+		return []string{kindPublic, kindContact, kindTag}
+	case p.Role == auth.RoleViewer:
+		return []string{kindPublic, kindTag}
+	}
+	return []string{kindPublic}
 }

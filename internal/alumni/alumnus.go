@@ -81,3 +81,13 @@ type Alumnus struct {
 	// Withheld names the fields left out because the reader may not see them (see Redact).
 	Withheld []string
 }
+
+// ClassYear is the graduation year of the primary degree, 0 without degrees. Lists sort by it.
+func (f Fields) ClassYear() int {
+	for _, d := range f.Degrees {
+		if d.Primary {
+			return d.GraduationYear
+		}
+	}
+	return 0
+}

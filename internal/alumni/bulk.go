@@ -11,7 +11,7 @@ var RowColumns = []string{
 	"address_line1", "address_line2", "city", "region", "postal_code", "country",
 	"employer", "job_title", "industry", "linkedin_url", "website_url",
 	"directory_consent", "do_not_email", "do_not_mail", "do_not_phone", "do_not_sms",
-	"status", "notes", "created_at", "updated_at",
+	"status", "class_year", "notes", "created_at", "updated_at",
 }
 
 // Row returns the values of RowColumns for a, which must have been normalized.
@@ -23,7 +23,7 @@ func Row(a Alumnus) []any {
 		p.AddressLine1, p.AddressLine2, p.City, p.Region, p.PostalCode, p.Country,
 		p.Employer, p.JobTitle, p.Industry, p.LinkedinUrl, p.WebsiteUrl,
 		p.DirectoryConsent, p.DoNotEmail, p.DoNotMail, p.DoNotPhone, p.DoNotSms,
-		p.Status, p.Notes, p.CreatedAt, p.UpdatedAt,
+		p.Status, p.ClassYear, p.Notes, p.CreatedAt, p.UpdatedAt,
 	}
 }
 
@@ -34,6 +34,14 @@ var DegreeColumns = []string{
 
 // DegreeRow returns the values of DegreeColumns for the degree at position of alumnus id.
 func DegreeRow(alumnusID int64, position int, d Degree) []any {
-	p := toDegreeParams(alumnusID, position, d)
-	return []any{p.AlumnusID, p.Position, p.Degree, p.Program, p.Faculty, p.GraduationYear, p.PreferredClassYear, p.IsPrimary}
+	var preferred *int16
+	if d.PreferredClassYear != 0 {
+		y := smallint(d.PreferredClassYear)
+		preferred = &y
+	}
+	return []any{alumnusID, smallint(position), d.Degree, d.Program, ptr(d.Faculty),
+		smallint(d.GraduationYear), preferred, d.Primary}
 }
+
+// TagColumns are the alumni_tags columns, in order.
+var TagColumns = []string{"alumnus_id", "tag"}

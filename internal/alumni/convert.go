@@ -37,7 +37,7 @@ func toCreateParams(a Alumnus) db.CreateAlumnusParams {
 		DirectoryConsent: f.DirectoryConsent,
 		DoNotEmail:       f.ContactPermissions.DoNotEmail, DoNotMail: f.ContactPermissions.DoNotMail,
 		DoNotPhone: f.ContactPermissions.DoNotPhone, DoNotSms: f.ContactPermissions.DoNotSMS,
-		Status: string(f.Status), Notes: ptr(f.Notes),
+		Status: string(f.Status), ClassYear: smallint(f.ClassYear()), Notes: ptr(f.Notes),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -54,7 +54,7 @@ func toUpdateParams(f Fields, now time.Time, id int64) db.UpdateAlumnusParams {
 		LinkedinUrl: c.LinkedinUrl, WebsiteUrl: c.WebsiteUrl,
 		DirectoryConsent: c.DirectoryConsent, DoNotEmail: c.DoNotEmail, DoNotMail: c.DoNotMail,
 		DoNotPhone: c.DoNotPhone, DoNotSms: c.DoNotSms,
-		Status: c.Status, Notes: c.Notes, UpdatedAt: now, ID: id,
+		Status: c.Status, ClassYear: c.ClassYear, Notes: c.Notes, UpdatedAt: now, ID: id,
 	}
 }
 
@@ -68,18 +68,6 @@ func smallint(n int) int16 {
 		return math.MinInt16
 	}
 	return int16(n)
-}
-
-func toDegreeParams(alumnusID int64, position int, d Degree) db.CreateDegreeParams {
-	p := db.CreateDegreeParams{
-		AlumnusID: alumnusID, Position: smallint(position), Degree: d.Degree, Program: d.Program,
-		Faculty: ptr(d.Faculty), GraduationYear: smallint(d.GraduationYear), IsPrimary: d.Primary,
-	}
-	if d.PreferredClassYear != 0 {
-		y := smallint(d.PreferredClassYear)
-		p.PreferredClassYear = &y
-	}
-	return p
 }
 
 func fromRow(r db.Alumni) Alumnus {

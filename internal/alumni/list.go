@@ -2,106 +2,291 @@ package alumni
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/auth"
-	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/page"
+	"github.com/alumnid/alumnid/internal/search"
 )
 
-// Filter selects records for a list. Zero values mean "any". The degree fields must all hold
-// for one and the same degree.
+// Filter selects records for a list, facets or an export. Zero values mean "any". The degree
+// fields must all hold for one and the same degree.
 type Filter struct {
-	GraduationYearFrom int    `json:"yf,omitempty"`
-	GraduationYearTo   int    `json:"yt,omitempty"`
-	Program            string `json:"pr,omitempty"`
-	Faculty            string `json:"fa,omitempty"`
-	Country            string `json:"co,omitempty"`
-	Status             Status `json:"st,omitempty"`
-	Tag                string `json:"tg,omitempty"`
-	Deleted            bool   `json:"de,omitempty"`
+	Q                  string    `json:"q,omitempty"`
+	GraduationYearFrom int       `json:"yf,omitempty"`
+	GraduationYearTo   int       `json:"yt,omitempty"`
+	Degree             string    `json:"dg,omitempty"`
+	Program            string    `json:"pr,omitempty"`
+	Faculty            string    `json:"fa,omitempty"`
+	Country            string    `json:"co,omitempty"`
+	City               string    `json:"ci,omitempty"`
+	Industry           string    `json:"in,omitempty"`
+	Employer           string    `json:"em,omitempty"`
+	Status             Status    `json:"st,omitempty"`
+	Tag                string    `json:"tg,omitempty"`
+	DirectoryConsent   *bool     `json:"dc,omitempty"`
+	UpdatedSince       time.Time `json:"us,omitzero"`
+	Deleted            bool      `json:"de,omitempty"`
 
-	// Set by scope from the caller's role, never by the caller.
-	consentOnly   bool // only alumni who consented to the directory
-	directoryOnly bool // only alumni listed in the directory
+	// Set by prepare, never by the caller.
+	words         []string // the words of Q
+	kinds         []string // the kinds of search index words the caller may match
+	consentOnly   bool     // only alumni who consented to the directory
+	directoryOnly bool     // only alumni listed in the directory
 }
 
-// Page is one page of a list. NextCursor is empty on the last page.
+func (f Filter) hasDegreeFilter() bool {
+	return f.Degree != "" || f.Program != "" || f.Faculty != "" || f.GraduationYearFrom != 0 || f.GraduationYearTo != 0
+}
+
+// prepare checks f and narrows it to what p may see (see scope in access.go). It returns a
+// Malformed error for contradictory filters or an unusable search and a Forbidden one for a
+// filter on a field p may not read.
+func prepare(p auth.Principal, f *Filter) error {
+	f.Country = strings.ToUpper(f.Country)
+	if err := scope(p, f); err != nil {
+		return err
+	}
+	if f.GraduationYearFrom != 0 && f.GraduationYearTo != 0 && f.GraduationYearFrom > f.GraduationYearTo {
+		return derrors.New(derrors.Malformed, "The graduation year range is empty.",
+			derrors.FieldError{Field: "graduationYearTo", Message: "must not be before graduationYearFrom"})
+	}
+	if f.Q != "" {
+		words, err := search.Query(f.Q)
+		if err != nil {
+			return err
+		}
+		f.words = words
+		f.kinds = searchKinds(p)
+	}
+	return nil
+}
+
+// Page is one page of a list. NextCursor is empty on the last page. Total is set when asked
+// for.
 type Page struct {
 	Items      []Alumnus
 	NextCursor string
+	Total      *Total
 }
 
-// position is the keyset position after the last record of a page.
-type position struct {
-	LastName  string `json:"l"`
-	FirstName string `json:"f"`
-	PublicID  string `json:"p"`
+// Total is how many records match: exact up to CountLimit, else Exact is false and Count is
+// CountLimit.
+type Total struct {
+	Count int
+	Exact bool
 }
 
-// List returns the page of records matching f that follows after (a NextCursor of the same
-// filter, or "" for the first page), in (last name, first name, id) order. It returns a
-// Malformed error for a bad cursor or limit and an Invalid one for contradictory filters.
-func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, after string, limit int) (Page, error) {
-	f.Country = strings.ToUpper(f.Country)
-	if err := scope(p, &f); err != nil {
+// CountLimit is where counting stops: beyond it a total is a lower bound.
+const CountLimit = 10000
+
+// ListOptions are the parts of a list request besides the filter.
+type ListOptions struct {
+	Sort         Sort   // "" for the default: relevance with a search, else last name
+	After        string // the NextCursor of the previous page, "" for the first page
+	Limit        int
+	IncludeTotal bool
+}
+
+// cursorScope is what a cursor is bound to: the filter and the order.
+type cursorScope struct {
+	Filter
+	Sort Sort `json:"so"`
+}
+
+// List returns the page of records matching f that follows o.After, in order o.Sort, as p may
+// see them. It returns a Malformed error for a bad cursor, limit, sort or filter and a
+// Forbidden one for a filter p may not use.
+func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, o ListOptions) (Page, error) {
+	if err := page.CheckLimit(o.Limit); err != nil {
 		return Page{}, err
 	}
-	if err := page.CheckLimit(limit); err != nil {
+	rows, next, err := s.listRows(ctx, p, &f, o.Sort, o.After, o.Limit)
+	if err != nil {
 		return Page{}, err
 	}
-	if f.GraduationYearFrom != 0 && f.GraduationYearTo != 0 && f.GraduationYearFrom > f.GraduationYearTo {
-		return Page{}, derrors.New(derrors.Malformed, "The graduation year range is empty.",
-			derrors.FieldError{Field: "graduationYearTo", Message: "must not be before graduationYearFrom"})
+	items, err := s.load(ctx, p, rows)
+	if err != nil {
+		return Page{}, err
 	}
-	params := db.ListAlumniParams{
-		Deleted:       f.Deleted,
-		Country:       database.Optional(f.Country),
-		Status:        database.Optional(string(f.Status)),
-		Tag:           database.Optional(f.Tag),
-		DegreeFilter:  f.Program != "" || f.Faculty != "" || f.GraduationYearFrom != 0 || f.GraduationYearTo != 0,
-		Program:       database.Optional(f.Program),
-		Faculty:       database.Optional(f.Faculty),
-		YearFrom:      database.Optional(smallint(f.GraduationYearFrom)),
-		YearTo:        database.Optional(smallint(f.GraduationYearTo)),
-		ConsentOnly:   f.consentOnly,
-		DirectoryOnly: f.directoryOnly,
-		AfterSet:      after != "",
-		Limit:         page.FetchLimit(limit),
-	}
-	if after != "" {
-		var c position
-		if err := page.Decode(after, f, &c); err != nil {
+	out := Page{Items: items, NextCursor: next}
+	if o.IncludeTotal {
+		t, err := s.count(ctx, f)
+		if err != nil {
 			return Page{}, err
 		}
-		if c.PublicID == "" {
-			return Page{}, page.Invalid()
+		out.Total = &t
+	}
+	return out, nil
+}
+
+// idRow is a matching record's key and sort values.
+type idRow struct {
+	id  int64
+	pos position
+}
+
+// listRows returns the keys of up to limit records after cursor (any page size; List checks
+// it against the contract's) and the cursor of the next page.
+func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort Sort, cursor string, limit int) ([]idRow, string, error) {
+	if err := prepare(p, f); err != nil {
+		return nil, "", err
+	}
+	switch {
+	case sort == "" && f.Q != "":
+		sort = SortRelevance
+	case sort == "":
+		sort = SortLastName
+	case !sort.valid():
+		return nil, "", derrors.New(derrors.Malformed, "Unknown order.",
+			derrors.FieldError{Field: "sort", Message: "is not one of the orders a list has"})
+	case sort == SortRelevance && f.Q == "":
+		return nil, "", derrors.New(derrors.Malformed, "Relevance order needs a search.",
+			derrors.FieldError{Field: "sort", Message: "relevance is only allowed with q"})
+	}
+	keys := sort.keys()
+	bound := cursorScope{Filter: *f, Sort: sort}
+	var pos *position
+	if cursor != "" {
+		var c position
+		if err := page.Decode(cursor, bound, &c); err != nil {
+			return nil, "", err
 		}
-		params.AfterLastName, params.AfterFirstName, params.AfterPublicID = c.LastName, c.FirstName, c.PublicID
+		if c.PublicID == "" {
+			return nil, "", page.Invalid()
+		}
+		pos = &c
+	}
+
+	// The relevance of each match is computed in a derived table, so the keyset condition can
+	// use it; the other orders put the keyset condition on the indexed columns themselves.
+	var q sqlText
+	relevance := sort == SortRelevance
+	if relevance {
+		q.add("SELECT * FROM (")
+	}
+	q.add("SELECT a.id, a.public_id, a.last_name, a.first_name, a.class_year, a.updated_at")
+	if relevance {
+		expr, args := scoreExpr(*f)
+		q.add(", "+expr+" AS score", args...)
+	} else {
+		q.add(", 0 AS score")
+	}
+	q.add(" FROM alumni a")
+	c := where(*f)
+	if pos != nil && !relevance {
+		cond, args := after(keys, *pos)
+		c.add(cond, args...)
+	}
+	c.writeTo(&q)
+	if relevance {
+		q.add(") r")
+		if pos != nil {
+			cond, args := after(keys, *pos)
+			q.add(" WHERE "+cond, args...)
+		}
+	}
+	q.add(orderBy(keys)+" LIMIT ?", limit+1)
+
+	res, err := s.db.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list alumni: %w", err)
+	}
+	defer res.Close()
+	var rows []idRow
+	for res.Next() {
+		var r idRow
+		var score sql.NullInt64
+		if err := res.Scan(&r.id, &r.pos.PublicID, &r.pos.LastName, &r.pos.FirstName, &r.pos.ClassYear, &r.pos.UpdatedAt, &score); err != nil {
+			return nil, "", fmt.Errorf("list alumni: %w", err)
+		}
+		r.pos.Score = int(score.Int64)
+		rows = append(rows, r)
+	}
+	if err := res.Err(); err != nil {
+		return nil, "", fmt.Errorf("list alumni: %w", err)
+	}
+	if len(rows) <= limit {
+		return rows, "", nil
+	}
+	rows = rows[:limit]
+	return rows, page.Encode(used(keys, rows[len(rows)-1].pos), bound), nil
+}
+
+// used keeps only the values of p that keys use, so a cursor carries nothing else.
+func used(keys []sortKey, p position) position {
+	var out position
+	for _, k := range keys {
+		switch k.col {
+		case "score":
+			out.Score = p.Score
+		case "class_year":
+			out.ClassYear = p.ClassYear
+		case "updated_at":
+			out.UpdatedAt = p.UpdatedAt
+		case "last_name":
+			out.LastName = p.LastName
+		case "first_name":
+			out.FirstName = p.FirstName
+		case "public_id":
+			out.PublicID = p.PublicID
+		}
+	}
+	return out
+}
+
+// load reads the records of rows, in their order, as p may see them.
+func (s *Store) load(ctx context.Context, p auth.Principal, rows []idRow) ([]Alumnus, error) {
+	if len(rows) == 0 {
+		return []Alumnus{}, nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.id
 	}
 	q := db.New(s.db)
-	rows, err := q.ListAlumni(ctx, params)
+	found, err := q.ListAlumniByIDs(ctx, ids)
 	if err != nil {
-		return Page{}, fmt.Errorf("list alumni: %w", err)
+		return nil, fmt.Errorf("load alumni: %w", err)
 	}
-	more := len(rows) > limit
-	if more {
-		rows = rows[:limit]
+	byID := make(map[int64]db.Alumni, len(found))
+	for _, r := range found {
+		byID[r.ID] = r
 	}
-	items, err := withChildren(ctx, q, rows)
+	ordered := make([]db.Alumni, 0, len(rows))
+	for _, r := range rows {
+		if a, ok := byID[r.id]; ok { // gone since the id query (purged): skip
+			ordered = append(ordered, a)
+		}
+	}
+	items, err := withChildren(ctx, q, ordered)
 	if err != nil {
-		return Page{}, err
+		return nil, err
 	}
 	for i := range items {
 		items[i] = Redact(p, items[i])
 	}
-	out := Page{Items: items}
-	if more {
-		last := items[len(items)-1]
-		out.NextCursor = page.Encode(position{LastName: last.LastName, FirstName: last.FirstName, PublicID: last.ID}, f)
+	return items, nil
+}
+
+// count returns the number of records matching the prepared filter f, up to CountLimit.
+func (s *Store) count(ctx context.Context, f Filter) (Total, error) {
+	var q sqlText
+	q.add("SELECT COUNT(*) FROM (SELECT 1 FROM alumni a")
+	c := where(f)
+	c.writeTo(&q)
+	q.add(" LIMIT ?) m", CountLimit+1)
+	var n int
+	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
+		return Total{}, fmt.Errorf("count alumni: %w", err)
 	}
-	return out, nil
+	if n > CountLimit {
+		return Total{Count: CountLimit, Exact: false}, nil
+	}
+	return Total{Count: n, Exact: true}, nil
 }

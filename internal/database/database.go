@@ -85,7 +85,12 @@ func Redact(dsn string) string {
 
 // InTx runs fn in a transaction and commits when fn returns nil. It rolls back and returns
 // fn's error otherwise, and returns the error of begin or commit when those fail.
-func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) (err error) {
+func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) error {
+	return InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error { return fn(db.New(tx)) })
+}
+
+// InTxRaw is InTx for writers that also run statements sqlc cannot write (InsertRows).
+func InTxRaw(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -97,7 +102,7 @@ func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) (err
 			}
 		}
 	}()
-	if err = fn(db.New(tx)); err != nil {
+	if err = fn(tx); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {

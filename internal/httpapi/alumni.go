@@ -28,7 +28,12 @@ func principal(ctx context.Context) auth.Principal {
 }
 
 func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniRequestObject) (api.ListAlumniResponseObject, error) {
-	res, err := h.store.List(ctx, principal(ctx), toFilter(req.Params), val(req.Params.Cursor), pageSize(req.Params.Limit))
+	res, err := h.store.List(ctx, principal(ctx), toFilter(req.Params), alumni.ListOptions{
+		Sort:         alumni.Sort(val(req.Params.Sort)),
+		After:        val(req.Params.Cursor),
+		Limit:        pageSize(req.Params.Limit),
+		IncludeTotal: val(req.Params.IncludeTotal),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +42,29 @@ func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniReques
 		out.Items[i] = toAPIAlumnus(a)
 	}
 	out.NextCursor = opt(res.NextCursor)
+	if res.Total != nil {
+		t := toAPITotal(*res.Total)
+		out.Total = &t
+	}
+	return out, nil
+}
+
+func (h alumniHandlers) GetAlumniFacets(ctx context.Context, req api.GetAlumniFacetsRequestObject) (api.GetAlumniFacetsResponseObject, error) {
+	f, err := h.store.Facets(ctx, principal(ctx), facetFilter(req.Params))
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetAlumniFacets200JSONResponse{
+		Total:          toAPITotal(f.Total),
+		GraduationYear: toAPIBuckets(f.GraduationYear),
+		Country:        toAPIBuckets(f.Country),
+		Program:        toAPIBuckets(f.Program),
+		Industry:       toAPIBuckets(f.Industry),
+	}
+	if f.Status != nil {
+		st := toAPIBuckets(f.Status)
+		out.Status = &st
+	}
 	return out, nil
 }
 

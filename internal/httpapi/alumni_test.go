@@ -298,7 +298,18 @@ func TestListRejectsBadParameters(t *testing.T) {
 		{"country=Germany", "country"},
 		{"deleted=maybe", "deleted"},
 		{"colour=red", "colour"},
-		{"sort=lastName", "sort"},
+		{"sort=name", "sort"},
+		{"sort=relevance", "sort"},
+		{"sort=email", "sort"},
+		{"sort=lastName,firstName", "sort"},
+		{"q=", "q"},
+		{"q=%20-%20", "q"},
+		{"q=a+b+c+d+e+f+g+h+i", "q"},
+		{"q=" + strings.Repeat("x", 201), "q"},
+		{"updatedSince=yesterday", "updatedSince"},
+		{"directoryConsent=perhaps", "directoryConsent"},
+		{"includeTotal=1x", "includeTotal"},
+		{"city=" + strings.Repeat("x", 101), "city"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

@@ -171,9 +171,36 @@ func toFields(in api.AlumnusInput) alumni.Fields {
 }
 
 func toFilter(p api.ListAlumniParams) alumni.Filter {
-	return alumni.Filter{
+	f := alumni.Filter{
+		Q:                  val(p.Q),
 		GraduationYearFrom: val(p.GraduationYearFrom), GraduationYearTo: val(p.GraduationYearTo),
-		Program: val(p.Program), Faculty: val(p.Faculty), Country: val(p.Country),
-		Status: alumni.Status(val(p.Status)), Tag: val(p.Tag), Deleted: val(p.Deleted),
+		Degree: val(p.Degree), Program: val(p.Program), Faculty: val(p.Faculty),
+		Country: val(p.Country), City: val(p.City), Industry: val(p.Industry), Employer: val(p.Employer),
+		Status: alumni.Status(val(p.Status)), Tag: val(p.Tag), DirectoryConsent: p.DirectoryConsent,
+		Deleted: val(p.Deleted),
 	}
+	if p.UpdatedSince != nil {
+		f.UpdatedSince = *p.UpdatedSince
+	}
+	return f
+}
+
+// facetFilter is the filter of a facets request (the list's filter parameters).
+func facetFilter(p api.GetAlumniFacetsParams) alumni.Filter {
+	return toFilter(api.ListAlumniParams{
+		Q: p.Q, GraduationYearFrom: p.GraduationYearFrom, GraduationYearTo: p.GraduationYearTo,
+		Degree: p.Degree, Program: p.Program, Faculty: p.Faculty, Country: p.Country, City: p.City,
+		Industry: p.Industry, Employer: p.Employer, Status: p.Status, Tag: p.Tag,
+		DirectoryConsent: p.DirectoryConsent, UpdatedSince: p.UpdatedSince, Deleted: p.Deleted,
+	})
+}
+
+func toAPITotal(t alumni.Total) api.Total { return api.Total{Count: t.Count, Exact: t.Exact} }
+
+func toAPIBuckets(bs []alumni.Bucket) []api.FacetBucket {
+	out := make([]api.FacetBucket, len(bs))
+	for i, b := range bs {
+		out[i] = api.FacetBucket{Value: b.Value, Count: b.Count}
+	}
+	return out
 }

@@ -90,13 +90,16 @@ func (g *Generator) chance(p float64) bool { return g.rnd.Float64() < p }
 
 func oneOf[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
-var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// stripMarks removes accents; a transformer keeps state, so every use makes its own.
+func stripMarks() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // asciiLocal makes an email local part from a name: "José O'Brien" -> "jose.obrien".
 func asciiLocal(parts ...string) string {
 	var b strings.Builder
 	for i, p := range parts {
-		s, _, _ := transform.String(stripMarks, p)
+		s, _, _ := transform.String(stripMarks(), p)
 		if i > 0 {
 			b.WriteByte('.')
 		}
@@ -248,55 +251,55 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 	return written, nil
 }
 
-// insertBatch writes batch with three multi-row INSERTs in one transaction.
+// insertBatch writes batch, its degrees, tags and search index rows with multi-row INSERTs in
+// one transaction.
 func insertBatch(ctx context.Context, sqlDB *sql.DB, batch []alumni.Alumnus) error {
-	tx, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-
-	rows := make([][]any, len(batch))
-	for i, a := range batch {
-		rows[i] = alumni.Row(a)
-	}
-	if _, err := tx.ExecContext(ctx, multiInsert("alumni", alumni.RowColumns, len(rows)), flatten(rows)...); err != nil {
-		return fmt.Errorf("insert alumni: %w", err)
-	}
-	ids := make(map[string]int64, len(batch))
-	placeholders := strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")
-	args := make([]any, len(batch))
-	for i, a := range batch {
-		args[i] = a.ID
-	}
-	if err := readIDs(ctx, tx, "SELECT id, public_id FROM alumni WHERE public_id IN ("+placeholders+")", args, ids); err != nil {
-		return err
-	}
-
-	var degrees, tags [][]any
-	for _, a := range batch {
-		id := ids[a.ID]
-		for i, d := range a.Degrees {
-			degrees = append(degrees, alumni.DegreeRow(id, i, d))
+	return database.InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error {
+		rows := make([][]any, len(batch))
+		for i, a := range batch {
+			rows[i] = alumni.Row(a)
 		}
-		for _, t := range a.Tags {
-			tags = append(tags, []any{id, t})
+		if err := database.InsertRows(ctx, tx, "alumni", alumni.RowColumns, rows); err != nil {
+			return err
 		}
-	}
-	if len(degrees) > 0 {
-		if _, err := tx.ExecContext(ctx, multiInsert("degrees", alumni.DegreeColumns, len(degrees)), flatten(degrees)...); err != nil {
-			return fmt.Errorf("insert degrees: %w", err)
+		ids := make(map[string]int64, len(batch))
+		placeholders := strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")
+		args := make([]any, len(batch))
+		for i, a := range batch {
+			args[i] = a.ID
 		}
-	}
-	if len(tags) > 0 {
-		if _, err := tx.ExecContext(ctx, multiInsert("alumni_tags", []string{"alumnus_id", "tag"}, len(tags)), flatten(tags)...); err != nil {
-			return fmt.Errorf("insert tags: %w", err)
+		if err := readIDs(ctx, tx, "SELECT id, public_id FROM alumni WHERE public_id IN ("+placeholders+")", args, ids); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+		var degrees, tags, terms [][]any
+		for _, a := range batch {
+			id := ids[a.ID]
+			for i, d := range a.Degrees {
+				degrees = append(degrees, alumni.DegreeRow(id, i, d))
+			}
+			for _, t := range a.Tags {
+				tags = append(tags, []any{id, t})
+			}
+			terms = append(terms, alumni.TermRows(id, a.Fields)...)
+		}
+		for _, t := range []struct {
+			name    string
+			columns []string
+			rows    [][]any
+		}{
+			{"degrees", alumni.DegreeColumns, degrees},
+			{"alumni_tags", alumni.TagColumns, tags},
+			{"alumni_terms", alumni.TermColumns, terms},
+		} {
+			if len(t.rows) == 0 {
+				continue
+			}
+			if err := database.InsertRows(ctx, tx, t.name, t.columns, t.rows); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // readIDs runs query (only placeholders are concatenated into it) and maps public ids to keys.
@@ -318,27 +321,4 @@ func readIDs(ctx context.Context, tx *sql.Tx, query string, args []any, ids map[
 		return fmt.Errorf("read ids: %w", err)
 	}
 	return nil
-}
-
-// multiInsert writes an INSERT of rows rows; only fixed names and placeholders go into it.
-func multiInsert(table string, columns []string, rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
-	var b strings.Builder
-	b.Grow(len(one)*rows + 100)
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(one)
-	}
-	return b.String()
-}
-
-func flatten(rows [][]any) []any {
-	out := make([]any, 0, len(rows)*len(rows[0]))
-	for _, r := range rows {
-		out = append(out, r...)
-	}
-	return out
 }

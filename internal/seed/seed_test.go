@@ -87,7 +87,7 @@ func TestRunLoadsWhatItGenerates(t *testing.T) {
 		}
 		byStudentID[f.StudentID] = f
 	}
-	page, err := store.List(ctx, auth.Principal{Role: auth.RoleAdmin}, alumni.Filter{}, "", page.MaxLimit)
+	page, err := store.List(ctx, auth.Principal{Role: auth.RoleAdmin}, alumni.Filter{}, alumni.ListOptions{Limit: page.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

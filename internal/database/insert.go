@@ -1,0 +1,46 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/alumnid/alumnid/gen/db"
+)
+
+// maxPlaceholders keeps a multi-row INSERT under the server's limit of 65,535 parameters.
+const maxPlaceholders = 60000
+
+// InsertRows writes rows (each holding one value per column) into table with multi-row
+// INSERTs, as many rows per statement as the parameter limit allows. sqlc writes one-row
+// statements only; bulk writers (seed, search index, imports) use this. Only the fixed table
+// and column names and placeholders go into the statement text.
+func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []string, rows [][]any) error {
+	per := max(maxPlaceholders/len(columns), 1)
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		args := make([]any, 0, n*len(columns))
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := exec.ExecContext(ctx, insertStatement(table, columns, n), args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func insertStatement(table string, columns []string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
+	var b strings.Builder
+	b.Grow(len(one)*rows + 100)
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}
