@@ -8,7 +8,7 @@ import (
 )
 
 // Field-level privacy: who may read what of a record. This is the one place that decides; every
-// read path (get, list, filters) goes through it.
+// read path (get, list, filters, export) goes through it.
 //
 //   - admin, staff: every field of every record.
 //   - viewer: every record, not the office's notes; contact details only of alumni who
@@ -56,6 +56,28 @@ func CanRead(p auth.Principal, a Alumnus) bool {
 		return a.ID == p.AlumnusID || a.inDirectory()
 	}
 	return false
+}
+
+// CanExport reports whether p may export records in bulk: the office and viewers. Alumni read
+// the directory a page at a time; they may not take it away whole.
+func CanExport(p auth.Principal) bool {
+	return p.Role.Office() || p.Role == auth.RoleViewer
+}
+
+// NeverReadable returns the fields p may read on no record but perhaps their own (viewers:
+// notes), in a fixed order: the fields Withheld names both for someone who consented to the
+// directory and for someone who did not.
+func NeverReadable(p auth.Principal) []string {
+	other := Alumnus{ID: "\x00"} // never the caller's own record
+	unlisted := Withheld(p, other)
+	other.DirectoryConsent = true
+	var out []string
+	for _, f := range Withheld(p, other) {
+		if slices.Contains(unlisted, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Withheld returns the fields of a that p may not read, in a fixed order.
