@@ -20,31 +20,31 @@ import (
 
 // Defines values for AlumniSort.
 const (
-	GraduationYear      AlumniSort = "graduationYear"
-	LastName            AlumniSort = "lastName"
-	MinusGraduationYear AlumniSort = "-graduationYear"
-	MinusLastName       AlumniSort = "-lastName"
-	MinusUpdatedAt      AlumniSort = "-updatedAt"
-	Relevance           AlumniSort = "relevance"
-	UpdatedAt           AlumniSort = "updatedAt"
+	AlumniSortGraduationYear      AlumniSort = "graduationYear"
+	AlumniSortLastName            AlumniSort = "lastName"
+	AlumniSortMinusGraduationYear AlumniSort = "-graduationYear"
+	AlumniSortMinusLastName       AlumniSort = "-lastName"
+	AlumniSortMinusUpdatedAt      AlumniSort = "-updatedAt"
+	AlumniSortRelevance           AlumniSort = "relevance"
+	AlumniSortUpdatedAt           AlumniSort = "updatedAt"
 )
 
 // Valid indicates whether the value is a known member of the AlumniSort enum.
 func (e AlumniSort) Valid() bool {
 	switch e {
-	case GraduationYear:
+	case AlumniSortGraduationYear:
 		return true
-	case LastName:
+	case AlumniSortLastName:
 		return true
-	case MinusGraduationYear:
+	case AlumniSortMinusGraduationYear:
 		return true
-	case MinusLastName:
+	case AlumniSortMinusLastName:
 		return true
-	case MinusUpdatedAt:
+	case AlumniSortMinusUpdatedAt:
 		return true
-	case Relevance:
+	case AlumniSortRelevance:
 		return true
-	case UpdatedAt:
+	case AlumniSortUpdatedAt:
 		return true
 	default:
 		return false
@@ -132,6 +132,126 @@ func (e AuditEntityType) Valid() bool {
 	case AuditEntityTypeSettings:
 		return true
 	case AuditEntityTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportColumn.
+const (
+	ExportColumnAddressLine1       ExportColumn = "addressLine1"
+	ExportColumnAddressLine2       ExportColumn = "addressLine2"
+	ExportColumnCity               ExportColumn = "city"
+	ExportColumnCountry            ExportColumn = "country"
+	ExportColumnCreatedAt          ExportColumn = "createdAt"
+	ExportColumnDegree             ExportColumn = "degree"
+	ExportColumnDeletedAt          ExportColumn = "deletedAt"
+	ExportColumnDirectoryConsent   ExportColumn = "directoryConsent"
+	ExportColumnDoNotEmail         ExportColumn = "doNotEmail"
+	ExportColumnDoNotMail          ExportColumn = "doNotMail"
+	ExportColumnDoNotPhone         ExportColumn = "doNotPhone"
+	ExportColumnDoNotSms           ExportColumn = "doNotSms"
+	ExportColumnEmail              ExportColumn = "email"
+	ExportColumnEmployer           ExportColumn = "employer"
+	ExportColumnEnrolledName       ExportColumn = "enrolledName"
+	ExportColumnFaculty            ExportColumn = "faculty"
+	ExportColumnFirstName          ExportColumn = "firstName"
+	ExportColumnGraduationYear     ExportColumn = "graduationYear"
+	ExportColumnId                 ExportColumn = "id"
+	ExportColumnIndustry           ExportColumn = "industry"
+	ExportColumnJobTitle           ExportColumn = "jobTitle"
+	ExportColumnLastName           ExportColumn = "lastName"
+	ExportColumnLinkedinUrl        ExportColumn = "linkedinUrl"
+	ExportColumnNotes              ExportColumn = "notes"
+	ExportColumnPhone              ExportColumn = "phone"
+	ExportColumnPostalCode         ExportColumn = "postalCode"
+	ExportColumnPreferredClassYear ExportColumn = "preferredClassYear"
+	ExportColumnPreferredName      ExportColumn = "preferredName"
+	ExportColumnProgram            ExportColumn = "program"
+	ExportColumnRegion             ExportColumn = "region"
+	ExportColumnStatus             ExportColumn = "status"
+	ExportColumnStudentId          ExportColumn = "studentId"
+	ExportColumnTags               ExportColumn = "tags"
+	ExportColumnUpdatedAt          ExportColumn = "updatedAt"
+	ExportColumnWebsiteUrl         ExportColumn = "websiteUrl"
+	ExportColumnWorkEmail          ExportColumn = "workEmail"
+)
+
+// Valid indicates whether the value is a known member of the ExportColumn enum.
+func (e ExportColumn) Valid() bool {
+	switch e {
+	case ExportColumnAddressLine1:
+		return true
+	case ExportColumnAddressLine2:
+		return true
+	case ExportColumnCity:
+		return true
+	case ExportColumnCountry:
+		return true
+	case ExportColumnCreatedAt:
+		return true
+	case ExportColumnDegree:
+		return true
+	case ExportColumnDeletedAt:
+		return true
+	case ExportColumnDirectoryConsent:
+		return true
+	case ExportColumnDoNotEmail:
+		return true
+	case ExportColumnDoNotMail:
+		return true
+	case ExportColumnDoNotPhone:
+		return true
+	case ExportColumnDoNotSms:
+		return true
+	case ExportColumnEmail:
+		return true
+	case ExportColumnEmployer:
+		return true
+	case ExportColumnEnrolledName:
+		return true
+	case ExportColumnFaculty:
+		return true
+	case ExportColumnFirstName:
+		return true
+	case ExportColumnGraduationYear:
+		return true
+	case ExportColumnId:
+		return true
+	case ExportColumnIndustry:
+		return true
+	case ExportColumnJobTitle:
+		return true
+	case ExportColumnLastName:
+		return true
+	case ExportColumnLinkedinUrl:
+		return true
+	case ExportColumnNotes:
+		return true
+	case ExportColumnPhone:
+		return true
+	case ExportColumnPostalCode:
+		return true
+	case ExportColumnPreferredClassYear:
+		return true
+	case ExportColumnPreferredName:
+		return true
+	case ExportColumnProgram:
+		return true
+	case ExportColumnRegion:
+		return true
+	case ExportColumnStatus:
+		return true
+	case ExportColumnStudentId:
+		return true
+	case ExportColumnTags:
+		return true
+	case ExportColumnUpdatedAt:
+		return true
+	case ExportColumnWebsiteUrl:
+		return true
+	case ExportColumnWorkEmail:
 		return true
 	default:
 		return false
@@ -240,6 +360,48 @@ const (
 func (e TokensTokenType) Valid() bool {
 	switch e {
 	case Bearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportFormat.
+const (
+	ExportFormatCsv    ExportFormat = "csv"
+	ExportFormatJson   ExportFormat = "json"
+	ExportFormatNdjson ExportFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ExportFormat enum.
+func (e ExportFormat) Valid() bool {
+	switch e {
+	case ExportFormatCsv:
+		return true
+	case ExportFormatJson:
+		return true
+	case ExportFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportAlumniParamsFormat.
+const (
+	ExportAlumniParamsFormatCsv    ExportAlumniParamsFormat = "csv"
+	ExportAlumniParamsFormatJson   ExportAlumniParamsFormat = "json"
+	ExportAlumniParamsFormatNdjson ExportAlumniParamsFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ExportAlumniParamsFormat enum.
+func (e ExportAlumniParamsFormat) Valid() bool {
+	switch e {
+	case ExportAlumniParamsFormatCsv:
+		return true
+	case ExportAlumniParamsFormatJson:
+		return true
+	case ExportAlumniParamsFormatNdjson:
 		return true
 	default:
 		return false
@@ -460,7 +622,7 @@ type AuditEntityType string
 type AuditEvent struct {
 	// Action `alumnus.create|update|delete|restore`, `user.create|update|delete|password_change`,
 	// `session.login|login_failed|logout|refresh_reuse`, `invite.create|accept`,
-	// `settings.update`.
+	// `settings.update`, `alumni.export`.
 	//
 	//
 	// Example: alumnus.update
@@ -536,6 +698,63 @@ type Employment struct {
 
 	// JobTitle Example: Programmer
 	JobTitle *string `json:"jobTitle,omitempty"`
+}
+
+// ExportColumn A column of an export. `degree`, `program`, `faculty`, `graduationYear` and
+// `preferredClassYear` are those of the primary degree; `addressLine1` … `country` the
+// parts of the postal address; `doNotEmail` … `doNotSms` the contact permissions.
+//
+// Example: email
+type ExportColumn string
+
+// ExportRow One record of a JSON or NDJSON export: the columns asked for, by name. A column without
+// a value for this record — unknown, or not readable by the caller on this record — is
+// left out.
+type ExportRow struct {
+	AddressLine1     *string    `json:"addressLine1,omitempty"`
+	AddressLine2     *string    `json:"addressLine2,omitempty"`
+	City             *string    `json:"city,omitempty"`
+	Country          *string    `json:"country,omitempty"`
+	CreatedAt        *time.Time `json:"createdAt,omitempty"`
+	Degree           *string    `json:"degree,omitempty"`
+	DeletedAt        *time.Time `json:"deletedAt,omitempty"`
+	DirectoryConsent *bool      `json:"directoryConsent,omitempty"`
+	DoNotEmail       *bool      `json:"doNotEmail,omitempty"`
+	DoNotMail        *bool      `json:"doNotMail,omitempty"`
+	DoNotPhone       *bool      `json:"doNotPhone,omitempty"`
+	DoNotSms         *bool      `json:"doNotSms,omitempty"`
+	Email            *string    `json:"email,omitempty"`
+	Employer         *string    `json:"employer,omitempty"`
+	EnrolledName     *string    `json:"enrolledName,omitempty"`
+	Faculty          *string    `json:"faculty,omitempty"`
+	FirstName        *string    `json:"firstName,omitempty"`
+	GraduationYear   *int       `json:"graduationYear,omitempty"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id                 *PublicId `json:"id,omitempty"`
+	Industry           *string   `json:"industry,omitempty"`
+	JobTitle           *string   `json:"jobTitle,omitempty"`
+	LastName           *string   `json:"lastName,omitempty"`
+	LinkedinUrl        *string   `json:"linkedinUrl,omitempty"`
+	Notes              *string   `json:"notes,omitempty"`
+	Phone              *string   `json:"phone,omitempty"`
+	PostalCode         *string   `json:"postalCode,omitempty"`
+	PreferredClassYear *int      `json:"preferredClassYear,omitempty"`
+	PreferredName      *string   `json:"preferredName,omitempty"`
+	Program            *string   `json:"program,omitempty"`
+	Region             *string   `json:"region,omitempty"`
+
+	// Status `lost_contact`: no working address; `deceased`: drops out of mailings and the directory.
+	//
+	// Example: active
+	Status     *AlumnusStatus `json:"status,omitempty"`
+	StudentId  *string        `json:"studentId,omitempty"`
+	Tags       *[]string      `json:"tags,omitempty"`
+	UpdatedAt  *time.Time     `json:"updatedAt,omitempty"`
+	WebsiteUrl *string        `json:"websiteUrl,omitempty"`
+	WorkEmail  *string        `json:"workEmail,omitempty"`
 }
 
 // FacetBucket defines model for FacetBucket.
@@ -858,6 +1077,12 @@ type DirectoryConsent = bool
 // Employer defines model for Employer.
 type Employer = string
 
+// ExportColumns defines model for ExportColumns.
+type ExportColumns = []ExportColumn
+
+// ExportFormat defines model for ExportFormat.
+type ExportFormat string
+
 // Faculty defines model for Faculty.
 type Faculty = string
 
@@ -1001,6 +1226,62 @@ type ListAlumniParams struct {
 	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
 	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
 }
+
+// ExportAlumniParams defines parameters for ExportAlumni.
+type ExportAlumniParams struct {
+	// Format The file format.
+	Format *ExportAlumniParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Columns The columns of the export, in order, comma-separated. Default: every column the
+	// caller may read, in the order of `ExportColumn`.
+	Columns *ExportColumns `form:"columns,omitempty" json:"columns,omitempty"`
+
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// ExportAlumniParamsFormat defines parameters for ExportAlumni.
+type ExportAlumniParamsFormat string
 
 // GetAlumniFacetsParams defines parameters for GetAlumniFacets.
 type GetAlumniFacetsParams struct {
@@ -1156,6 +1437,9 @@ type ServerInterface interface {
 	// CreateAlumnus Create an alumnus
 	// (POST /api/v1/alumni)
 	CreateAlumnus(ctx echo.Context) error
+	// ExportAlumni Export alumni as a file (CSV, JSON or NDJSON)
+	// (GET /api/v1/alumni/export)
+	ExportAlumni(ctx echo.Context, params ExportAlumniParams) error
 	// GetAlumniFacets Count alumni by value (facets)
 	// (GET /api/v1/alumni/facets)
 	GetAlumniFacets(ctx echo.Context, params GetAlumniFacetsParams) error
@@ -1382,6 +1666,136 @@ func (w *ServerInterfaceWrapper) CreateAlumnus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateAlumnus(ctx)
+	return err
+}
+
+// ExportAlumni converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportAlumni(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportAlumniParams
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "columns" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "columns", ctx.QueryParams(), &params.Columns, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter columns: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportAlumni(ctx, params)
 	return err
 }
 
@@ -1973,6 +2387,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/alumni", wrapper.ListAlumni, options.OperationMiddlewares["listAlumni"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni", wrapper.CreateAlumnus, options.OperationMiddlewares["createAlumnus"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/facets", wrapper.GetAlumniFacets, options.OperationMiddlewares["getAlumniFacets"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/export", wrapper.ExportAlumni, options.OperationMiddlewares["exportAlumni"]...)
 	router.DELETE(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.DeleteAlumnus, options.OperationMiddlewares["deleteAlumnus"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.GetAlumnus, options.OperationMiddlewares["getAlumnus"]...)
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
@@ -2378,6 +2793,195 @@ type CreateAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateAlumnus503ApplicationProblemPlusJSONResponse) VisitCreateAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAlumniRequestObject struct {
+	Params ExportAlumniParams
+}
+
+type ExportAlumniResponseObject interface {
+	VisitExportAlumniResponse(w http.ResponseWriter) error
+}
+
+type ExportAlumni200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportAlumni200JSONResponse struct {
+	Body    []ExportRow
+	Headers ExportAlumni200ResponseHeaders
+}
+
+func (response ExportAlumni200JSONResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAlumni200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	Headers       ExportAlumni200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportAlumni200ApplicationxNdjsonResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ExportAlumni200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       ExportAlumni200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportAlumni200TextcsvResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportAlumni400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportAlumni400ApplicationProblemPlusJSONResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAlumni401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportAlumni401ApplicationProblemPlusJSONResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAlumni403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportAlumni403ApplicationProblemPlusJSONResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAlumni500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportAlumni500ApplicationProblemPlusJSONResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAlumni503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportAlumni503ApplicationProblemPlusJSONResponse) VisitExportAlumniResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5242,6 +5846,9 @@ type StrictServerInterface interface {
 	// CreateAlumnus Create an alumnus
 	// (POST /api/v1/alumni)
 	CreateAlumnus(ctx context.Context, request CreateAlumnusRequestObject) (CreateAlumnusResponseObject, error)
+	// ExportAlumni Export alumni as a file (CSV, JSON or NDJSON)
+	// (GET /api/v1/alumni/export)
+	ExportAlumni(ctx context.Context, request ExportAlumniRequestObject) (ExportAlumniResponseObject, error)
 	// GetAlumniFacets Count alumni by value (facets)
 	// (GET /api/v1/alumni/facets)
 	GetAlumniFacets(ctx context.Context, request GetAlumniFacetsRequestObject) (GetAlumniFacetsResponseObject, error)
@@ -5404,6 +6011,31 @@ func (sh *strictHandler) CreateAlumnus(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreateAlumnusResponseObject); ok {
 		return validResponse.VisitCreateAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportAlumni operation middleware
+func (sh *strictHandler) ExportAlumni(ctx echo.Context, params ExportAlumniParams) error {
+	var request ExportAlumniRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportAlumni(ctx.Request().Context(), request.(ExportAlumniRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportAlumni")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportAlumniResponseObject); ok {
+		return validResponse.VisitExportAlumniResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

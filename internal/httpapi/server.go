@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/export"
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/settings"
 	"github.com/alumnid/alumnid/internal/token"
@@ -41,6 +43,13 @@ type Config struct {
 	// PasswordHashes bounds how many password hashes run at once (each takes 19 MiB);
 	// 0 means one per CPU.
 	PasswordHashes int
+	// ExportTimeout bounds one export instead of RequestTimeout (0: DefaultExportTimeout);
+	// ExportStallTimeout is how long an export waits for a client that stopped reading
+	// (0: DefaultExportStallTimeout); ExportChunk is the number of records it reads per query
+	// (0: alumni.DefaultExportChunk).
+	ExportTimeout      time.Duration
+	ExportStallTimeout time.Duration
+	ExportChunk        int
 }
 
 // Server implements every operation of the contract by embedding one handler set per resource.
@@ -49,6 +58,7 @@ type Server struct {
 	authHandlers
 	userHandlers
 	adminHandlers
+	exportHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -104,16 +114,23 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 			MaxAge:        600,
 		}),
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.BodyLimit)),
-		middleware.ContextTimeout(cfg.RequestTimeout),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isExport, Timeout: cfg.RequestTimeout}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Skipper: func(c echo.Context) bool { return !isExport(c) }, Timeout: cmp.Or(cfg.ExportTimeout, DefaultExportTimeout),
+		}),
 		withActor,
 		contract,
 	)
 
+	store := alumni.NewStore(sqlDB)
+	store.SetExportChunk(cfg.ExportChunk)
 	server := &Server{
-		alumniHandlers: alumniHandlers{store: alumni.NewStore(sqlDB), settings: st},
+		alumniHandlers: alumniHandlers{store: store, settings: st},
 		authHandlers:   authH,
 		userHandlers:   userHandlers{auth: authSvc},
 		adminHandlers:  adminHandlers{db: sqlDB, settings: st},
+		exportHandlers: exportHandlers{exporter: export.New(store, sqlDB), log: log, now: time.Now,
+			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 
