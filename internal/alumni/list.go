@@ -38,6 +38,7 @@ type Filter struct {
 	kinds         []string // the kinds of search index words the caller may match
 	consentOnly   bool     // only alumni who consented to the directory
 	directoryOnly bool     // only alumni listed in the directory
+	perRecord     bool     // subquery conditions probe each record (see exists)
 }
 
 func (f Filter) hasDegreeFilter() bool {
