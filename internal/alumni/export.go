@@ -2,9 +2,12 @@ package alumni
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
-	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
@@ -28,17 +31,26 @@ func (s *Store) SetExportChunk(n int) {
 
 var errExportForbidden = derrors.New(derrors.Forbidden, "Your role may not export records.")
 
-// chunk is one chunk of an export, or the error that ended it.
+// chunk is one chunk of an export and the buffers it is read into, which the next chunk but
+// one reuses (fn has finished with them by then).
 type chunk struct {
 	items []Alumnus
-	err   error
+	keys  []int64 // the key of each item
+	text  arena   // the text of the items
+	// the degrees and tags of the items, in key order, with their owners' keys
+	degrees   []Degree
+	tags      []string
+	owners    []int64
+	childText arena
+	err       error
 }
 
 // Export calls fn with the records matching f, as p may see them (Redact), in chunks of up to
 // the export chunk size in key order, and returns the number of records handed to fn without
-// error. It stops at the first error: fn's, the database's or ctx's, returned as is. Before
-// fn is first called it returns Forbidden for a role that may not export (CanExport) or a
-// filter p may not use, and Malformed for a bad filter.
+// error. fn must not keep the records after it returns: their memory is reused. Export stops
+// at the first error: fn's, the database's or ctx's, returned as is. Before fn is first
+// called it returns Forbidden for a role that may not export (CanExport) or a filter p may not
+// use, and Malformed for a bad filter.
 func (s *Store) Export(ctx context.Context, p auth.Principal, f Filter, fn func([]Alumnus) error) (int, error) {
 	if !CanExport(p) {
 		return 0, errExportForbidden
@@ -46,8 +58,10 @@ func (s *Store) Export(ctx context.Context, p auth.Principal, f Filter, fn func(
 	if err := prepare(p, &f); err != nil {
 		return 0, err
 	}
+	f.perRecord = true
 	ctx, cancel := context.WithCancel(ctx)
-	chunks := make(chan chunk) // unbuffered: the reader is at most one chunk ahead
+	chunks := make(chan *chunk) // unbuffered: the reader is at most one chunk ahead
+	free := make(chan *chunk, 2)
 	done := make(chan struct{})
 	defer func() {
 		cancel()
@@ -58,16 +72,25 @@ func (s *Store) Export(ctx context.Context, p auth.Principal, f Filter, fn func(
 		defer close(chunks)
 		var after int64
 		for {
-			items, last, err := s.readChunk(ctx, p, f, after)
+			var c *chunk
 			select {
-			case chunks <- chunk{items, err}:
+			case c = <-free:
+			default:
+				c = &chunk{}
+			}
+			c.err = s.readChunk(ctx, p, f, after, c)
+			more := c.err == nil && len(c.items) == s.exportChunk // a short chunk is the last
+			if more {
+				after = c.keys[len(c.keys)-1]
+			}
+			select {
+			case chunks <- c:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil || len(items) < s.exportChunk {
+			if !more {
 				return
 			}
-			after = last
 		}
 	}()
 	n := 0
@@ -85,123 +108,242 @@ func (s *Store) Export(ctx context.Context, p auth.Principal, f Filter, fn func(
 			return n, err
 		}
 		n += len(c.items)
+		select {
+		case free <- c:
+		default:
+		}
 	}
 	return n, ctx.Err()
 }
 
-// exportColumns are the alumni columns an export reads, in the order readChunk scans them.
-// Unknown values (NULL) are read as "".
-const exportColumns = "a.id, a.public_id, a.version, COALESCE(a.student_id, ''), a.first_name, a.last_name, " +
-	"COALESCE(a.preferred_name, ''), COALESCE(a.enrolled_name, ''), COALESCE(a.email, ''), COALESCE(a.work_email, ''), " +
-	"COALESCE(a.phone, ''), COALESCE(a.address_line1, ''), COALESCE(a.address_line2, ''), COALESCE(a.city, ''), " +
-	"COALESCE(a.region, ''), COALESCE(a.postal_code, ''), COALESCE(a.country, ''), COALESCE(a.employer, ''), " +
-	"COALESCE(a.job_title, ''), COALESCE(a.industry, ''), COALESCE(a.linkedin_url, ''), COALESCE(a.website_url, ''), " +
-	"a.directory_consent, a.do_not_email, a.do_not_mail, a.do_not_phone, a.do_not_sms, a.status, COALESCE(a.notes, ''), " +
-	"a.created_at, a.updated_at, a.deleted_at"
+// exportColumns are the alumni columns an export reads, in the order readChunk scans them:
+// the key, the version, the five flags as bits of one number, the times, then exportText.
+const exportColumns = "a.id, a.version, " +
+	"a.directory_consent | a.do_not_email << 1 | a.do_not_mail << 2 | a.do_not_phone << 3 | a.do_not_sms << 4, " +
+	"a.created_at, a.updated_at, a.deleted_at, " +
+	"a.public_id, a.student_id, a.first_name, a.last_name, a.preferred_name, a.enrolled_name, a.email, a.work_email, " +
+	"a.phone, a.address_line1, a.address_line2, a.city, a.region, a.postal_code, a.country, a.employer, a.job_title, " +
+	"a.industry, a.linkedin_url, a.website_url, a.status, a.notes"
 
-// readChunk reads up to s.exportChunk records matching the prepared filter f with keys after
-// after, with their degrees and tags, as p may see them, and returns them with the key of the
-// last one.
-func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after int64) ([]Alumnus, int64, error) {
+// exportTextColumns is the number of text columns of exportColumns.
+const exportTextColumns = 22
+
+// exportText are the text fields of a record in the order of exportColumns (NULL is "").
+func exportText(a *Alumnus) [exportTextColumns]*string {
+	return [...]*string{&a.ID, &a.StudentID, &a.FirstName, &a.LastName, &a.PreferredName, &a.EnrolledName, &a.Email, &a.WorkEmail,
+		&a.Phone, &a.Address.Line1, &a.Address.Line2, &a.Address.City, &a.Address.Region, &a.Address.PostalCode, &a.Address.Country,
+		&a.Employment.Employer, &a.Employment.JobTitle, &a.Employment.Industry, &a.LinkedInURL, &a.WebsiteURL,
+		(*string)(&a.Status), &a.Notes}
+}
+
+// arena gathers the text of a chunk in one buffer, so that the strings of a chunk cost no
+// allocation each (they are made, and dropped, together): add each value, then take them back
+// as strings by the order they were added in.
+type arena struct {
+	b     strings.Builder // String() shares the builder's buffer: no copy
+	spans []uint32        // end of each value
+	text  string
+}
+
+// reset empties r for the next chunk, keeping the room the last one needed. The strings it
+// gave stay valid: they keep the old buffer.
+func (r *arena) reset() {
+	size := r.b.Len()
+	r.b = strings.Builder{}
+	r.b.Grow(size + size/8)
+	r.spans, r.text = r.spans[:0], ""
+}
+
+func (r *arena) add(b []byte) {
+	r.b.Write(b)
+	r.spans = append(r.spans, uint32(r.b.Len())) //nolint:gosec // a chunk's text is far below 4 GiB
+}
+
+// done makes the strings; add must not be called after it.
+func (r *arena) done() { r.text = r.b.String() }
+
+// get returns the i-th value added.
+func (r *arena) get(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = r.spans[i-1]
+	}
+	return r.text[start:r.spans[i]]
+}
+
+// readChunk reads into c up to s.exportChunk records matching the prepared filter f with keys
+// after after, with their degrees and tags, as p may see them.
+func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after int64, c *chunk) error {
 	var q sqlText
 	q.add("SELECT " + exportColumns + " FROM alumni a")
-	c := where(f)
-	c.add("a.id > ?", after)
-	c.writeTo(&q)
+	cond := where(f)
+	cond.add("a.id > ?", after)
+	cond.writeTo(&q)
 	q.add(" ORDER BY a.id LIMIT ?", s.exportChunk)
 	rows, err := s.db.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("export alumni: %w", err)
+		return fmt.Errorf("export alumni: %w", err)
 	}
 	defer rows.Close()
-	items := make([]Alumnus, 0, s.exportChunk)
-	keys := make([]int64, 0, s.exportChunk)
+	c.items, c.keys = c.items[:0], c.keys[:0]
+	c.text.reset()
+	var key, version, flags int64
+	var created, updated time.Time
+	var deleted sql.NullTime
+	raw := make([]sql.RawBytes, exportTextColumns)
+	dest := []any{&key, &version, &flags, &created, &updated, &deleted}
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
 	for rows.Next() {
-		var a Alumnus
-		var key int64
-		var status string
-		if err := rows.Scan(&key, &a.ID, &a.Version, &a.StudentID, &a.FirstName, &a.LastName,
-			&a.PreferredName, &a.EnrolledName, &a.Email, &a.WorkEmail,
-			&a.Phone, &a.Address.Line1, &a.Address.Line2, &a.Address.City,
-			&a.Address.Region, &a.Address.PostalCode, &a.Address.Country, &a.Employment.Employer,
-			&a.Employment.JobTitle, &a.Employment.Industry, &a.LinkedInURL, &a.WebsiteURL,
-			&a.DirectoryConsent, &a.ContactPermissions.DoNotEmail, &a.ContactPermissions.DoNotMail,
-			&a.ContactPermissions.DoNotPhone, &a.ContactPermissions.DoNotSMS, &status, &a.Notes,
-			&a.CreatedAt, &a.UpdatedAt, &a.DeletedAt); err != nil {
-			return nil, 0, fmt.Errorf("export alumni: %w", err)
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("export alumni: %w", err)
 		}
-		a.Status = Status(status)
-		a.Degrees, a.Tags = []Degree{}, []string{}
-		items = append(items, a)
-		keys = append(keys, key)
+		for _, b := range raw {
+			c.text.add(b)
+		}
+		a := Alumnus{
+			Version: int(version), CreatedAt: created, UpdatedAt: updated,
+			Fields: Fields{
+				DirectoryConsent: flags&1 != 0,
+				ContactPermissions: ContactPermissions{
+					DoNotEmail: flags&2 != 0, DoNotMail: flags&4 != 0, DoNotPhone: flags&8 != 0, DoNotSMS: flags&16 != 0,
+				},
+				Degrees: []Degree{}, Tags: []string{},
+			},
+		}
+		if deleted.Valid {
+			t := deleted.Time
+			a.DeletedAt = &t
+		}
+		c.items = append(c.items, a)
+		c.keys = append(c.keys, key)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("export alumni: %w", err)
+		return fmt.Errorf("export alumni: %w", err)
 	}
 	_ = rows.Close() // give the connection back before the next queries
-	if len(items) == 0 {
-		return items, after, nil
+	if len(c.items) == 0 {
+		return nil
 	}
-	if err := s.exportChildren(ctx, keys, items); err != nil {
-		return nil, 0, err
+	c.text.done()
+	for i := range c.items {
+		for j, field := range exportText(&c.items[i]) {
+			*field = c.text.get(i*exportTextColumns + j)
+		}
 	}
-	for i := range items {
-		items[i] = Redact(p, items[i])
+	if err := s.exportChildren(ctx, c); err != nil {
+		return err
 	}
-	return items, keys[len(keys)-1], nil
+	for i := range c.items {
+		c.items[i] = Redact(p, c.items[i])
+	}
+	return nil
 }
 
-// exportChildren adds their degrees and tags to items, whose keys are keys (ascending). When
-// the keys are dense (most records between the first and the last are in the chunk) the
-// children are read as one key range, else by the list of keys.
-func (s *Store) exportChildren(ctx context.Context, keys []int64, items []Alumnus) error {
-	q := db.New(s.db)
-	first, last := keys[0], keys[len(keys)-1]
-	dense := last-first < 2*int64(len(keys))
-	var degrees []db.Degree
-	var tags []db.AlumniTag
-	var err error
-	if dense {
-		degrees, err = q.ListDegreesBetween(ctx, db.ListDegreesBetweenParams{FirstID: first, LastID: last})
-	} else {
-		degrees, err = q.ListDegrees(ctx, keys)
+// exportChildren adds their degrees and tags to the items of c. When the keys are dense (most
+// records between the first and the last are in the chunk) the children are read as one key
+// range, else by the list of keys. Both are read in key order, like the items, and merged in
+// one pass; children of keys not in the chunk (a range holds the records the filter left out)
+// are skipped.
+func (s *Store) exportChildren(ctx context.Context, c *chunk) error {
+	keys := c.keys
+	// children is the statement "select … from table where <the chunk's keys> order by …".
+	children := func(selectFrom, orderBy string) *sqlText {
+		q := &sqlText{}
+		q.add(selectFrom + " WHERE ")
+		if first, last := keys[0], keys[len(keys)-1]; last-first < 2*int64(len(keys)) {
+			q.add("alumnus_id BETWEEN ? AND ?", first, last)
+		} else {
+			args := make([]any, len(keys))
+			for i, k := range keys {
+				args[i] = k
+			}
+			q.add("alumnus_id IN ("+placeholders(len(keys))+")", args...)
+		}
+		return q.add(" ORDER BY " + orderBy)
 	}
+
+	q := children("SELECT alumnus_id, graduation_year, COALESCE(preferred_class_year, 0), is_primary, degree, program, faculty "+
+		"FROM degrees", "alumnus_id, position")
+	rows, err := s.db.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return fmt.Errorf("export degrees: %w", err)
 	}
-	if dense {
-		tags, err = q.ListTagsBetween(ctx, db.ListTagsBetweenParams{FirstID: first, LastID: last})
-	} else {
-		tags, err = q.ListTags(ctx, keys)
+	defer rows.Close()
+	c.childText.reset()
+	c.degrees, c.owners = c.degrees[:0], c.owners[:0]
+	var owner, year, preferred int64
+	var raw [3]sql.RawBytes
+	for rows.Next() {
+		var d Degree
+		if err := rows.Scan(&owner, &year, &preferred, &d.Primary, &raw[0], &raw[1], &raw[2]); err != nil {
+			return fmt.Errorf("export degrees: %w", err)
+		}
+		d.GraduationYear, d.PreferredClassYear = int(year), int(preferred)
+		for _, b := range raw {
+			c.childText.add(b)
+		}
+		c.degrees = append(c.degrees, d)
+		c.owners = append(c.owners, owner)
 	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export degrees: %w", err)
+	}
+	_ = rows.Close()
+	c.childText.done()
+	degrees := c.degrees
+	for i := range degrees {
+		degrees[i].Degree, degrees[i].Program, degrees[i].Faculty = c.childText.get(3*i), c.childText.get(3*i+1), c.childText.get(3*i+2)
+	}
+	merge(keys, c.owners, func(item, from, to int) { c.items[item].Degrees = degrees[from:to:to] })
+
+	q = children("SELECT alumnus_id, tag FROM alumni_tags", "alumnus_id, tag")
+	rows, err = s.db.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return fmt.Errorf("export tags: %w", err)
 	}
-	// Both lists are in key order, like items: merge them in one pass. Children of keys not
-	// in the chunk (a range holds records the filter left out) are skipped.
-	i := 0
-	for _, d := range degrees {
-		for i < len(keys) && keys[i] < d.AlumnusID {
-			i++
+	defer rows.Close()
+	c.childText.reset()
+	c.owners = c.owners[:0]
+	for rows.Next() {
+		if err := rows.Scan(&owner, &raw[0]); err != nil {
+			return fmt.Errorf("export tags: %w", err)
 		}
-		if i == len(keys) {
-			break
-		}
-		if keys[i] == d.AlumnusID {
-			items[i].Degrees = append(items[i].Degrees, fromDegreeRow(d))
-		}
+		c.childText.add(raw[0])
+		c.owners = append(c.owners, owner)
 	}
-	i = 0
-	for _, t := range tags {
-		for i < len(keys) && keys[i] < t.AlumnusID {
-			i++
-		}
-		if i == len(keys) {
-			break
-		}
-		if keys[i] == t.AlumnusID {
-			items[i].Tags = append(items[i].Tags, t.Tag)
-		}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export tags: %w", err)
 	}
+	c.childText.done()
+	c.tags = slices.Grow(c.tags[:0], len(c.owners))[:len(c.owners)]
+	tags := c.tags
+	for i := range tags {
+		tags[i] = c.childText.get(i)
+	}
+	merge(keys, c.owners, func(item, from, to int) { c.items[item].Tags = tags[from:to:to] })
 	return nil
+}
+
+// merge calls set(i, from, to) for each key i with children: owners[from:to] are keys[i]
+// (both ascending; owners not among keys are skipped).
+func merge(keys, owners []int64, set func(item, from, to int)) {
+	i := 0
+	for from := 0; from < len(owners); {
+		to := from + 1
+		for to < len(owners) && owners[to] == owners[from] {
+			to++
+		}
+		for i < len(keys) && keys[i] < owners[from] {
+			i++
+		}
+		if i == len(keys) {
+			return
+		}
+		if keys[i] == owners[from] {
+			set(i, from, to)
+		}
+		from = to
+	}
 }

@@ -3,7 +3,6 @@ package export
 import (
 	"bufio"
 	"encoding/csv"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -97,8 +96,20 @@ func (e *csvEncoder) cell(c *Column, a *alumni.Alumnus) string {
 	return ""
 }
 
-// phone is the contract's pattern of a phone number (the Phone schema).
-var phone = regexp.MustCompile(`^\+?[0-9 ()./-]{3,32}$`)
+// isPhone reports whether s matches the contract's pattern of a phone number (the Phone
+// schema): ^\+?[0-9 ()./-]{3,32}$.
+func isPhone(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if len(s) < 3 || len(s) > 32 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && !strings.ContainsRune(" ()./-", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
 
 // guard defuses CSV (formula) injection, as OWASP advises: a cell that a spreadsheet would take
 // for a formula — one starting with =, +, -, @, a tab or a carriage return — gets a leading
@@ -106,13 +117,17 @@ var phone = regexp.MustCompile(`^\+?[0-9 ()./-]{3,32}$`)
 // are: made of digits, spaces and ()./- after an optional +, they cannot name a function or
 // another cell, and "+44 20 7946 0958" is what the office needs to see.
 func guard(c *Column, s string) string {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s == "" {
 		return s
 	}
-	if c.Name == "phone" && phone.MatchString(s) {
-		return s
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if c.Name == "phone" && isPhone(s) {
+			return s
+		}
+		return "'" + s
 	}
-	return "'" + s
+	return s
 }
 
 // jsonEncoder writes a JSON array of ExportRow objects, or, for NDJSON, one object per line.

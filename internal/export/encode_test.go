@@ -67,6 +67,9 @@ func TestGuard(t *testing.T) {
 		{phoneCol, "+1 (555) 010-0100", "+1 (555) 010-0100"},
 		{phoneCol, "+1+HYPERLINK(\"x\")", "'+1+HYPERLINK(\"x\")"},
 		{phoneCol, "=1", "'=1"},
+		{phoneCol, "+12", "'+12"},
+		{phoneCol, "+" + strings.Repeat("1", 33), "'+" + strings.Repeat("1", 33)},
+		{phoneCol, "-555 0100", "-555 0100"},
 		{text, "+44 20 7946 0958", "'+44 20 7946 0958"},
 	}
 	for _, tt := range tests {

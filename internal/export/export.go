@@ -106,6 +106,18 @@ func (w outputWriter) Write(p []byte) (int, error) {
 // store's errors (Forbidden, Malformed, a database error), ctx's, or a WriteError. When
 // Result.Started is false nothing was written and the caller may still answer with an error.
 func (e *Exporter) Stream(ctx context.Context, p auth.Principal, r Request, out Output) (Result, error) {
+	res, err := e.stream(ctx, p, r, out)
+	if !res.Started {
+		return res, err
+	}
+	if aerr := e.record(ctx, r, res, err); aerr != nil {
+		return res, errors.Join(err, aerr)
+	}
+	return res, err
+}
+
+// stream is Stream without the audit event.
+func (e *Exporter) stream(ctx context.Context, p auth.Principal, r Request, out Output) (Result, error) {
 	bw := bufio.NewWriterSize(outputWriter{out}, bufferSize)
 	enc := newEncoder(r.Format, bw, r.Columns)
 	var res Result
@@ -146,13 +158,7 @@ func (e *Exporter) Stream(ctx context.Context, p auth.Principal, r Request, out 
 			err = flush()
 		}
 	}
-	if !res.Started {
-		return res, err
-	}
-	res.Complete = err == nil
-	if aerr := e.record(ctx, r, res, err); aerr != nil {
-		return res, errors.Join(err, aerr)
-	}
+	res.Complete = res.Started && err == nil
 	return res, err
 }
 
