@@ -33,10 +33,10 @@ func isExport(c echo.Context) bool { return c.Path() == exportPath }
 
 // exportHandlers implements the export operation.
 type exportHandlers struct {
-	exporter *export.Exporter
-	stall    time.Duration
-	log      *slog.Logger
-	now      func() time.Time
+	stream func(ctx context.Context, p auth.Principal, r export.Request, out export.Output) (export.Result, error) // export.Exporter.Stream
+	stall  time.Duration
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // ExportAlumni checks the columns and hands a streaming answer to the strict server: the
@@ -96,7 +96,7 @@ type exportStream struct {
 // A client that went away or stopped reading ends the export quietly.
 func (s exportStream) VisitExportAlumniResponse(w http.ResponseWriter) error {
 	out := &httpOutput{w: w, rc: http.NewResponseController(w), stall: s.h.stall, format: s.req.Format, now: s.h.now()}
-	res, err := s.h.exporter.Stream(s.ctx, s.p, s.req, out)
+	res, err := s.h.stream(s.ctx, s.p, s.req, out)
 	if err == nil || !res.Started {
 		return err
 	}

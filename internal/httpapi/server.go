@@ -129,7 +129,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		authHandlers:   authH,
 		userHandlers:   userHandlers{auth: authSvc},
 		adminHandlers:  adminHandlers{db: sqlDB, settings: st},
-		exportHandlers: exportHandlers{exporter: export.New(store, sqlDB), log: log, now: time.Now,
+		exportHandlers: exportHandlers{stream: export.New(store, sqlDB).Stream, log: log, now: time.Now,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
