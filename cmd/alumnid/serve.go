@@ -32,6 +32,7 @@ type serveCmd struct {
 	Pool              poolFlags     `embed:"" prefix:"db-"`
 	Tokens            tokenFlags    `embed:""`
 	PasswordHashes    int           `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
+	ExportChunk       int           `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 }
 
 // tokenFlags configure access tokens. Keys are PEM (PKCS#8) or JWK / JWK Set, Ed25519 or
@@ -126,6 +127,7 @@ func (s serveCmd) Run(e *env) error {
 		Issuer:         s.Tokens.Issuer,
 		Audience:       s.Tokens.Audience,
 		PasswordHashes: s.PasswordHashes,
+		ExportChunk:    s.ExportChunk,
 	}, sqlDB, e.log)
 	if err != nil {
 		return err
