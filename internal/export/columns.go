@@ -99,15 +99,6 @@ var columns = []Column{
 	}},
 }
 
-// ColumnNames are the names of every column, in order.
-func ColumnNames() []string {
-	out := make([]string, len(columns))
-	for i, c := range columns {
-		out[i] = c.Name
-	}
-	return out
-}
-
 // Columns returns the columns named, in that order, or, when names is empty, every column p
 // may read. It returns Malformed for an unknown or repeated name and Forbidden naming each
 // column p may read on no record (a viewer asking for notes).
