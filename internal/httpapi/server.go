@@ -46,6 +46,7 @@ type Config struct {
 // Server implements every operation of the contract by embedding one handler set per resource.
 type Server struct {
 	alumniHandlers
+	analyticsHandlers
 	authHandlers
 	userHandlers
 	adminHandlers
@@ -109,11 +110,13 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		contract,
 	)
 
+	store := alumni.NewStore(sqlDB)
 	server := &Server{
-		alumniHandlers: alumniHandlers{store: alumni.NewStore(sqlDB), settings: st},
-		authHandlers:   authH,
-		userHandlers:   userHandlers{auth: authSvc},
-		adminHandlers:  adminHandlers{db: sqlDB, settings: st},
+		alumniHandlers:    alumniHandlers{store: store, settings: st},
+		analyticsHandlers: analyticsHandlers{store: store},
+		authHandlers:      authH,
+		userHandlers:      userHandlers{auth: authSvc},
+		adminHandlers:     adminHandlers{db: sqlDB, settings: st},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 
