@@ -67,13 +67,14 @@ func (s *Store) countBy(ctx context.Context, p auth.Principal, f Filter, dim, or
 		if !ok {
 			return nil, fmt.Errorf("no live count for %s", dim)
 		}
+		fromClause, fromArgs := from(f)
 		if live.degrees {
-			q.add("SELECT " + live.expr + ", COUNT(DISTINCT a.id) FROM alumni a JOIN degrees d ON d.alumnus_id = a.id")
+			q.add("SELECT "+live.expr+", COUNT(DISTINCT a.id)"+fromClause+" JOIN degrees d ON d.alumnus_id = a.id", fromArgs...)
 			if dc := degreeConditions(f, "d"); len(dc.terms) > 0 {
 				q.add(" AND "+strings.Join(dc.terms, " AND "), dc.args...)
 			}
 		} else {
-			q.add("SELECT " + live.expr + ", COUNT(*) FROM alumni a")
+			q.add("SELECT "+live.expr+", COUNT(*)"+fromClause, fromArgs...)
 		}
 		c := where(f)
 		if consent {
@@ -118,7 +119,8 @@ func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim 
 		}
 		q.add("COALESCE(SUM(CASE WHEN " + cases[name] + " THEN 1 ELSE 0 END), 0)")
 	}
-	q.add(" FROM alumni a")
+	fromClause, fromArgs := from(f)
+	q.add(fromClause, fromArgs...)
 	c := where(f)
 	if p.Role == auth.RoleViewer && consentDims[dim] {
 		c.add("a.directory_consent = TRUE")
@@ -271,7 +273,8 @@ func (s *Store) DataQuality(ctx context.Context, p auth.Principal, f Filter) (Da
 		return out, nil
 	}
 	var q sqlText
-	q.add("SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n FROM alumni a")
+	fromClause, fromArgs := from(f)
+	q.add("SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n"+fromClause, fromArgs...)
 	c := where(f)
 	c.writeTo(&q)
 	q.add(" GROUP BY a.last_name, a.first_name, a.class_year HAVING COUNT(*) > 1) g")

@@ -17,13 +17,14 @@ import (
 
 // Store reads and writes alumni records.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db         *sql.DB
+	now        func() time.Time
+	probeLimit int // see plan
 }
 
 // NewStore returns a Store on the pool sqlDB.
 func NewStore(sqlDB *sql.DB) *Store {
-	return &Store{db: sqlDB, now: time.Now}
+	return &Store{db: sqlDB, now: time.Now, probeLimit: defaultProbeLimit}
 }
 
 // timestamp is the current time as the database keeps it: UTC, microseconds.
