@@ -113,8 +113,10 @@ type queryPlan struct {
 	walkDegrees bool // check the degree filter per record instead of gathering every match
 }
 
-// defaultProbeLimit is how many matches make a word or degree filter "common".
-const defaultProbeLimit = 3000
+// defaultProbeLimit is how many matches make a word or degree filter "common": walking an
+// index is then faster than sorting the matches, even when the matches cluster in the order
+// (a last name in name order). Counting up to it reads at most that many index entries.
+const defaultProbeLimit = 20000
 
 // plan fills f.plan for a statement that reads every match (ordered false: counts, facets,
 // exports, relevance) or only the first matches in an indexed order (ordered true: pages).
