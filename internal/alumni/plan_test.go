@@ -24,6 +24,9 @@ func TestQueryPlansAgree(t *testing.T) {
 	for i := range 60 {
 		f := alumni.Fields{FirstName: firsts[i%len(firsts)], LastName: lasts[i%len(lasts)], Status: alumni.StatusActive,
 			Degrees: []alumni.Degree{{Degree: "BA", Program: []string{"History", "Physics", "Art"}[i%3], GraduationYear: 2000 + i%7, Primary: true}}}
+		if i%2 == 0 {
+			f.Tags = []string{"donor"}
+		}
 		if err := alumni.Normalize(&f, now); err != nil {
 			t.Fatal(err)
 		}
@@ -38,6 +41,8 @@ func TestQueryPlansAgree(t *testing.T) {
 		{Program: "History"},
 		{Q: "mar", Program: "physics", GraduationYearFrom: 2002},
 		{GraduationYearFrom: 2003, GraduationYearTo: 2005},
+		{Tag: "donor"},
+		{Tag: "donor", Program: "art"},
 	}
 	for _, f := range filters {
 		for _, sort := range []alumni.Sort{alumni.SortLastName, alumni.SortGraduationYearDesc, alumni.SortUpdatedAt} {

@@ -80,7 +80,12 @@ func where(f Filter) conditions {
 		c.add("a.updated_at >= ?", f.UpdatedSince.UTC())
 	}
 	if f.Tag != "" {
-		c.add("EXISTS (SELECT 1 FROM alumni_tags t WHERE t.alumnus_id = a.id AND t.tag = ?)", f.Tag)
+		sub := "SELECT 1 FROM alumni_tags t WHERE t.alumnus_id = a.id AND t.tag = ?"
+		if f.plan.walkTag {
+			c.add("("+sub+" LIMIT 1) IS NOT NULL", f.Tag)
+		} else {
+			c.add("EXISTS ("+sub+")", f.Tag)
+		}
 	}
 	if f.hasDegreeFilter() {
 		d := degreeConditions(f, "d")
@@ -111,6 +116,7 @@ func where(f Filter) conditions {
 type queryPlan struct {
 	drive       bool // start from the records matching the first word (the derived table m)
 	walkDegrees bool // check the degree filter per record instead of gathering every match
+	walkTag     bool // the same for the tag filter
 }
 
 // defaultProbeLimit is how many matches make a word or degree filter "common": walking an
@@ -120,7 +126,7 @@ const defaultProbeLimit = 20000
 
 // plan fills f.plan for a statement that reads every match (ordered false: counts, facets,
 // exports, relevance) or only the first matches in an indexed order (ordered true: pages).
-// It runs at most two index-range counts, each stopping at the store's probe limit.
+// It runs at most three index-range counts, each stopping at the store's probe limit.
 func (s *Store) plan(ctx context.Context, f *Filter, ordered bool) error {
 	f.plan = queryPlan{drive: len(f.words) > 0}
 	if !ordered {
@@ -140,6 +146,13 @@ func (s *Store) plan(ctx context.Context, f *Filter, ordered bool) error {
 			return err
 		}
 		f.plan.walkDegrees = n >= s.probeLimit
+	}
+	if f.Tag != "" && !f.plan.drive {
+		n, err := s.probe(ctx, "SELECT 1 FROM alumni_tags WHERE tag = ?", f.Tag)
+		if err != nil {
+			return err
+		}
+		f.plan.walkTag = n >= s.probeLimit
 	}
 	return nil
 }
