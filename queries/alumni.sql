@@ -67,5 +67,7 @@ DELETE FROM alumni_terms WHERE alumnus_id = ?;
 DELETE FROM alumni_terms WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
 
 -- name: ListAlumniByKey :many
--- ListAlumniByKey walks every record, live or deleted, in key order (for rebuilding indexes).
-SELECT * FROM alumni WHERE id > sqlc.arg(after) ORDER BY id LIMIT ?;
+-- ListAlumniByKey walks every record, live or deleted, in key order, and locks the rows read
+-- for the rest of the transaction, so that rebuilding what is derived from them (search index,
+-- counts) cannot interleave with a change to them.
+SELECT * FROM alumni WHERE id > sqlc.arg(after) ORDER BY id LIMIT ? FOR UPDATE;

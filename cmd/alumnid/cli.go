@@ -29,6 +29,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Serve the API."`
 	Migrate migrateCmd `cmd:"" help:"Change the database schema."`
 	Seed    seedCmd    `cmd:"" help:"Load deterministic synthetic alumni."`
+	Reindex reindexCmd `cmd:"" help:"Rebuild the search index and the analytics summary from the records."`
 	User    userCmd    `cmd:"" help:"Manage users."`
 	Keygen  keygenCmd  `cmd:"" help:"Create a token signing key file (Ed25519) unless it exists."`
 	Version versionCmd `cmd:"" help:"Print the version."`

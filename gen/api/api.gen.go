@@ -587,6 +587,66 @@ type AlumnusPatch = json.RawMessage
 // Example: active
 type AlumnusStatus string
 
+// AnalyticsActivity defines model for AnalyticsActivity.
+type AnalyticsActivity struct {
+	Created Buckets `json:"created"`
+	Updated Buckets `json:"updated"`
+}
+
+// AnalyticsDataQuality defines model for AnalyticsDataQuality.
+type AnalyticsDataQuality struct {
+	DuplicateGroups  int `json:"duplicateGroups"`
+	DuplicateRecords int `json:"duplicateRecords"`
+	LostContact      int `json:"lostContact"`
+	MissingEmail     int `json:"missingEmail"`
+	NoAddress        int `json:"noAddress"`
+	NoDegree         int `json:"noDegree"`
+	NoEmployment     int `json:"noEmployment"`
+	Total            int `json:"total"`
+}
+
+// AnalyticsEmployment defines model for AnalyticsEmployment.
+type AnalyticsEmployment struct {
+	Employers  Buckets `json:"employers"`
+	Industries Buckets `json:"industries"`
+}
+
+// AnalyticsGeography defines model for AnalyticsGeography.
+type AnalyticsGeography struct {
+	Cities []struct {
+		City    string `json:"city"`
+		Count   int    `json:"count"`
+		Country string `json:"country"`
+	} `json:"cities"`
+	Countries Buckets `json:"countries"`
+}
+
+// AnalyticsGraduationYears defines model for AnalyticsGraduationYears.
+type AnalyticsGraduationYears struct {
+	Years []struct {
+		Count int `json:"count"`
+
+		// Cumulative People who graduated in this year or before.
+		Cumulative int `json:"cumulative"`
+
+		// Value The graduation year.
+		Value string `json:"value"`
+	} `json:"years"`
+}
+
+// AnalyticsOverview defines model for AnalyticsOverview.
+type AnalyticsOverview struct {
+	Contactability Buckets `json:"contactability"`
+	Status         Buckets `json:"status"`
+	Total          int     `json:"total"`
+}
+
+// AnalyticsPrograms defines model for AnalyticsPrograms.
+type AnalyticsPrograms struct {
+	Faculties Buckets `json:"faculties"`
+	Programs  Buckets `json:"programs"`
+}
+
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
 	// Id An opaque, non-sequential id (ULID).
@@ -648,6 +708,9 @@ type AuditEventPage struct {
 	Items      []AuditEvent `json:"items"`
 	NextCursor *string      `json:"nextCursor"`
 }
+
+// Buckets defines model for Buckets.
+type Buckets = []FacetBucket
 
 // ContactPermissions Per-channel do-not-contact flags. Absent means false.
 type ContactPermissions struct {
@@ -1347,6 +1410,328 @@ type UpdateAlumnusParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// GetAnalyticsActivityParams defines parameters for GetAnalyticsActivity.
+type GetAnalyticsActivityParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAnalyticsDataQualityParams defines parameters for GetAnalyticsDataQuality.
+type GetAnalyticsDataQualityParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAnalyticsEmploymentParams defines parameters for GetAnalyticsEmployment.
+type GetAnalyticsEmploymentParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAnalyticsGeographyParams defines parameters for GetAnalyticsGeography.
+type GetAnalyticsGeographyParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAnalyticsGraduationYearsParams defines parameters for GetAnalyticsGraduationYears.
+type GetAnalyticsGraduationYearsParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAnalyticsOverviewParams defines parameters for GetAnalyticsOverview.
+type GetAnalyticsOverviewParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// GetAnalyticsProgramsParams defines parameters for GetAnalyticsPrograms.
+type GetAnalyticsProgramsParams struct {
+	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
+	GraduationYearFrom *GraduationYearFrom `form:"graduationYearFrom,omitempty" json:"graduationYearFrom,omitempty"`
+
+	// GraduationYearTo Latest graduation year (inclusive) of a matching degree.
+	GraduationYearTo *GraduationYearTo `form:"graduationYearTo,omitempty" json:"graduationYearTo,omitempty"`
+
+	// Degree Degree of a matching degree, e.g. BSc (exact, case-insensitive).
+	Degree *DegreeFilter `form:"degree,omitempty" json:"degree,omitempty"`
+
+	// Program Program or major of a matching degree (exact, case-insensitive).
+	Program *Program `form:"program,omitempty" json:"program,omitempty"`
+
+	// Faculty Faculty or department of a matching degree (exact, case-insensitive).
+	Faculty *Faculty `form:"faculty,omitempty" json:"faculty,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country of the postal address.
+	Country *Country `form:"country,omitempty" json:"country,omitempty"`
+
+	// City City of the postal address (exact, case-insensitive).
+	City *City `form:"city,omitempty" json:"city,omitempty"`
+
+	// Industry Industry of the current employment (exact, case-insensitive).
+	Industry *Industry `form:"industry,omitempty" json:"industry,omitempty"`
+
+	// Employer Current employer (exact, case-insensitive).
+	Employer *Employer `form:"employer,omitempty" json:"employer,omitempty"`
+	Status   *Status   `form:"status,omitempty" json:"status,omitempty"`
+
+	// Tag Only alumni carrying this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DirectoryConsent Only alumni who did (true) or did not (false) consent to the directory.
+	DirectoryConsent *DirectoryConsent `form:"directoryConsent,omitempty" json:"directoryConsent,omitempty"`
+
+	// UpdatedSince Only records changed at or after this time (RFC 3339).
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
+	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
@@ -1458,6 +1843,27 @@ type ServerInterface interface {
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) error
+	// GetAnalyticsActivity Records created and last changed per month
+	// (GET /api/v1/analytics/activity)
+	GetAnalyticsActivity(ctx echo.Context, params GetAnalyticsActivityParams) error
+	// GetAnalyticsDataQuality Gaps and likely duplicates
+	// (GET /api/v1/analytics/data-quality)
+	GetAnalyticsDataQuality(ctx echo.Context, params GetAnalyticsDataQualityParams) error
+	// GetAnalyticsEmployment People by industry and top employers
+	// (GET /api/v1/analytics/employment)
+	GetAnalyticsEmployment(ctx echo.Context, params GetAnalyticsEmploymentParams) error
+	// GetAnalyticsGeography People by country and city
+	// (GET /api/v1/analytics/geography)
+	GetAnalyticsGeography(ctx echo.Context, params GetAnalyticsGeographyParams) error
+	// GetAnalyticsGraduationYears Cohort sizes by graduation year
+	// (GET /api/v1/analytics/graduation-years)
+	GetAnalyticsGraduationYears(ctx echo.Context, params GetAnalyticsGraduationYearsParams) error
+	// GetAnalyticsOverview Totals by status and contactability
+	// (GET /api/v1/analytics/overview)
+	GetAnalyticsOverview(ctx echo.Context, params GetAnalyticsOverviewParams) error
+	// GetAnalyticsPrograms People by program and faculty
+	// (GET /api/v1/analytics/programs)
+	GetAnalyticsPrograms(ctx echo.Context, params GetAnalyticsProgramsParams) error
 	// ListAuditEvents List audit events
 	// (GET /api/v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
@@ -2055,6 +2461,818 @@ func (w *ServerInterfaceWrapper) RestoreAlumnus(ctx echo.Context) error {
 	return err
 }
 
+// GetAnalyticsActivity converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsActivity(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsActivityParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsActivity(ctx, params)
+	return err
+}
+
+// GetAnalyticsDataQuality converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsDataQuality(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsDataQualityParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsDataQuality(ctx, params)
+	return err
+}
+
+// GetAnalyticsEmployment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsEmployment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsEmploymentParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsEmployment(ctx, params)
+	return err
+}
+
+// GetAnalyticsGeography converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsGeography(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsGeographyParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsGeography(ctx, params)
+	return err
+}
+
+// GetAnalyticsGraduationYears converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsGraduationYears(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsGraduationYearsParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsGraduationYears(ctx, params)
+	return err
+}
+
+// GetAnalyticsOverview converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsOverview(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsOverviewParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsOverview(ctx, params)
+	return err
+}
+
+// GetAnalyticsPrograms converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsPrograms(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsProgramsParams
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearFrom" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearFrom", ctx.QueryParams(), &params.GraduationYearFrom, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearFrom: %s", err))
+	}
+
+	// ------------- Optional query parameter "graduationYearTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "graduationYearTo", ctx.QueryParams(), &params.GraduationYearTo, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter graduationYearTo: %s", err))
+	}
+
+	// ------------- Optional query parameter "degree" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "degree", ctx.QueryParams(), &params.Degree, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter degree: %s", err))
+	}
+
+	// ------------- Optional query parameter "program" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "program", ctx.QueryParams(), &params.Program, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter program: %s", err))
+	}
+
+	// ------------- Optional query parameter "faculty" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "faculty", ctx.QueryParams(), &params.Faculty, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter faculty: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "city" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "city", ctx.QueryParams(), &params.City, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter city: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "employer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "employer", ctx.QueryParams(), &params.Employer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter employer: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "directoryConsent" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "directoryConsent", ctx.QueryParams(), &params.DirectoryConsent, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter directoryConsent: %s", err))
+	}
+
+	// ------------- Optional query parameter "updatedSince" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "updatedSince", ctx.QueryParams(), &params.UpdatedSince, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter updatedSince: %s", err))
+	}
+
+	// ------------- Optional query parameter "deleted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "deleted", ctx.QueryParams(), &params.Deleted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter deleted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsPrograms(ctx, params)
+	return err
+}
+
 // ListAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 	var err error
@@ -2408,6 +3626,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/settings", wrapper.GetSettings, options.OperationMiddlewares["getSettings"]...)
 	router.PUT(options.BaseURL+"/api/v1/settings", wrapper.PutSettings, options.OperationMiddlewares["putSettings"]...)
 	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.GetJwks, options.OperationMiddlewares["getJwks"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/overview", wrapper.GetAnalyticsOverview, options.OperationMiddlewares["getAnalyticsOverview"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/graduation-years", wrapper.GetAnalyticsGraduationYears, options.OperationMiddlewares["getAnalyticsGraduationYears"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/programs", wrapper.GetAnalyticsPrograms, options.OperationMiddlewares["getAnalyticsPrograms"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/geography", wrapper.GetAnalyticsGeography, options.OperationMiddlewares["getAnalyticsGeography"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/employment", wrapper.GetAnalyticsEmployment, options.OperationMiddlewares["getAnalyticsEmployment"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/activity", wrapper.GetAnalyticsActivity, options.OperationMiddlewares["getAnalyticsActivity"]...)
+	router.GET(options.BaseURL+"/api/v1/analytics/data-quality", wrapper.GetAnalyticsDataQuality, options.OperationMiddlewares["getAnalyticsDataQuality"]...)
 
 }
 
@@ -3899,6 +5124,762 @@ type RestoreAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RestoreAlumnus503ApplicationProblemPlusJSONResponse) VisitRestoreAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsActivityRequestObject struct {
+	Params GetAnalyticsActivityParams
+}
+
+type GetAnalyticsActivityResponseObject interface {
+	VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsActivity200JSONResponse AnalyticsActivity
+
+func (response GetAnalyticsActivity200JSONResponse) VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsActivity400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsActivity400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsActivity401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsActivity401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsActivity403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsActivity403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsActivity500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsActivity500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsActivity503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsActivity503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsDataQualityRequestObject struct {
+	Params GetAnalyticsDataQualityParams
+}
+
+type GetAnalyticsDataQualityResponseObject interface {
+	VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsDataQuality200JSONResponse AnalyticsDataQuality
+
+func (response GetAnalyticsDataQuality200JSONResponse) VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsDataQuality400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsDataQuality400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsDataQuality401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsDataQuality401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsDataQuality403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsDataQuality403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsDataQuality500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsDataQuality500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsDataQuality503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsDataQuality503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsDataQualityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsEmploymentRequestObject struct {
+	Params GetAnalyticsEmploymentParams
+}
+
+type GetAnalyticsEmploymentResponseObject interface {
+	VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsEmployment200JSONResponse AnalyticsEmployment
+
+func (response GetAnalyticsEmployment200JSONResponse) VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsEmployment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsEmployment400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsEmployment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsEmployment401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsEmployment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsEmployment403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsEmployment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsEmployment500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsEmployment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsEmployment503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsEmploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGeographyRequestObject struct {
+	Params GetAnalyticsGeographyParams
+}
+
+type GetAnalyticsGeographyResponseObject interface {
+	VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsGeography200JSONResponse AnalyticsGeography
+
+func (response GetAnalyticsGeography200JSONResponse) VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGeography400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGeography400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGeography401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGeography401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGeography403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGeography403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGeography500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGeography500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGeography503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGeography503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGeographyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGraduationYearsRequestObject struct {
+	Params GetAnalyticsGraduationYearsParams
+}
+
+type GetAnalyticsGraduationYearsResponseObject interface {
+	VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsGraduationYears200JSONResponse AnalyticsGraduationYears
+
+func (response GetAnalyticsGraduationYears200JSONResponse) VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGraduationYears400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGraduationYears400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGraduationYears401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGraduationYears401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGraduationYears403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGraduationYears403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGraduationYears500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGraduationYears500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsGraduationYears503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsGraduationYears503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsGraduationYearsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsOverviewRequestObject struct {
+	Params GetAnalyticsOverviewParams
+}
+
+type GetAnalyticsOverviewResponseObject interface {
+	VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsOverview200JSONResponse AnalyticsOverview
+
+func (response GetAnalyticsOverview200JSONResponse) VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsOverview400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsOverview400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsOverview401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsOverview401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsOverview403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsOverview403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsOverview500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsOverview500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsOverview503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsOverview503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsProgramsRequestObject struct {
+	Params GetAnalyticsProgramsParams
+}
+
+type GetAnalyticsProgramsResponseObject interface {
+	VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsPrograms200JSONResponse AnalyticsPrograms
+
+func (response GetAnalyticsPrograms200JSONResponse) VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsPrograms400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsPrograms400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsPrograms401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsPrograms401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsPrograms403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsPrograms403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsPrograms500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsPrograms500ApplicationProblemPlusJSONResponse) VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsPrograms503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsPrograms503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsProgramsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5867,6 +7848,27 @@ type StrictServerInterface interface {
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx context.Context, request RestoreAlumnusRequestObject) (RestoreAlumnusResponseObject, error)
+	// GetAnalyticsActivity Records created and last changed per month
+	// (GET /api/v1/analytics/activity)
+	GetAnalyticsActivity(ctx context.Context, request GetAnalyticsActivityRequestObject) (GetAnalyticsActivityResponseObject, error)
+	// GetAnalyticsDataQuality Gaps and likely duplicates
+	// (GET /api/v1/analytics/data-quality)
+	GetAnalyticsDataQuality(ctx context.Context, request GetAnalyticsDataQualityRequestObject) (GetAnalyticsDataQualityResponseObject, error)
+	// GetAnalyticsEmployment People by industry and top employers
+	// (GET /api/v1/analytics/employment)
+	GetAnalyticsEmployment(ctx context.Context, request GetAnalyticsEmploymentRequestObject) (GetAnalyticsEmploymentResponseObject, error)
+	// GetAnalyticsGeography People by country and city
+	// (GET /api/v1/analytics/geography)
+	GetAnalyticsGeography(ctx context.Context, request GetAnalyticsGeographyRequestObject) (GetAnalyticsGeographyResponseObject, error)
+	// GetAnalyticsGraduationYears Cohort sizes by graduation year
+	// (GET /api/v1/analytics/graduation-years)
+	GetAnalyticsGraduationYears(ctx context.Context, request GetAnalyticsGraduationYearsRequestObject) (GetAnalyticsGraduationYearsResponseObject, error)
+	// GetAnalyticsOverview Totals by status and contactability
+	// (GET /api/v1/analytics/overview)
+	GetAnalyticsOverview(ctx context.Context, request GetAnalyticsOverviewRequestObject) (GetAnalyticsOverviewResponseObject, error)
+	// GetAnalyticsPrograms People by program and faculty
+	// (GET /api/v1/analytics/programs)
+	GetAnalyticsPrograms(ctx context.Context, request GetAnalyticsProgramsRequestObject) (GetAnalyticsProgramsResponseObject, error)
 	// ListAuditEvents List audit events
 	// (GET /api/v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -6238,6 +8240,181 @@ func (sh *strictHandler) RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) e
 		return err
 	} else if validResponse, ok := response.(RestoreAlumnusResponseObject); ok {
 		return validResponse.VisitRestoreAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsActivity operation middleware
+func (sh *strictHandler) GetAnalyticsActivity(ctx echo.Context, params GetAnalyticsActivityParams) error {
+	var request GetAnalyticsActivityRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsActivity(ctx.Request().Context(), request.(GetAnalyticsActivityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsActivity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsActivityResponseObject); ok {
+		return validResponse.VisitGetAnalyticsActivityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsDataQuality operation middleware
+func (sh *strictHandler) GetAnalyticsDataQuality(ctx echo.Context, params GetAnalyticsDataQualityParams) error {
+	var request GetAnalyticsDataQualityRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsDataQuality(ctx.Request().Context(), request.(GetAnalyticsDataQualityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsDataQuality")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsDataQualityResponseObject); ok {
+		return validResponse.VisitGetAnalyticsDataQualityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsEmployment operation middleware
+func (sh *strictHandler) GetAnalyticsEmployment(ctx echo.Context, params GetAnalyticsEmploymentParams) error {
+	var request GetAnalyticsEmploymentRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsEmployment(ctx.Request().Context(), request.(GetAnalyticsEmploymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsEmployment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsEmploymentResponseObject); ok {
+		return validResponse.VisitGetAnalyticsEmploymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsGeography operation middleware
+func (sh *strictHandler) GetAnalyticsGeography(ctx echo.Context, params GetAnalyticsGeographyParams) error {
+	var request GetAnalyticsGeographyRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsGeography(ctx.Request().Context(), request.(GetAnalyticsGeographyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsGeography")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsGeographyResponseObject); ok {
+		return validResponse.VisitGetAnalyticsGeographyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsGraduationYears operation middleware
+func (sh *strictHandler) GetAnalyticsGraduationYears(ctx echo.Context, params GetAnalyticsGraduationYearsParams) error {
+	var request GetAnalyticsGraduationYearsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsGraduationYears(ctx.Request().Context(), request.(GetAnalyticsGraduationYearsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsGraduationYears")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsGraduationYearsResponseObject); ok {
+		return validResponse.VisitGetAnalyticsGraduationYearsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsOverview operation middleware
+func (sh *strictHandler) GetAnalyticsOverview(ctx echo.Context, params GetAnalyticsOverviewParams) error {
+	var request GetAnalyticsOverviewRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsOverview(ctx.Request().Context(), request.(GetAnalyticsOverviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsOverview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsOverviewResponseObject); ok {
+		return validResponse.VisitGetAnalyticsOverviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsPrograms operation middleware
+func (sh *strictHandler) GetAnalyticsPrograms(ctx echo.Context, params GetAnalyticsProgramsParams) error {
+	var request GetAnalyticsProgramsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsPrograms(ctx.Request().Context(), request.(GetAnalyticsProgramsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsPrograms")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsProgramsResponseObject); ok {
+		return validResponse.VisitGetAnalyticsProgramsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -323,7 +323,7 @@ func (q *Queries) ListAlumniByIDs(ctx context.Context, ids []int64) ([]Alumni, e
 }
 
 const listAlumniByKey = `-- name: ListAlumniByKey :many
-SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE id > ? ORDER BY id LIMIT ?
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE id > ? ORDER BY id LIMIT ? FOR UPDATE
 `
 
 type ListAlumniByKeyParams struct {
@@ -331,7 +331,9 @@ type ListAlumniByKeyParams struct {
 	Limit int32
 }
 
-// ListAlumniByKey walks every record, live or deleted, in key order (for rebuilding indexes).
+// ListAlumniByKey walks every record, live or deleted, in key order, and locks the rows read
+// for the rest of the transaction, so that rebuilding what is derived from them (search index,
+// counts) cannot interleave with a change to them.
 func (q *Queries) ListAlumniByKey(ctx context.Context, arg ListAlumniByKeyParams) ([]Alumni, error) {
 	rows, err := q.db.QueryContext(ctx, listAlumniByKey, arg.After, arg.Limit)
 	if err != nil {

@@ -45,6 +45,15 @@ type Alumni struct {
 	ClassYear        int16
 }
 
+type AlumniStat struct {
+	Dim     string
+	Value   string
+	Deleted bool
+	Consent bool
+	Listed  bool
+	N       int64
+}
+
 type AlumniTag struct {
 	AlumnusID int64
 	Tag       string

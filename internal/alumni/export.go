@@ -58,7 +58,13 @@ func (s *Store) Export(ctx context.Context, p auth.Principal, f Filter, fn func(
 	if err := prepare(p, &f); err != nil {
 		return 0, err
 	}
-	f.perRecord = true
+	// Each chunk is a statement that walks the primary key for the next matches: a filter
+	// matched by many records is checked per record, as for a page; gathering its matches
+	// would be done again for every chunk (312 s instead of 19 s for a graduation year range
+	// over a million records).
+	if err := s.plan(ctx, &f, true); err != nil {
+		return 0, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	chunks := make(chan *chunk) // unbuffered: the reader is at most one chunk ahead
 	free := make(chan *chunk, 2)
@@ -175,7 +181,8 @@ func (r *arena) get(i int) string {
 // after after, with their degrees and tags, as p may see them.
 func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after int64, c *chunk) error {
 	var q sqlText
-	q.add("SELECT " + exportColumns + " FROM alumni a")
+	fromClause, fromArgs := from(f)
+	q.add("SELECT "+exportColumns+fromClause, fromArgs...)
 	cond := where(f)
 	cond.add("a.id > ?", after)
 	cond.writeTo(&q)

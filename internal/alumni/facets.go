@@ -3,7 +3,6 @@ package alumni
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -37,51 +36,34 @@ func (s *Store) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets,
 		return Facets{}, err
 	}
 	var out Facets
+	var status []Bucket
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { out.Total, err = s.count(gctx, f); return err })
-	// Degree facets count people by the degrees that match the degree filters.
-	degreeFacet := func(dst *[]Bucket, col, order string) {
+	for _, c := range []struct {
+		dst        *[]Bucket
+		dim, order string
+	}{
+		{&out.GraduationYear, dimClassYear, byValueDesc},
+		{&out.Program, dimProgram, byCountDesc},
+		{&out.Country, dimCountry, byCountDesc},
+		{&out.Industry, dimIndustry, byCountDesc},
+		{&status, dimStatus, byCountDesc},
+	} {
 		g.Go(func() (err error) {
-			var q sqlText
-			q.add("SELECT CAST(d." + col + " AS CHAR), COUNT(DISTINCT a.id) FROM alumni a JOIN degrees d ON d.alumnus_id = a.id")
-			if dc := degreeConditions(f, "d"); len(dc.terms) > 0 {
-				q.add(" AND "+strings.Join(dc.terms, " AND "), dc.args...)
-			}
-			c := where(f)
-			c.writeTo(&q)
-			q.add(" GROUP BY d."+col+" ORDER BY "+order+" LIMIT ?", maxBuckets)
-			*dst, err = s.buckets(gctx, q)
+			*c.dst, err = s.countBy(gctx, p, f, c.dim, c.order, maxBuckets)
 			return err
 		})
 	}
-	degreeFacet(&out.GraduationYear, "graduation_year", "1 DESC")
-	degreeFacet(&out.Program, "program", "2 DESC, 1")
-	recordFacet := func(dst *[]Bucket, col string, extra ...string) {
-		g.Go(func() (err error) {
-			var q sqlText
-			q.add("SELECT a." + col + ", COUNT(*) FROM alumni a")
-			c := where(f)
-			c.add("a." + col + " IS NOT NULL")
-			for _, e := range extra {
-				c.add(e)
-			}
-			c.writeTo(&q)
-			q.add(" GROUP BY a."+col+" ORDER BY 2 DESC, 1 LIMIT ?", maxBuckets)
-			*dst, err = s.buckets(gctx, q)
-			return err
-		})
-	}
-	if p.Role == auth.RoleViewer {
-		recordFacet(&out.Country, "country", "a.directory_consent = TRUE") // the address of the others is hidden
-	} else {
-		recordFacet(&out.Country, "country")
-	}
-	recordFacet(&out.Industry, "industry")
-	if p.Role.Office() || p.Role == auth.RoleViewer {
-		recordFacet(&out.Status, "status")
+	if !plain(f) {
+		g.Go(func() (err error) { out.Total, err = s.count(gctx, f); return err })
 	}
 	if err := g.Wait(); err != nil {
 		return Facets{}, err
+	}
+	if plain(f) {
+		out.Total = Total{Count: sum(status), Exact: true} // every record has a status
+	}
+	if p.Role.Office() || p.Role == auth.RoleViewer {
+		out.Status = status
 	}
 	return out, nil
 }

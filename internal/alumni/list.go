@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +35,11 @@ type Filter struct {
 	Deleted            bool      `json:"de,omitempty"`
 
 	// Set by prepare, never by the caller.
-	words         []string // the words of Q
+	words         []string // the words of Q, longest first
+	plan          queryPlan
 	kinds         []string // the kinds of search index words the caller may match
 	consentOnly   bool     // only alumni who consented to the directory
 	directoryOnly bool     // only alumni listed in the directory
-	perRecord     bool     // subquery conditions probe each record (see exists)
 }
 
 func (f Filter) hasDegreeFilter() bool {
@@ -62,9 +63,11 @@ func prepare(p auth.Principal, f *Filter) error {
 		if err != nil {
 			return err
 		}
+		slices.SortStableFunc(words, func(a, b string) int { return len(b) - len(a) }) // the longest is likely the rarest
 		f.words = words
 		f.kinds = searchKinds(p)
 	}
+	f.plan = queryPlan{drive: len(f.words) > 0} // statements that read every match; pages plan their own
 	return nil
 }
 
@@ -152,6 +155,9 @@ func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort 
 	}
 	keys := sort.keys()
 	bound := cursorScope{Filter: *f, Sort: sort}
+	if err := s.plan(ctx, f, sort != SortRelevance); err != nil {
+		return nil, "", err
+	}
 	var pos *position
 	if cursor != "" {
 		var c position
@@ -178,7 +184,8 @@ func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort 
 	} else {
 		q.add(", 0 AS score")
 	}
-	q.add(" FROM alumni a")
+	fromClause, fromArgs := from(*f)
+	q.add(fromClause, fromArgs...)
 	c := where(*f)
 	if pos != nil && !relevance {
 		cond, args := after(keys, *pos)
@@ -277,8 +284,10 @@ func (s *Store) load(ctx context.Context, p auth.Principal, rows []idRow) ([]Alu
 
 // count returns the number of records matching the prepared filter f, up to CountLimit.
 func (s *Store) count(ctx context.Context, f Filter) (Total, error) {
+	f.plan = queryPlan{drive: len(f.words) > 0}
 	var q sqlText
-	q.add("SELECT COUNT(*) FROM (SELECT 1 FROM alumni a")
+	fromClause, fromArgs := from(f)
+	q.add("SELECT COUNT(*) FROM (SELECT 1"+fromClause, fromArgs...)
 	c := where(f)
 	c.writeTo(&q)
 	q.add(" LIMIT ?) m", CountLimit+1)

@@ -1,6 +1,8 @@
 package alumni
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -78,30 +80,104 @@ func where(f Filter) conditions {
 		c.add("a.updated_at >= ?", f.UpdatedSince.UTC())
 	}
 	if f.Tag != "" {
-		c.add(exists(f, "FROM alumni_tags t WHERE t.alumnus_id = a.id AND t.tag = ?"), f.Tag)
+		sub := "SELECT 1 FROM alumni_tags t WHERE t.alumnus_id = a.id AND t.tag = ?"
+		if f.plan.walkTag {
+			c.add("("+sub+" LIMIT 1) IS NOT NULL", f.Tag)
+		} else {
+			c.add("EXISTS ("+sub+")", f.Tag)
+		}
 	}
 	if f.hasDegreeFilter() {
 		d := degreeConditions(f, "d")
-		c.add(exists(f, "FROM degrees d WHERE d.alumnus_id = a.id AND "+strings.Join(d.terms, " AND ")), d.args...)
+		sub := "SELECT 1 FROM degrees d WHERE d.alumnus_id = a.id AND " + strings.Join(d.terms, " AND ")
+		if f.plan.walkDegrees {
+			c.add("("+sub+" LIMIT 1) IS NOT NULL", d.args...)
+		} else {
+			c.add("EXISTS ("+sub+")", d.args...)
+		}
 	}
-	for _, w := range f.words {
-		c.add(exists(f, "FROM alumni_terms w WHERE w.alumnus_id = a.id AND w.term LIKE ? AND w.kind IN ("+
-			placeholders(len(f.kinds))+")"), append([]any{search.Prefix(w)}, kindArgs(f.kinds)...)...)
+	for i, w := range f.words {
+		if i == 0 && f.plan.drive {
+			continue // the FROM clause starts from its matches
+		}
+		// A scalar subquery, checked per candidate with the (alumnus_id) index: never turned
+		// into a scan of every record holding a word that starts the same way.
+		c.add("(SELECT 1 FROM alumni_terms w WHERE w.alumnus_id = a.id AND w.term LIKE ? AND w.kind IN ("+
+			placeholders(len(f.kinds))+") LIMIT 1) IS NOT NULL", append([]any{search.Prefix(w)}, kindArgs(f.kinds)...)...)
 	}
 	return c
 }
 
-// exists is the condition that the subquery "FROM … WHERE …" finds a row. Lists and counts
-// write it as EXISTS, which the server may run as a semi-join that materializes the subquery's
-// matches once per statement. An export (f.perRecord) reads every match a chunk per statement,
-// and would build that again for every chunk (minutes for a graduation year range over a
-// million records): it asks each record instead, with a scalar subquery the server cannot turn
-// into a semi-join, so the whole export costs one probe per record.
-func exists(f Filter, from string) string {
-	if f.perRecord {
-		return "(SELECT COUNT(*) " + from + ") > 0"
+// queryPlan says how a statement finds the records of a filter. The server's optimizer cannot
+// know how many records a word prefix or a degree filter matches; the store asks first (plan)
+// and picks between driving the statement from those few matches, and walking an index in the
+// order of the page while checking each record (when there are many, the first page is found
+// after a few checks).
+type queryPlan struct {
+	drive       bool // start from the records matching the first word (the derived table m)
+	walkDegrees bool // check the degree filter per record instead of gathering every match
+	walkTag     bool // the same for the tag filter
+}
+
+// defaultProbeLimit is how many matches make a word or degree filter "common": walking an
+// index is then faster than sorting the matches, even when the matches cluster in the order
+// (a last name in name order). Counting up to it reads at most that many index entries.
+const defaultProbeLimit = 20000
+
+// plan fills f.plan for a statement that reads every match (ordered false: counts, facets,
+// relevance) or only the first matches in an indexed order (ordered true: pages, and the
+// chunks of an export, which walk the primary key).
+// It runs at most three index-range counts, each stopping at the store's probe limit.
+func (s *Store) plan(ctx context.Context, f *Filter, ordered bool) error {
+	f.plan = queryPlan{drive: len(f.words) > 0}
+	if !ordered {
+		return nil
 	}
-	return "EXISTS (SELECT 1 " + from + ")"
+	if len(f.words) > 0 {
+		n, err := s.probe(ctx, "SELECT 1 FROM alumni_terms WHERE term LIKE ?", search.Prefix(f.words[0]))
+		if err != nil {
+			return err
+		}
+		f.plan.drive = n < s.probeLimit
+	}
+	if f.hasDegreeFilter() && !f.plan.drive {
+		d := degreeConditions(*f, "d")
+		n, err := s.probe(ctx, "SELECT 1 FROM degrees d WHERE "+strings.Join(d.terms, " AND "), d.args...)
+		if err != nil {
+			return err
+		}
+		f.plan.walkDegrees = n >= s.probeLimit
+	}
+	if f.Tag != "" && !f.plan.drive {
+		n, err := s.probe(ctx, "SELECT 1 FROM alumni_tags WHERE tag = ?", f.Tag)
+		if err != nil {
+			return err
+		}
+		f.plan.walkTag = n >= s.probeLimit
+	}
+	return nil
+}
+
+// probe counts the rows of query, up to the store's probe limit.
+func (s *Store) probe(ctx context.Context, query string, args ...any) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM ("+query+" LIMIT ?) x", append(args, s.probeLimit)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("plan query: %w", err)
+	}
+	return n, nil
+}
+
+// from is the FROM clause of f: the records, or, when the plan drives from the first word, the
+// records holding it (as m.alumnus_id, with m.score its relevance).
+func from(f Filter) (string, []any) {
+	if !f.plan.drive {
+		return " FROM alumni a", nil
+	}
+	w := f.words[0]
+	return " FROM (SELECT alumnus_id, MAX(weight + (term = ?)) AS score FROM alumni_terms WHERE term LIKE ? AND kind IN (" +
+			placeholders(len(f.kinds)) + ") GROUP BY alumnus_id) m JOIN alumni a ON a.id = m.alumnus_id",
+		append([]any{w, search.Prefix(w)}, kindArgs(f.kinds)...)
 }
 
 // degreeConditions are the degree filters of f on degrees alias d (one and the same degree).
@@ -126,13 +202,14 @@ func degreeConditions(f Filter, d string) conditions {
 }
 
 // scoreExpr is the relevance of a record to the words of f: for each word, the weight of the
-// best field it matches, one more when the word is typed in full.
+// best field it matches, one more when the word is typed in full. f's plan drives from the
+// first word.
 func scoreExpr(f Filter) (string, []any) {
-	parts := make([]string, len(f.words))
+	parts := []string{"m.score"}
 	var args []any
-	for i, w := range f.words {
-		parts[i] = "(SELECT MAX(w.weight + (w.term = ?)) FROM alumni_terms w WHERE w.alumnus_id = a.id AND w.term LIKE ? AND w.kind IN (" +
-			placeholders(len(f.kinds)) + "))"
+	for _, w := range f.words[1:] {
+		parts = append(parts, "(SELECT MAX(w.weight + (w.term = ?)) FROM alumni_terms w WHERE w.alumnus_id = a.id AND w.term LIKE ? AND w.kind IN ("+
+			placeholders(len(f.kinds))+"))")
 		args = append(args, w, search.Prefix(w))
 		args = append(args, kindArgs(f.kinds)...)
 	}

@@ -19,12 +19,13 @@ import (
 type Store struct {
 	db          *sql.DB
 	now         func() time.Time
+	probeLimit  int // see plan
 	exportChunk int
 }
 
 // NewStore returns a Store on the pool sqlDB.
 func NewStore(sqlDB *sql.DB) *Store {
-	return &Store{db: sqlDB, now: time.Now, exportChunk: DefaultExportChunk}
+	return &Store{db: sqlDB, now: time.Now, probeLimit: defaultProbeLimit, exportChunk: DefaultExportChunk}
 }
 
 // timestamp is the current time as the database keeps it: UTC, microseconds.
@@ -53,6 +54,11 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 			return fmt.Errorf("read new alumnus id: %w", err)
 		}
 		if err := writeChildren(ctx, tx, id, f); err != nil {
+			return err
+		}
+		stats := statDelta{}
+		stats.add(1, f, now, now, false)
+		if err := stats.apply(ctx, tx); err != nil {
 			return err
 		}
 		return record(ctx, q, "alumnus.create", a.ID, audit.Diff(nil, auditFields(f)), now)
@@ -150,6 +156,12 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 		if err := writeChildren(ctx, tx, internalID, f); err != nil {
 			return err
 		}
+		stats := statDelta{}
+		stats.add(-1, cur.Fields, cur.CreatedAt, cur.UpdatedAt, false)
+		stats.add(1, f, cur.CreatedAt, now, false)
+		if err := stats.apply(ctx, tx); err != nil {
+			return err
+		}
 		next := Alumnus{ID: id, Version: cur.Version + 1, Fields: f, CreatedAt: cur.CreatedAt, UpdatedAt: now}
 		out = Redact(p, next)
 		return record(ctx, q, "alumnus.update", id, audit.Diff(auditFields(cur.Fields), auditFields(f)), now)
@@ -164,13 +176,17 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 // record's current version, under the row lock, and false gives PreconditionFailed.
 func (s *Store) Delete(ctx context.Context, id string, matches func(version int) bool) error {
 	now := s.timestamp()
-	return database.InTx(ctx, s.db, func(q *db.Queries) error {
+	return database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		row, err := lockLive(ctx, q, id, matches)
 		if err != nil {
 			return err
 		}
 		if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("delete alumnus: %w", err)
+		}
+		if err := moveStats(ctx, tx, row, now, true); err != nil {
+			return err
 		}
 		return record(ctx, q, "alumnus.delete", id, nil, now)
 	})
@@ -181,7 +197,8 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 	now := s.timestamp()
 	var out Alumnus
-	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		row, err := q.GetAlumnusForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotFound
@@ -192,6 +209,9 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 		if row.DeletedAt != nil {
 			if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: nil, UpdatedAt: now, ID: row.ID}); err != nil {
 				return fmt.Errorf("restore alumnus: %w", err)
+			}
+			if err := moveStats(ctx, tx, row, now, false); err != nil {
+				return err
 			}
 			row.DeletedAt, row.UpdatedAt, row.Version = nil, now, row.Version+1
 			if err := record(ctx, q, "alumnus.restore", id, nil, now); err != nil {
@@ -222,6 +242,20 @@ func lockLive(ctx context.Context, q *db.Queries, id string, matches func(versio
 		return db.Alumni{}, ErrChanged
 	}
 	return row, nil
+}
+
+// moveStats moves the counts of the record row (as stored before the change) between live and
+// deleted, with its last change now at now.
+func moveStats(ctx context.Context, tx *sql.Tx, row db.Alumni, now time.Time, deleted bool) error {
+	list, err := withChildren(ctx, db.New(tx), []db.Alumni{row})
+	if err != nil {
+		return err
+	}
+	f := list[0].Fields
+	stats := statDelta{}
+	stats.add(-1, f, row.CreatedAt, row.UpdatedAt, !deleted)
+	stats.add(1, f, row.CreatedAt, now, deleted)
+	return stats.apply(ctx, tx)
 }
 
 // ErrChanged reports that a record is no longer at the version the caller based a change on.

@@ -44,3 +44,23 @@ func insertStatement(table string, columns []string, rows int) string {
 	}
 	return b.String()
 }
+
+// UpsertAdd inserts rows into table and, for rows whose key exists, adds the value of column
+// counter to the stored one (a counter table). Rows are written in the order given, which the
+// caller keeps sorted by key so that concurrent writers lock counters in the same order.
+func UpsertAdd(ctx context.Context, exec db.DBTX, table string, columns []string, counter string, rows [][]any) error {
+	per := max(maxPlaceholders/len(columns), 1)
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		args := make([]any, 0, n*len(columns))
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		stmt := insertStatement(table, columns, n) + " ON DUPLICATE KEY UPDATE " + counter + " = " + counter + " + VALUES(" + counter + ")"
+		if _, err := exec.ExecContext(ctx, stmt, args...); err != nil {
+			return fmt.Errorf("upsert into %s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}

@@ -55,6 +55,7 @@ type Config struct {
 // Server implements every operation of the contract by embedding one handler set per resource.
 type Server struct {
 	alumniHandlers
+	analyticsHandlers
 	authHandlers
 	userHandlers
 	adminHandlers
@@ -125,10 +126,11 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	store := alumni.NewStore(sqlDB)
 	store.SetExportChunk(cfg.ExportChunk)
 	server := &Server{
-		alumniHandlers: alumniHandlers{store: store, settings: st},
-		authHandlers:   authH,
-		userHandlers:   userHandlers{auth: authSvc},
-		adminHandlers:  adminHandlers{db: sqlDB, settings: st},
+		alumniHandlers:    alumniHandlers{store: store, settings: st},
+		analyticsHandlers: analyticsHandlers{store: store},
+		authHandlers:      authH,
+		userHandlers:      userHandlers{auth: authSvc},
+		adminHandlers:     adminHandlers{db: sqlDB, settings: st},
 		exportHandlers: exportHandlers{stream: export.New(store, sqlDB).Stream, log: log, now: time.Now,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
 	}

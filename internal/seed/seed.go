@@ -298,7 +298,7 @@ func insertBatch(ctx context.Context, sqlDB *sql.DB, batch []alumni.Alumnus) err
 				return err
 			}
 		}
-		return nil
+		return alumni.CountNew(ctx, tx, batch)
 	})
 }
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Measures search, lists, one-record reads, facets and analytics on 1,000,000 alumni with
+# vegeta (pinned in tools/go.mod): 64 concurrent clients, each sending its next request when
+# the last one is answered, for DURATION per scenario. Run through `task bench-scale`.
+# Needs: curl, jq, the mariadb client; MariaDB on 127.0.0.1:3306 (root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DB=${BENCH_DB:-alumni_1m}
+DSN="root@tcp(127.0.0.1:3306)/$DB"
+N=${BENCH_ALUMNI:-1000000}
+DURATION=${DURATION:-20s}
+CLIENTS=${CLIENTS:-64}
+ADDR=127.0.0.1:8088
+VEGETA="go tool -modfile=tools/go.mod vegeta"
+PASSWORD='bench: violet kestrel sings over quiet harbours'
+out=bin/bench-scale
+mkdir -p "$out"
+
+# A million alumni with their search index is about 3 GB of InnoDB pages; the server's
+# default 128 MB buffer pool turns every query into disk reads.
+pool=$(mariadb -uroot -h127.0.0.1 -N -e 'SELECT @@innodb_buffer_pool_size')
+if [ "$pool" -lt $((2 * 1024 * 1024 * 1024)) ]; then
+  echo "raising innodb_buffer_pool_size from $((pool / 1048576)) MB to 4 GB (SET GLOBAL; not persisted)"
+  mariadb -uroot -h127.0.0.1 -e 'SET GLOBAL innodb_buffer_pool_size = 4294967296'
+fi
+
+./bin/alumnid --db-dsn "$DSN" migrate up --create-database
+have=$(mariadb -uroot -h127.0.0.1 -N -e "SELECT COUNT(*) FROM $DB.alumni")
+if [ "$have" -lt "$N" ]; then
+  echo "seeding $((N - have)) alumni into $DB (about 15 minutes for a million on 2 vCPUs)"
+  ./bin/alumnid --db-dsn "$DSN" seed --alumni $((N - have)) --batch 2000
+fi
+for role in admin viewer; do
+  email="bench-$role@bench.alumnid.test"
+  echo "$PASSWORD" | ./bin/alumnid --db-dsn "$DSN" user create --email "$email" --role $role >/dev/null 2>&1 ||
+    echo "$PASSWORD" | ./bin/alumnid --db-dsn "$DSN" user reset-password --email "$email" >/dev/null
+done
+[ -f bin/bench-jwt.pem ] || ./bin/alumnid keygen --out bin/bench-jwt.pem >/dev/null
+mariadb -uroot -h127.0.0.1 -N -e "SELECT public_id FROM $DB.alumni WHERE deleted_at IS NULL ORDER BY RAND() LIMIT 5000" > "$out/ids.txt"
+
+./bin/alumnid --db-dsn "$DSN" serve --http-addr $ADDR --jwt-key-file bin/bench-jwt.pem \
+  --log-level warn > "$out/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done
+
+login() {
+  curl -sf "http://$ADDR/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"bench-$1@bench.alumnid.test\",\"password\":\"$PASSWORD\"}" | jq -r .accessToken
+}
+
+# targets NAME ROLE: reads request paths (one per line) from stdin and writes a vegeta target file.
+targets() {
+  local token
+  token=$(login "$2")
+  while read -r path; do
+    printf 'GET http://%s%s\nAuthorization: Bearer %s\n\n' "$ADDR" "$path" "$token"
+  done > "$out/$1.targets"
+}
+
+sed 's#^#/api/v1/alumni/#' "$out/ids.txt" | targets get-one admin
+cat <<'PATHS' | targets list-filtered admin
+/api/v1/alumni?country=DE
+/api/v1/alumni?status=lost_contact
+/api/v1/alumni?program=History
+/api/v1/alumni?graduationYearFrom=2010&graduationYearTo=2015
+/api/v1/alumni?faculty=Faculty%20of%20Engineering&sort=-graduationYear
+/api/v1/alumni?industry=Software&sort=lastName
+/api/v1/alumni?tag=volunteer
+/api/v1/alumni?sort=-updatedAt
+/api/v1/alumni?country=US&status=active&sort=-graduationYear
+/api/v1/alumni?city=Chicago
+PATHS
+printf '%s\n' /api/v1/alumni?q=smith /api/v1/alumni?q=garcia /api/v1/alumni?q=maria /api/v1/alumni?q=wang \
+  /api/v1/alumni?q=johnson /api/v1/alumni?q=patel | targets search-common admin
+printf '%s\n' /api/v1/alumni?q=okonkwo /api/v1/alumni?q=mcallister /api/v1/alumni?q=grosser /api/v1/alumni?q=ibanez \
+  /api/v1/alumni?q=chatterjee /api/v1/alumni?q=lefevre | targets search-rare admin
+printf '%s\n' '/api/v1/alumni?q=smith&country=US' '/api/v1/alumni?q=garcia&graduationYearFrom=2015' \
+  '/api/v1/alumni?q=okonkwo&status=active' '/api/v1/alumni?q=maria&sort=lastName' \
+  '/api/v1/alumni?q=mar&sort=lastName' '/api/v1/alumni?q=chen&program=History' | targets search-filtered admin
+printf '%s\n' /api/v1/alumni?q=mar /api/v1/alumni?q=jo /api/v1/alumni?q=sch | targets search-prefix admin
+printf '%s\n' /api/v1/alumni/facets '/api/v1/alumni/facets?q=okonkwo' '/api/v1/alumni/facets?q=smith' \
+  '/api/v1/alumni/facets?program=History' | targets facets admin
+for r in overview graduation-years programs geography employment activity data-quality; do
+  echo "/api/v1/analytics/$r"
+done | targets analytics viewer
+printf '%s\n' '/api/v1/analytics/overview?country=DE' '/api/v1/analytics/employment?program=History' \
+  '/api/v1/analytics/geography?graduationYearFrom=2020' | targets analytics-filtered admin
+
+printf '| Scenario | Requests/s | p50 | p95 | p99 | Errors |\n|---|---|---|---|---|---|\n' > "$out/results.md"
+for scenario in get-one list-filtered search-common search-rare search-filtered search-prefix facets analytics analytics-filtered; do
+  echo "== $scenario ($CLIENTS clients, $DURATION)"
+  $VEGETA attack -targets "$out/$scenario.targets" -rate 0 -max-workers "$CLIENTS" -workers "$CLIENTS" \
+    -duration "$DURATION" -timeout 30s > "$out/$scenario.bin"
+  $VEGETA report -type json < "$out/$scenario.bin" > "$out/$scenario.json"
+  $VEGETA report < "$out/$scenario.bin" | sed -n '1,8p'
+  jq -r --arg s "$scenario" '"| \($s) | \(.throughput | floor) | \(.latencies["50th"] / 1e6 | floor) ms | \(.latencies["95th"] / 1e6 | floor) ms | \(.latencies["99th"] / 1e6 | floor) ms | \((1 - .success) * .requests | floor) |"' \
+    "$out/$scenario.json" >> "$out/results.md"
+done
+echo
+cat "$out/results.md"

@@ -1,0 +1,297 @@
+package alumni
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/alumnid/alumnid/internal/auth"
+)
+
+// Reports count the records matching a filter. A report on every record (no search, no filter
+// besides the trash) reads the summary table alumni_stats, a few hundred rows at most for most
+// dimensions; a filtered one counts the matching records. Both count as the caller may see: a
+// viewer's contact counts (country, city, contactability, missing email) include only alumni who
+// consented to the directory; an alumnus counts only the directory.
+
+// dimQuery says how to count a dimension on the records themselves.
+type dimQuery struct {
+	expr    string // the value, on alumni a (or degrees d when degrees is true)
+	degrees bool   // a degree dimension: join the degrees matching the degree filters, count people once
+}
+
+var liveDims = map[string]dimQuery{
+	dimStatus:    {expr: "a.status"},
+	dimCountry:   {expr: "a.country"},
+	dimCity:      {expr: "CONCAT(a.country, '\\t', a.city)"},
+	dimIndustry:  {expr: "a.industry"},
+	dimEmployer:  {expr: "a.employer"},
+	dimCreated:   {expr: "DATE_FORMAT(a.created_at, '%Y-%m')"},
+	dimUpdated:   {expr: "DATE_FORMAT(a.updated_at, '%Y-%m')"},
+	dimClassYear: {expr: "CAST(d.graduation_year AS CHAR)", degrees: true},
+	dimProgram:   {expr: "d.program", degrees: true},
+	dimFaculty:   {expr: "d.faculty", degrees: true},
+}
+
+// Bucket orders.
+const (
+	byCountDesc = "2 DESC, 1"
+	byValueDesc = "1 DESC"
+	byValue     = "1"
+)
+
+// plain reports whether the prepared filter f selects every live (or every deleted) record the
+// caller may see, so that alumni_stats answers for it.
+func plain(f Filter) bool {
+	return f.Q == "" && !f.hasDegreeFilter() && f.Country == "" && f.City == "" && f.Industry == "" &&
+		f.Employer == "" && f.Status == "" && f.Tag == "" && f.DirectoryConsent == nil &&
+		f.UpdatedSince.IsZero() && !f.consentOnly
+}
+
+// countBy counts the records matching the prepared filter f by the values of dim, as p may see
+// them, in order, at most limit values (0 for all).
+func (s *Store) countBy(ctx context.Context, p auth.Principal, f Filter, dim, order string, limit int) ([]Bucket, error) {
+	var q sqlText
+	consent := p.Role == auth.RoleViewer && consentDims[dim]
+	if plain(f) {
+		q.add("SELECT value, SUM(n) FROM alumni_stats WHERE dim = ? AND deleted = ?", dim, f.Deleted)
+		if consent {
+			q.add(" AND consent = TRUE")
+		}
+		if f.directoryOnly {
+			q.add(" AND listed = TRUE")
+		}
+		q.add(" GROUP BY value HAVING SUM(n) > 0")
+	} else {
+		live, ok := liveDims[dim]
+		if !ok {
+			return nil, fmt.Errorf("no live count for %s", dim)
+		}
+		fromClause, fromArgs := from(f)
+		if live.degrees {
+			q.add("SELECT "+live.expr+", COUNT(DISTINCT a.id)"+fromClause+" JOIN degrees d ON d.alumnus_id = a.id", fromArgs...)
+			if dc := degreeConditions(f, "d"); len(dc.terms) > 0 {
+				q.add(" AND "+strings.Join(dc.terms, " AND "), dc.args...)
+			}
+		} else {
+			q.add("SELECT "+live.expr+", COUNT(*)"+fromClause, fromArgs...)
+		}
+		c := where(f)
+		if consent {
+			c.add("a.directory_consent = TRUE")
+		}
+		c.add(live.expr + " IS NOT NULL")
+		c.writeTo(&q)
+		q.add(" GROUP BY 1")
+	}
+	q.add(" ORDER BY " + order)
+	if limit > 0 {
+		q.add(" LIMIT ?", limit)
+	}
+	return s.buckets(ctx, q)
+}
+
+// countCases counts, in one pass over the records matching f, those meeting each condition
+// (SQL on alumni a), or reads the same counts of dim from alumni_stats for a plain filter.
+func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases map[string]string) (map[string]int, error) {
+	out := make(map[string]int, len(cases))
+	if plain(f) {
+		buckets, err := s.countBy(ctx, p, f, dim, byValue, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range buckets {
+			if _, ok := cases[b.Value]; ok {
+				out[b.Value] = b.Count
+			}
+		}
+		return out, nil
+	}
+	names := make([]string, 0, len(cases))
+	for name := range cases {
+		names = append(names, name)
+	}
+	var q sqlText
+	q.add("SELECT ")
+	for i, name := range names {
+		if i > 0 {
+			q.add(", ")
+		}
+		q.add("COALESCE(SUM(CASE WHEN " + cases[name] + " THEN 1 ELSE 0 END), 0)")
+	}
+	fromClause, fromArgs := from(f)
+	q.add(fromClause, fromArgs...)
+	c := where(f)
+	if p.Role == auth.RoleViewer && consentDims[dim] {
+		c.add("a.directory_consent = TRUE")
+	}
+	c.writeTo(&q)
+	counts := make([]any, len(names))
+	values := make([]int, len(names))
+	for i := range values {
+		counts[i] = &values[i]
+	}
+	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(counts...); err != nil {
+		return nil, fmt.Errorf("count %s: %w", dim, err)
+	}
+	for i, name := range names {
+		out[name] = values[i]
+	}
+	return out, nil
+}
+
+// Overview is the headline report.
+type Overview struct {
+	Total          int
+	Status         []Bucket
+	Contactability []Bucket // email, mail, phone, sms: reachable on that channel; none: on no channel
+}
+
+var contactCases = map[string]string{
+	"email": "(a.email IS NOT NULL OR a.work_email IS NOT NULL) AND a.do_not_email = FALSE AND a.status <> 'deceased'",
+	"mail":  "a.address_line1 IS NOT NULL AND a.do_not_mail = FALSE AND a.status <> 'deceased'",
+	"phone": "a.phone IS NOT NULL AND a.do_not_phone = FALSE AND a.status <> 'deceased'",
+	"sms":   "a.phone IS NOT NULL AND a.do_not_sms = FALSE AND a.status <> 'deceased'",
+	"none": "NOT (a.status <> 'deceased' AND (((a.email IS NOT NULL OR a.work_email IS NOT NULL) AND a.do_not_email = FALSE) OR " +
+		"(a.address_line1 IS NOT NULL AND a.do_not_mail = FALSE) OR (a.phone IS NOT NULL AND (a.do_not_phone = FALSE OR a.do_not_sms = FALSE))))",
+}
+
+// Overview counts the records matching f by status and by how they can be reached.
+func (s *Store) Overview(ctx context.Context, p auth.Principal, f Filter) (Overview, error) {
+	if err := prepare(p, &f); err != nil {
+		return Overview{}, err
+	}
+	var out Overview
+	var err error
+	if out.Status, err = s.countBy(ctx, p, f, dimStatus, byCountDesc, 0); err != nil {
+		return Overview{}, err
+	}
+	out.Total = sum(out.Status)
+	contact, err := s.countCases(ctx, p, f, dimContact, contactCases)
+	if err != nil {
+		return Overview{}, err
+	}
+	for _, name := range []string{"email", "mail", "phone", "sms", "none"} {
+		out.Contactability = append(out.Contactability, Bucket{Value: name, Count: contact[name]})
+	}
+	return out, nil
+}
+
+func sum(bs []Bucket) int {
+	n := 0
+	for _, b := range bs {
+		n += b.Count
+	}
+	return n
+}
+
+// Report names the bucket lists of the dimension reports.
+type Report map[string][]Bucket
+
+// reportDims are the dimensions of each report: name in the answer, dimension, order, limit.
+var reportDims = map[string][]struct {
+	name, dim, order string
+	limit            int
+}{
+	"graduationYears": {{"years", dimClassYear, byValue, 0}},
+	"programs":        {{"programs", dimProgram, byCountDesc, 200}, {"faculties", dimFaculty, byCountDesc, 200}},
+	"geography":       {{"countries", dimCountry, byCountDesc, 250}, {"cities", dimCity, byCountDesc, 100}},
+	"employment":      {{"industries", dimIndustry, byCountDesc, 100}, {"employers", dimEmployer, byCountDesc, 100}},
+	"activity":        {{"created", dimCreated, byValueDesc, 120}, {"updated", dimUpdated, byValueDesc, 120}},
+}
+
+// Report runs the named report (a key of reportDims) on the records matching f.
+func (s *Store) Report(ctx context.Context, p auth.Principal, f Filter, name string) (Report, error) {
+	if err := prepare(p, &f); err != nil {
+		return nil, err
+	}
+	out := Report{}
+	for _, d := range reportDims[name] {
+		b, err := s.countBy(ctx, p, f, d.dim, d.order, d.limit)
+		if err != nil {
+			return nil, err
+		}
+		out[d.name] = b
+	}
+	return out, nil
+}
+
+// DataQuality are the counts of records with gaps, and of likely duplicates.
+type DataQuality struct {
+	Total            int
+	MissingEmail     int
+	NoEmployment     int
+	NoDegree         int
+	NoAddress        int
+	LostContact      int
+	DuplicateGroups  int // names (last, first) with the same class year held by more than one record
+	DuplicateRecords int // the records in those groups
+}
+
+var qualityCases = map[string]string{
+	"missing_email": "a.email IS NULL",
+	"no_employment": "a.employer IS NULL AND a.job_title IS NULL",
+	"no_degree":     "NOT EXISTS (SELECT 1 FROM degrees q WHERE q.alumnus_id = a.id)",
+	"no_address":    "a.address_line1 IS NULL AND a.city IS NULL",
+}
+
+// DataQuality counts the gaps and likely duplicates among the records matching f.
+func (s *Store) DataQuality(ctx context.Context, p auth.Principal, f Filter) (DataQuality, error) {
+	if err := prepare(p, &f); err != nil {
+		return DataQuality{}, err
+	}
+	var out DataQuality
+	status, err := s.countBy(ctx, p, f, dimStatus, byValue, 0)
+	if err != nil {
+		return DataQuality{}, err
+	}
+	out.Total = sum(status)
+	for _, b := range status {
+		if b.Value == string(StatusLostContact) {
+			out.LostContact = b.Count
+		}
+	}
+	gaps, err := s.countCases(ctx, p, f, dimQuality, qualityCases)
+	if err != nil {
+		return DataQuality{}, err
+	}
+	out.MissingEmail, out.NoEmployment = gaps["missing_email"], gaps["no_employment"]
+	out.NoDegree, out.NoAddress = gaps["no_degree"], gaps["no_address"]
+	if plain(f) && !f.Deleted {
+		dups, err := s.countBy(ctx, p, Filter{}, dimDuplicates, byValue, 0)
+		if err != nil {
+			return DataQuality{}, err
+		}
+		for _, b := range dups {
+			switch b.Value {
+			case "groups":
+				out.DuplicateGroups = b.Count
+			case "records":
+				out.DuplicateRecords = b.Count
+			}
+		}
+		return out, nil
+	}
+	var q sqlText
+	fromClause, fromArgs := from(f)
+	q.add("SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n"+fromClause, fromArgs...)
+	c := where(f)
+	c.writeTo(&q)
+	q.add(" GROUP BY a.last_name, a.first_name, a.class_year HAVING COUNT(*) > 1) g")
+	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(&out.DuplicateGroups, &out.DuplicateRecords); err != nil {
+		return DataQuality{}, fmt.Errorf("count duplicates: %w", err)
+	}
+	return out, nil
+}
+
+// Cumulative returns the running totals of year buckets in ascending order (cohort sizes
+// over time).
+func Cumulative(years []Bucket) []int {
+	out := make([]int, len(years))
+	total := 0
+	for i, b := range years {
+		total += b.Count
+		out[i] = total
+	}
+	return out
+}

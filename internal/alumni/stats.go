@@ -1,0 +1,266 @@
+package alumni
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/search"
+)
+
+// The summary table alumni_stats counts live and deleted records by the value of each
+// dimension below. Every write adds the counts of the record's new state and subtracts those of
+// its old state in its own transaction, so the counts are always those of the committed
+// records. Counters are updated in key order, so concurrent writers never deadlock on them.
+
+// Dimensions of alumni_stats.
+const (
+	dimStatus       = "status"
+	dimContact      = "contact"  // email, mail, phone, sms: reachable on that channel; none
+	dimClassYear    = "year"     // graduation year of any degree (a person counts once per year)
+	dimProgram      = "program"  // program of any degree (once per person)
+	dimFaculty      = "faculty"  // faculty of any degree (once per person)
+	dimCountry      = "country"  // country code
+	dimCity         = "city"     // country code, tab, city
+	dimIndustry     = "industry" // industry
+	dimEmployer     = "employer" // employer
+	dimCreated      = "created"  // month of creation, YYYY-MM
+	dimUpdated      = "updated"  // month of the last change, YYYY-MM
+	dimQuality      = "quality"  // missing_email, no_employment, no_degree, no_address
+	dimNameYear     = "nameyear" // last name, tab, first name, tab, class year, of live records
+	dimDuplicates   = "dup"      // groups: live name-year values held by more than one record; records: the records in them
+	maxStatValueLen = 220
+)
+
+// consentDims show contact details: a viewer counts only the records of those who consented.
+var consentDims = map[string]bool{dimContact: true, dimCountry: true, dimCity: true, dimQuality: true}
+
+// statColumns are the alumni_stats columns of a delta row.
+var statColumns = []string{"dim", "value", "deleted", "consent", "listed", "n"}
+
+type statKey struct {
+	dim, value               string
+	deleted, consent, listed bool
+}
+
+// statDelta is a change to the counters, keyed by counter.
+type statDelta map[statKey]int64
+
+// add counts (sign +1) or uncounts (-1) a record with fields f, created at created, last
+// changed at updated, deleted or not.
+func (d statDelta) add(sign int64, f Fields, created, updated time.Time, deleted bool) {
+	put := func(dim, value string) {
+		if value == "" {
+			return
+		}
+		k := statKey{dim: dim, value: truncateStat(value), deleted: deleted,
+			consent: f.DirectoryConsent, listed: f.DirectoryConsent && f.Status != StatusDeceased}
+		if dim == dimNameYear { // names are no secret; only the office's and viewers' reports use it
+			if deleted {
+				return
+			}
+			k.consent, k.listed = false, false
+		}
+		d[k] += sign
+	}
+	put(dimStatus, string(f.Status))
+	reachable := false
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"email", (f.Email != "" || f.WorkEmail != "") && !f.ContactPermissions.DoNotEmail},
+		{"mail", f.Address.Line1 != "" && !f.ContactPermissions.DoNotMail},
+		{"phone", f.Phone != "" && !f.ContactPermissions.DoNotPhone},
+		{"sms", f.Phone != "" && !f.ContactPermissions.DoNotSMS},
+	} {
+		if c.ok && f.Status != StatusDeceased {
+			put(dimContact, c.name)
+			reachable = true
+		}
+	}
+	if !reachable {
+		put(dimContact, "none")
+	}
+	years, programs, faculties := map[int]bool{}, map[string]bool{}, map[string]bool{}
+	for _, dg := range f.Degrees {
+		if !years[dg.GraduationYear] {
+			years[dg.GraduationYear] = true
+			put(dimClassYear, strconv.Itoa(dg.GraduationYear))
+		}
+		if !programs[dg.Program] {
+			programs[dg.Program] = true
+			put(dimProgram, dg.Program)
+		}
+		if dg.Faculty != "" && !faculties[dg.Faculty] {
+			faculties[dg.Faculty] = true
+			put(dimFaculty, dg.Faculty)
+		}
+	}
+	put(dimCountry, f.Address.Country)
+	if f.Address.City != "" {
+		put(dimCity, f.Address.Country+"\t"+f.Address.City)
+	}
+	put(dimIndustry, f.Employment.Industry)
+	put(dimEmployer, f.Employment.Employer)
+	put(dimCreated, created.UTC().Format("2006-01"))
+	put(dimUpdated, updated.UTC().Format("2006-01"))
+	if f.Email == "" {
+		put(dimQuality, "missing_email")
+	}
+	if f.Employment.Employer == "" && f.Employment.JobTitle == "" {
+		put(dimQuality, "no_employment")
+	}
+	if len(f.Degrees) == 0 {
+		put(dimQuality, "no_degree")
+	}
+	if f.Address.Line1 == "" && f.Address.City == "" {
+		put(dimQuality, "no_address")
+	}
+	// Folded, so that the same name counts as one value however it is written.
+	put(dimNameYear, search.Fold(f.LastName)+"\t"+search.Fold(f.FirstName)+"\t"+strconv.Itoa(f.ClassYear()))
+}
+
+func truncateStat(v string) string {
+	r := []rune(v)
+	if len(r) > maxStatValueLen {
+		return string(r[:maxStatValueLen])
+	}
+	return v
+}
+
+// apply writes the non-zero counters of d in key order.
+func (d statDelta) apply(ctx context.Context, tx db.DBTX) error {
+	keys := make([]statKey, 0, len(d))
+	for k, n := range d {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b statKey) int {
+		return cmp.Or(cmp.Compare(a.dim, b.dim), cmp.Compare(a.value, b.value),
+			cmp.Compare(b2i(a.deleted), b2i(b.deleted)), cmp.Compare(b2i(a.consent), b2i(b.consent)),
+			cmp.Compare(b2i(a.listed), b2i(b.listed)))
+	})
+	rows := make([][]any, len(keys))
+	var nameYears []any
+	for i, k := range keys {
+		rows[i] = []any{k.dim, k.value, k.deleted, k.consent, k.listed, d[k]}
+		if k.dim == dimNameYear {
+			nameYears = append(nameYears, k.value)
+		}
+	}
+	if err := database.UpsertAdd(ctx, tx, "alumni_stats", statColumns, "n", rows); err != nil {
+		return fmt.Errorf("update alumni counts: %w", err)
+	}
+	return d.applyDuplicates(ctx, tx, nameYears)
+}
+
+// applyDuplicates keeps the duplicate counters in step with the name-year counts just changed
+// (locked by this transaction): a value that reaches two records makes a group, one that
+// falls back to one ends it.
+func (d statDelta) applyDuplicates(ctx context.Context, tx db.DBTX, values []any) error {
+	if len(values) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT value, n FROM alumni_stats WHERE dim = ? AND deleted = FALSE AND value IN ("+
+		placeholders(len(values))+")", append([]any{dimNameYear}, values...)...)
+	if err != nil {
+		return fmt.Errorf("read name counts: %w", err)
+	}
+	defer rows.Close()
+	var groups, records int64
+	for rows.Next() {
+		var value string
+		var now int64
+		if err := rows.Scan(&value, &now); err != nil {
+			return fmt.Errorf("read name counts: %w", err)
+		}
+		before := now - d[statKey{dim: dimNameYear, value: value}]
+		groups += b2i64(now > 1) - b2i64(before > 1)
+		records += dupRecords(now) - dupRecords(before)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read name counts: %w", err)
+	}
+	if groups == 0 && records == 0 {
+		return nil
+	}
+	return database.UpsertAdd(ctx, tx, "alumni_stats", statColumns, "n", [][]any{
+		{dimDuplicates, "groups", false, false, false, groups},
+		{dimDuplicates, "records", false, false, false, records},
+	})
+}
+
+func dupRecords(n int64) int64 {
+	if n > 1 {
+		return n
+	}
+	return 0
+}
+
+func b2i64(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CountNew adds a batch of new records to the counters, in the transaction tx that inserts
+// them (bulk loaders).
+func CountNew(ctx context.Context, tx db.DBTX, batch []Alumnus) error {
+	d := statDelta{}
+	for _, a := range batch {
+		d.add(1, a.Fields, a.CreatedAt, a.UpdatedAt, a.DeletedAt != nil)
+	}
+	return d.apply(ctx, tx)
+}
+
+// RebuildStats recounts alumni_stats from the records, in one transaction that locks every
+// record it has counted until it commits: changes to records wait for it (it takes seconds per
+// 100,000 records), so run it at a quiet time (after a restore, or to repair the counts).
+func (s *Store) RebuildStats(ctx context.Context, batch int) error {
+	if batch <= 0 || batch > 10000 {
+		batch = 1000
+	}
+	return database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
+		if _, err := tx.ExecContext(ctx, "DELETE FROM alumni_stats"); err != nil {
+			return fmt.Errorf("clear alumni counts: %w", err)
+		}
+		var after int64
+		for {
+			rows, err := q.ListAlumniByKey(ctx, db.ListAlumniByKeyParams{After: after, Limit: int32(batch)}) //nolint:gosec // bounded above
+			if err != nil {
+				return fmt.Errorf("list alumni: %w", err)
+			}
+			if len(rows) == 0 {
+				return nil
+			}
+			list, err := withChildren(ctx, q, rows)
+			if err != nil {
+				return err
+			}
+			if err := CountNew(ctx, tx, list); err != nil {
+				return err
+			}
+			after = rows[len(rows)-1].ID
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"strings"
+
+	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/alumni"
+)
+
+// analyticsHandlers implements the analytics reports. Every report takes the list's filter
+// parameters; the generated parameter structs of the reports and of the facets are the same
+// type, so each converts to api.GetAlumniFacetsParams.
+type analyticsHandlers struct {
+	store *alumni.Store
+}
+
+func (h analyticsHandlers) report(ctx context.Context, p api.GetAlumniFacetsParams, name string) (alumni.Report, error) {
+	return h.store.Report(ctx, principal(ctx), facetFilter(p), name)
+}
+
+func (h analyticsHandlers) GetAnalyticsOverview(ctx context.Context, req api.GetAnalyticsOverviewRequestObject) (api.GetAnalyticsOverviewResponseObject, error) {
+	o, err := h.store.Overview(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAnalyticsOverview200JSONResponse{
+		Total: o.Total, Status: toAPIBuckets(o.Status), Contactability: toAPIBuckets(o.Contactability),
+	}, nil
+}
+
+func (h analyticsHandlers) GetAnalyticsGraduationYears(ctx context.Context, req api.GetAnalyticsGraduationYearsRequestObject) (api.GetAnalyticsGraduationYearsResponseObject, error) {
+	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "graduationYears")
+	if err != nil {
+		return nil, err
+	}
+	years := r["years"]
+	cumulative := alumni.Cumulative(years)
+	out := api.GetAnalyticsGraduationYears200JSONResponse{Years: make([]struct {
+		Count      int    `json:"count"`
+		Cumulative int    `json:"cumulative"`
+		Value      string `json:"value"`
+	}, len(years))}
+	for i, b := range years {
+		out.Years[i].Value, out.Years[i].Count, out.Years[i].Cumulative = b.Value, b.Count, cumulative[i]
+	}
+	return out, nil
+}
+
+func (h analyticsHandlers) GetAnalyticsPrograms(ctx context.Context, req api.GetAnalyticsProgramsRequestObject) (api.GetAnalyticsProgramsResponseObject, error) {
+	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "programs")
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAnalyticsPrograms200JSONResponse{Programs: toAPIBuckets(r["programs"]), Faculties: toAPIBuckets(r["faculties"])}, nil
+}
+
+func (h analyticsHandlers) GetAnalyticsGeography(ctx context.Context, req api.GetAnalyticsGeographyRequestObject) (api.GetAnalyticsGeographyResponseObject, error) {
+	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "geography")
+	if err != nil {
+		return nil, err
+	}
+	cities := r["cities"]
+	out := api.GetAnalyticsGeography200JSONResponse{Countries: toAPIBuckets(r["countries"]), Cities: make([]struct {
+		City    string `json:"city"`
+		Count   int    `json:"count"`
+		Country string `json:"country"`
+	}, len(cities))}
+	for i, b := range cities {
+		country, city, _ := strings.Cut(b.Value, "\t") // alumni_stats keeps cities as "country<TAB>city"
+		out.Cities[i].Country, out.Cities[i].City, out.Cities[i].Count = country, city, b.Count
+	}
+	return out, nil
+}
+
+func (h analyticsHandlers) GetAnalyticsEmployment(ctx context.Context, req api.GetAnalyticsEmploymentRequestObject) (api.GetAnalyticsEmploymentResponseObject, error) {
+	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "employment")
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAnalyticsEmployment200JSONResponse{Industries: toAPIBuckets(r["industries"]), Employers: toAPIBuckets(r["employers"])}, nil
+}
+
+func (h analyticsHandlers) GetAnalyticsActivity(ctx context.Context, req api.GetAnalyticsActivityRequestObject) (api.GetAnalyticsActivityResponseObject, error) {
+	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "activity")
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAnalyticsActivity200JSONResponse{Created: toAPIBuckets(r["created"]), Updated: toAPIBuckets(r["updated"])}, nil
+}
+
+func (h analyticsHandlers) GetAnalyticsDataQuality(ctx context.Context, req api.GetAnalyticsDataQualityRequestObject) (api.GetAnalyticsDataQualityResponseObject, error) {
+	q, err := h.store.DataQuality(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAnalyticsDataQuality200JSONResponse{
+		Total: q.Total, MissingEmail: q.MissingEmail, NoEmployment: q.NoEmployment, NoDegree: q.NoDegree,
+		NoAddress: q.NoAddress, LostContact: q.LostContact, DuplicateGroups: q.DuplicateGroups, DuplicateRecords: q.DuplicateRecords,
+	}, nil
+}
