@@ -85,7 +85,13 @@ func Redact(dsn string) string {
 
 // InTx runs fn in a transaction and commits when fn returns nil. It rolls back and returns
 // fn's error otherwise, and returns the error of begin or commit when those fail.
-func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) (err error) {
+func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) error {
+	return InSQLTx(ctx, sqlDB, func(tx *sql.Tx) error { return fn(db.New(tx)) })
+}
+
+// InSQLTx is InTx for work that needs the transaction itself, for what sqlc cannot generate
+// (savepoints); db.New(tx) gives its queries.
+func InSQLTx(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -97,7 +103,7 @@ func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) (err
 			}
 		}
 	}()
-	if err = fn(db.New(tx)); err != nil {
+	if err = fn(tx); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
