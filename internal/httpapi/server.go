@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/settings"
 	"github.com/alumnid/alumnid/internal/token"
@@ -41,6 +43,14 @@ type Config struct {
 	// PasswordHashes bounds how many password hashes run at once (each takes 19 MiB);
 	// 0 means one per CPU.
 	PasswordHashes int
+	// ImportMaxBytes is the largest CSV upload accepted, in bytes (0: DefaultImportMaxBytes);
+	// BodyLimit does not apply to uploads.
+	ImportMaxBytes int64
+	// ImportTimeout bounds receiving one upload (0: DefaultImportTimeout); RequestTimeout does
+	// not apply to uploads.
+	ImportTimeout time.Duration
+	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
+	ImportLimits importer.Limits
 }
 
 // Server implements every operation of the contract by embedding one handler set per resource.
@@ -49,6 +59,7 @@ type Server struct {
 	authHandlers
 	userHandlers
 	adminHandlers
+	importHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -103,8 +114,12 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After"},
 			MaxAge:        600,
 		}),
-		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.BodyLimit)),
-		middleware.ContextTimeout(cfg.RequestTimeout),
+		uploadLimits(cmp.Or(cfg.ImportMaxBytes, DefaultImportMaxBytes), cmp.Or(cfg.ImportTimeout, DefaultImportTimeout)),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isUpload, Limit: fmt.Sprintf("%dB", cfg.BodyLimit)}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isUpload, Timeout: cfg.RequestTimeout}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Skipper: func(c echo.Context) bool { return !isUpload(c) }, Timeout: cmp.Or(cfg.ImportTimeout, DefaultImportTimeout),
+		}),
 		withActor,
 		contract,
 	)
@@ -114,6 +129,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		authHandlers:   authH,
 		userHandlers:   userHandlers{auth: authSvc},
 		adminHandlers:  adminHandlers{db: sqlDB, settings: st},
+		importHandlers: importHandlers{imports: importer.NewService(sqlDB, cfg.ImportLimits)},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 

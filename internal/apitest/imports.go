@@ -1,0 +1,99 @@
+package apitest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alumnid/alumnid/internal/importer"
+)
+
+// Option changes how NewServer starts the service.
+type Option func(*serverOptions)
+
+type serverOptions struct {
+	noImportWorker bool
+}
+
+// WithoutImportWorker starts the server without an import worker: the test runs its own
+// (StartImportWorker), or none.
+func WithoutImportWorker() Option {
+	return func(o *serverOptions) { o.noImportWorker = true }
+}
+
+// StartImportWorker runs an import worker with cfg on the server's database (polling every
+// 20 ms and with a 10 s lease unless cfg says otherwise) until stop is called or the test ends;
+// stop returns once the worker has stopped.
+func (s *Server) StartImportWorker(t testing.TB, cfg importer.RunnerConfig) (stop func()) {
+	t.Helper()
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 20 * time.Millisecond
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 10 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		importer.NewRunner(s.DB, cfg, slog.New(slog.NewJSONHandler(s.logs, nil))).Run(ctx)
+	}()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// Part is one part of a multipart/form-data form: a field, or a file when FileName is set.
+type Part struct {
+	Name     string
+	FileName string
+	Body     io.Reader
+}
+
+// Field returns a form field part.
+func Field(name, value string) Part {
+	return Part{Name: name, Body: strings.NewReader(value)}
+}
+
+// File returns a file part named "file".
+func File(name string, body io.Reader) Part {
+	return Part{Name: "file", FileName: name, Body: body}
+}
+
+// Upload posts the parts as multipart/form-data, streamed as they are read (no
+// Content-Length), and returns the response after checking it against the contract.
+func (c *Client) Upload(path string, parts ...Part) *Response {
+	c.t.Helper()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			for _, p := range parts {
+				var w io.Writer
+				var err error
+				if p.FileName != "" {
+					w, err = mw.CreateFormFile(p.Name, p.FileName)
+				} else {
+					w, err = mw.CreateFormField(p.Name)
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(w, p.Body); err != nil {
+					return err
+				}
+			}
+			return mw.Close()
+		}()
+		_ = pw.CloseWithError(err)
+	}()
+	return c.Do(Request{Method: http.MethodPost, Path: path, Body: pr, ContentType: mw.FormDataContentType()})
+}
