@@ -73,6 +73,18 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 	}
 	streamOpts := *opts
 	streamOpts.ExcludeRequestBody = true
+	// The guard has checked the caller. kin-openapi's own security check would only call the
+	// no-op AuthenticationFunc, after reading the whole body into memory (it does so for every
+	// operation with a security requirement, ExcludeRequestBody or not): requests are validated
+	// against copies of the operations without one.
+	withoutSecurity := map[*openapi3.Operation]*openapi3.Operation{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			cp := *op
+			cp.Security = &openapi3.SecurityRequirements{}
+			withoutSecurity[op] = &cp
+		}
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -91,8 +103,12 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 			}
 			req = c.Request() // admit puts the caller in the request's context
 			unknown := unknownQueryParams(route, req.URL.Query())
+			validated := *route
+			if op, ok := withoutSecurity[route.Operation]; ok {
+				validated.Operation = op
+			}
 			in := &openapi3filter.RequestValidationInput{
-				Request: req, PathParams: pathParams, Route: route, Options: opts,
+				Request: req, PathParams: pathParams, Route: &validated, Options: opts,
 			}
 			if streamed(route.Operation) {
 				if err := streamedContentType(req.Header.Get(echo.HeaderContentType), route.Operation); err != nil {
