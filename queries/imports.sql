@@ -92,13 +92,6 @@ VALUES (?, ?, ?, ?, ?, ?);
 -- the cursor's id.
 SELECT * FROM import_errors WHERE import_id = ? AND id > ? ORDER BY id LIMIT ?;
 
--- name: PurgeFinishedImportRows :execrows
--- PurgeFinishedImportRows deletes staged rows a finished job left behind (its worker stopped
--- between finishing and cleaning up).
-DELETE FROM import_rows
-WHERE import_id IN (SELECT id FROM import_jobs WHERE status IN ('succeeded', 'failed'))
-LIMIT 5000;
-
 -- name: PurgeAbandonedUploadRows :execrows
 -- PurgeAbandonedUploadRows deletes the staged rows of uploads that stopped arriving.
 DELETE FROM import_rows

@@ -469,22 +469,6 @@ func (q *Queries) PurgeAbandonedUploads(ctx context.Context, updatedAt time.Time
 	return result.RowsAffected()
 }
 
-const purgeFinishedImportRows = `-- name: PurgeFinishedImportRows :execrows
-DELETE FROM import_rows
-WHERE import_id IN (SELECT id FROM import_jobs WHERE status IN ('succeeded', 'failed'))
-LIMIT 5000
-`
-
-// PurgeFinishedImportRows deletes staged rows a finished job left behind (its worker stopped
-// between finishing and cleaning up).
-func (q *Queries) PurgeFinishedImportRows(ctx context.Context) (int64, error) {
-	result, err := q.db.ExecContext(ctx, purgeFinishedImportRows)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
 const purgeOldImportErrors = `-- name: PurgeOldImportErrors :execrows
 DELETE FROM import_errors
 WHERE import_id IN (SELECT id FROM import_jobs WHERE finished_at < ?)

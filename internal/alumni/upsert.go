@@ -25,8 +25,9 @@ import (
 
 // UpsertRow is one record to create or update. It is matched on StudentID, then on Email (as
 // Normalize stores them). Edit receives a copy of the matched record's fields (found is true),
-// or the zero Fields for a new record, and returns the fields to store, or an error (Invalid,
-// with field errors) to reject the row.
+// or the zero Fields for a new record, and returns the fields to store; an error (Invalid,
+// naming fields) rejects the row, together with what Normalize finds wrong with the fields
+// returned, so that a row's problems are reported at once.
 type UpsertRow struct {
 	StudentID string
 	Email     string
@@ -129,6 +130,8 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 		if target == nil {
 			res, target, err = s.upsertCreate(ctx, q, r, now)
 		} else {
+			delete(byStudentID, fold(target.StudentID))
+			delete(byEmail, fold(target.Email))
 			res, err = s.upsertUpdate(ctx, q, r, target, now)
 		}
 		if err != nil {
@@ -204,10 +207,7 @@ func fold(key string) string { return strings.ToLower(key) }
 
 // upsertCreate stores the record of r as new, like Create.
 func (s *Store) upsertCreate(ctx context.Context, q *db.Queries, r UpsertRow, now time.Time) (UpsertResult, *upsertTarget, error) {
-	f, err := r.Edit(Fields{}, false)
-	if err == nil {
-		err = Normalize(&f, now)
-	}
+	f, err := edit(r, Fields{}, false, now)
 	if err != nil {
 		return rejected(err)
 	}
@@ -234,10 +234,7 @@ func (s *Store) upsertCreate(ctx context.Context, q *db.Queries, r UpsertRow, no
 func (s *Store) upsertUpdate(ctx context.Context, q *db.Queries, r UpsertRow, t *upsertTarget, now time.Time) (UpsertResult, error) {
 	cur := t.Fields
 	cur.Degrees, cur.Tags = slices.Clone(cur.Degrees), slices.Clone(cur.Tags)
-	f, err := r.Edit(cur, true)
-	if err == nil {
-		err = Normalize(&f, now)
-	}
+	f, err := edit(r, cur, true, now)
 	if err != nil {
 		res, _, err := rejected(err)
 		return res, err
@@ -263,6 +260,20 @@ func (s *Store) upsertUpdate(ctx context.Context, q *db.Queries, r UpsertRow, t 
 	}
 	t.Fields, t.Version, t.UpdatedAt = f, t.Version+1, now
 	return UpsertResult{Outcome: Updated, ID: t.ID}, nil
+}
+
+// edit applies r's edit to cur and normalizes the result. It returns an Invalid error with the
+// problems of both, the edit's first.
+func edit(r UpsertRow, cur Fields, found bool, now time.Time) (Fields, error) {
+	f, err := r.Edit(cur, found)
+	invalid := Normalize(&f, now)
+	if err == nil {
+		return f, invalid
+	}
+	if d, n := derrors.As(err), derrors.As(invalid); d != nil && d.Kind == derrors.Invalid && n != nil {
+		return f, derrors.New(derrors.Invalid, d.Detail, append(slices.Clone(d.Fields), n.Fields...)...)
+	}
+	return f, err
 }
 
 // rejected turns a domain error into a rejected row; any other error is the database's and

@@ -51,16 +51,18 @@ func (s *Server) StartImportWorker(t testing.TB, cfg importer.RunnerConfig) (sto
 	return stop
 }
 
-// Part is one part of a multipart/form-data form: a field, or a file when FileName is set.
+// Part is one part of a multipart/form-data form: a field with its Value, or a file (when
+// FileName is set) read from Body as it is sent.
 type Part struct {
 	Name     string
+	Value    string
 	FileName string
 	Body     io.Reader
 }
 
 // Field returns a form field part.
 func Field(name, value string) Part {
-	return Part{Name: name, Body: strings.NewReader(value)}
+	return Part{Name: name, Value: value}
 }
 
 // File returns a file part named "file".
@@ -87,7 +89,11 @@ func (c *Client) Upload(path string, parts ...Part) *Response {
 				if err != nil {
 					return err
 				}
-				if _, err := io.Copy(w, p.Body); err != nil {
+				body := p.Body
+				if body == nil {
+					body = strings.NewReader(p.Value)
+				}
+				if _, err := io.Copy(w, body); err != nil {
 					return err
 				}
 			}

@@ -52,7 +52,14 @@ func uploadLimits(maxBytes int64, timeout time.Duration) echo.MiddlewareFunc {
 }
 
 func errUploadTooLarge(limit int64) error {
-	return derrors.New(derrors.TooLarge, fmt.Sprintf("The upload is larger than the %d MiB this server accepts; split the file.", limit>>20),
+	size := fmt.Sprintf("%d bytes", limit)
+	switch {
+	case limit >= 1<<20:
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	case limit >= 1<<10:
+		size = fmt.Sprintf("%d KiB", limit>>10)
+	}
+	return derrors.New(derrors.TooLarge, "The upload is larger than the "+size+" this server accepts; split the file.",
 		derrors.FieldError{Field: "file", Message: fmt.Sprintf("must be at most %d bytes", limit)})
 }
 

@@ -20,7 +20,7 @@ type Limits struct {
 	// MaxCellChars is the most characters a cell may have (default 10,000, the longest field).
 	MaxCellChars int
 	// MaxRowBytes is the most bytes one row may take, quoted line breaks included (default
-	// 1 MiB): it bounds the memory a row needs, whatever the file.
+	// 1 MiB, at least 128 KiB): it bounds the memory a row needs, whatever the file.
 	MaxRowBytes int
 	// MaxColumns is the most columns a file may have (default 500).
 	MaxColumns int
@@ -36,6 +36,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxRowBytes <= 0 {
 		l.MaxRowBytes = 1 << 20
 	}
+	// The file is read in chunks of up to maxHeaderBytes, so the count of a row's bytes can be
+	// one chunk ahead of the row.
+	l.MaxRowBytes = max(l.MaxRowBytes, 2*maxHeaderBytes)
 	if l.MaxColumns <= 0 {
 		l.MaxColumns = 500
 	}
@@ -78,6 +81,7 @@ type Parser struct {
 	ignored []string
 	limits  Limits
 	rows    int
+	line    int // the line the last row read starts on
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -226,11 +230,10 @@ func (p *Parser) Next() (Row, error) {
 		if pe != nil {
 			return Row{No: p.rows, Line: pe.StartLine, Problem: &Problem{Message: quoteMessage(pe)}}, nil
 		}
-		line, _ := p.csv.FieldPos(0)
-		row := Row{No: p.rows, Line: line}
+		row := Row{No: p.rows, Line: p.line}
 		for _, cell := range rec {
 			if !utf8.ValidString(cell) {
-				return Row{}, notUTF8(line)
+				return Row{}, notUTF8(p.line)
 			}
 		}
 		if row.Problem = p.shape(rec); row.Problem != nil {
@@ -249,9 +252,11 @@ func (p *Parser) read() ([]string, error) {
 	rec, err := p.csv.Read()
 	p.src.mark = p.src.n
 	if errors.Is(err, errRowTooLong) {
-		line, _ := p.csv.FieldPos(0)
 		return nil, fileError("A row of the file is too long.", fmt.Sprintf(
-			"has a row longer than %d KiB (around line %d); is a quote (\") left open?", p.limits.MaxRowBytes>>10, line))
+			"has a row longer than %d KiB after line %d; is a quote (\") left open?", p.limits.MaxRowBytes>>10, max(p.line, 1)))
+	}
+	if err == nil {
+		p.line, _ = p.csv.FieldPos(0)
 	}
 	return rec, err
 }

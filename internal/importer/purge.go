@@ -17,8 +17,8 @@ const (
 	abandonedAfter = time.Hour
 )
 
-// Purge deletes what imports no longer need: staged rows that finished jobs left, uploads that
-// stopped arriving, and jobs (with their problems) finished more than Retention ago. It
+// Purge deletes what imports no longer need: uploads that stopped arriving (with their staged
+// rows), and jobs (with their problems) finished more than Retention ago. It
 // deletes in chunks, so it never holds locks for long, and it is safe to run on every replica
 // at once.
 func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
@@ -31,7 +31,6 @@ func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
 		chunk int64
 		run   func() (int64, error)
 	}{
-		{"staged rows of finished imports", 5000, func() (int64, error) { return q.PurgeFinishedImportRows(ctx) }},
 		{"staged rows of abandoned uploads", 5000, func() (int64, error) { return q.PurgeAbandonedUploadRows(ctx, abandoned) }},
 		{"abandoned uploads", 100, func() (int64, error) { return q.PurgeAbandonedUploads(ctx, abandoned) }},
 		{"problems of old imports", 5000, func() (int64, error) { return q.PurgeOldImportErrors(ctx, &old) }},

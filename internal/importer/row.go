@@ -50,8 +50,8 @@ type degreeCells struct {
 var yearPattern = regexp.MustCompile(`^[0-9]{4}$`)
 
 // edit applies the row to cur (the zero Fields for a new record). It returns an Invalid error,
-// naming import fields, for cells that cannot be read; the record's own rules are checked
-// afterwards by alumni.Normalize.
+// naming import fields, for cells that cannot be read, with the fields set from the others;
+// the record's own rules are checked afterwards by alumni.Normalize.
 func (c change) edit(cur alumni.Fields, found bool) (alumni.Fields, error) {
 	f := cur
 	if !found {
@@ -94,10 +94,7 @@ func (c change) edit(cur alumni.Fields, found bool) (alumni.Fields, error) {
 	if deg.given && len(errs) == 0 {
 		mergeDegree(&f, deg, &errs)
 	}
-	if err := errs.Err(); err != nil {
-		return alumni.Fields{}, err
-	}
-	return f, nil
+	return f, errs.Err()
 }
 
 // mergeDegree updates the degree of f with the row's program and graduation year (an empty

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -122,7 +123,14 @@ func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for {
-		done, err := r.batch(ctx, id)
+		done, failure, err := r.batch(ctx, id)
+		if err == nil && done {
+			// The staged rows go first, so that a finished job has none; a worker that stops
+			// in between leaves a job that finishes at once when it is taken up again.
+			if err = r.cleanUp(ctx, id); err == nil {
+				err = r.finish(ctx, id, failure)
+			}
+		}
 		switch {
 		case errors.Is(err, errLeaseLost):
 			r.log.WarnContext(ctx, "import taken over by another worker", slog.Int64("import", id))
@@ -131,7 +139,7 @@ func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
 			r.release(ctx, id)
 			return true, err
 		case done:
-			return true, r.cleanUp(ctx, id)
+			return true, nil
 		}
 	}
 }
@@ -173,41 +181,51 @@ var errLeaseLost = errors.New("the import's lease passed to another worker")
 
 // batch processes the next batch of job id in one transaction, which also records the
 // progress, the counts and the problems of the batch, and renews the lease. It reports whether
-// the job is finished.
-func (r *Runner) batch(ctx context.Context, id int64) (done bool, err error) {
+// the job is done, and why it failed when it is given up.
+func (r *Runner) batch(ctx context.Context, id int64) (done bool, failure string, err error) {
 	err = database.InSQLTx(ctx, r.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
-		job, err := q.LockImportJob(ctx, id)
+		job, err := r.lock(ctx, q, id)
 		if err != nil {
-			return fmt.Errorf("lock import job: %w", err)
+			return err
 		}
-		if job.Status != StatusRunning || database.Value(job.LeaseOwner) != r.cfg.Owner {
-			return errLeaseLost
-		}
-		ctx := audit.WithActor(ctx, audit.Actor{ // the uploader's, for the records' audit events
-			UserID: database.Value(job.ActorID), Role: database.Value(job.ActorRole),
-			RequestID: database.Value(job.RequestID), ClientIP: database.Value(job.ClientIp),
-		})
 		if int(job.Attempts) > r.cfg.MaxAttempts {
-			done = true
-			return r.finish(ctx, q, job, StatusFailed, fmt.Sprintf("stopped after %d attempts that failed; the server log has the errors", r.cfg.MaxAttempts))
+			done, failure = true, fmt.Sprintf("stopped after %d attempts that failed; the server log has the errors", r.cfg.MaxAttempts)
+			return nil
 		}
 		rows, err := q.ListImportRows(ctx, db.ListImportRowsParams{ImportID: id, RowNo: job.NextRow, Limit: int32(r.cfg.BatchSize)})
 		if err != nil {
 			return fmt.Errorf("read staged rows: %w", err)
 		}
 		if len(rows) > 0 {
-			if err := r.apply(ctx, tx, &job, rows); err != nil {
+			if err := r.apply(actorContext(ctx, job), tx, &job, rows); err != nil {
 				return err
 			}
 		}
-		if len(rows) < r.cfg.BatchSize {
-			done = true
-			return r.finish(ctx, q, job, StatusSucceeded, "")
-		}
+		done = len(rows) < r.cfg.BatchSize
 		return nil
 	})
-	return done, err
+	return done, failure, err
+}
+
+// lock locks job id, which must still be this worker's.
+func (r *Runner) lock(ctx context.Context, q *db.Queries, id int64) (db.ImportJob, error) {
+	job, err := q.LockImportJob(ctx, id)
+	if err != nil {
+		return db.ImportJob{}, fmt.Errorf("lock import job: %w", err)
+	}
+	if job.Status != StatusRunning || database.Value(job.LeaseOwner) != r.cfg.Owner {
+		return db.ImportJob{}, errLeaseLost
+	}
+	return job, nil
+}
+
+// actorContext returns ctx with the uploader of job as the actor of audit events.
+func actorContext(ctx context.Context, job db.ImportJob) context.Context {
+	return audit.WithActor(ctx, audit.Actor{
+		UserID: database.Value(job.ActorID), Role: database.Value(job.ActorRole),
+		RequestID: database.Value(job.RequestID), ClientIP: database.Value(job.ClientIp),
+	})
 }
 
 // apply upserts the staged rows of one batch and records the outcome in job and the database.
@@ -243,6 +261,7 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 			b.outcome(upserted[i], res)
 		}
 	}
+	slices.SortStableFunc(b.errors, func(x, y RowError) int { return x.Row - y.Row })
 	for _, e := range b.errors {
 		if err := q.CreateImportError(ctx, db.CreateImportErrorParams{
 			ImportID: job.ID, RowNo: int32(e.Row), LineNo: int32(e.Line), ColumnName: database.Optional(truncate(e.Column, maxHeaderChars)),
@@ -300,8 +319,23 @@ func (r *Runner) readRow(row db.ListImportRowsRow, columns []Column, delim strin
 	return ch, problems
 }
 
-// finish ends job with status: the staged rows are deleted after the commit (cleanUp).
-func (r *Runner) finish(ctx context.Context, q *db.Queries, job db.ImportJob, status, failure string) error {
+// finish ends job id: succeeded, or failed for the reason failure.
+func (r *Runner) finish(ctx context.Context, id int64, failure string) error {
+	return database.InTx(ctx, r.db, func(q *db.Queries) error {
+		job, err := r.lock(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		status := StatusSucceeded
+		if failure != "" {
+			status = StatusFailed
+		}
+		return r.record(actorContext(ctx, job), q, job, status, failure)
+	})
+}
+
+// record writes the end of job and its audit event.
+func (r *Runner) record(ctx context.Context, q *db.Queries, job db.ImportJob, status, failure string) error {
 	now := r.timestamp()
 	if err := q.FinishImportJob(ctx, db.FinishImportJobParams{
 		Status: status, Failure: database.Optional(failure), FinishedAt: &now, UpdatedAt: now, ID: job.ID,
@@ -326,8 +360,7 @@ func (r *Runner) finish(ctx context.Context, q *db.Queries, job db.ImportJob, st
 	return audit.Record(ctx, q, audit.Event{Action: "import.complete", EntityType: "import", EntityID: job.PublicID, Changes: changes}, now)
 }
 
-// cleanUp deletes the staged rows of a finished job, a chunk at a time; Purge deletes what a
-// worker that stopped first left.
+// cleanUp deletes the staged rows of a job that is done, a chunk at a time.
 func (r *Runner) cleanUp(ctx context.Context, id int64) error {
 	q := db.New(r.db)
 	for {
