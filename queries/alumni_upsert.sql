@@ -7,3 +7,7 @@ SELECT * FROM alumni WHERE student_id IN (sqlc.slice(student_ids)) FOR UPDATE;
 -- name: LockAlumniByEmails :many
 -- LockAlumniByEmails locks the records, live or deleted, with these emails.
 SELECT * FROM alumni WHERE email IN (sqlc.slice(emails)) FOR UPDATE;
+
+-- name: ListAlumniIDs :many
+-- ListAlumniIDs returns the internal keys of records by public id (after a multi-row INSERT).
+SELECT id, public_id FROM alumni WHERE public_id IN (sqlc.slice(public_ids));

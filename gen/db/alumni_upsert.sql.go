@@ -10,6 +10,49 @@ import (
 	"strings"
 )
 
+const listAlumniIDs = `-- name: ListAlumniIDs :many
+SELECT id, public_id FROM alumni WHERE public_id IN (/*SLICE:public_ids*/?)
+`
+
+type ListAlumniIDsRow struct {
+	ID       int64
+	PublicID string
+}
+
+// ListAlumniIDs returns the internal keys of records by public id (after a multi-row INSERT).
+func (q *Queries) ListAlumniIDs(ctx context.Context, publicIds []string) ([]ListAlumniIDsRow, error) {
+	query := listAlumniIDs
+	var queryParams []interface{}
+	if len(publicIds) > 0 {
+		for _, v := range publicIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:public_ids*/?", strings.Repeat(",?", len(publicIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:public_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAlumniIDsRow{}
+	for rows.Next() {
+		var i ListAlumniIDsRow
+		if err := rows.Scan(&i.ID, &i.PublicID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockAlumniByEmails = `-- name: LockAlumniByEmails :many
 SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at FROM alumni WHERE email IN (/*SLICE:emails*/?) FOR UPDATE
 `

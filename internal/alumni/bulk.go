@@ -1,5 +1,12 @@
 package alumni
 
+import (
+	"context"
+	"strings"
+
+	"github.com/alumnid/alumnid/gen/db"
+)
+
 // Bulk loaders (the seed command, later imports) write many rows per statement, which sqlc's
 // one-row queries cannot. These give them the columns and values, from the same mapping the
 // store uses, so there is one place that knows how a record becomes a row.
@@ -36,4 +43,53 @@ var DegreeColumns = []string{
 func DegreeRow(alumnusID int64, position int, d Degree) []any {
 	p := toDegreeParams(alumnusID, position, d)
 	return []any{p.AlumnusID, p.Position, p.Degree, p.Program, p.Faculty, p.GraduationYear, p.PreferredClassYear, p.IsPrimary}
+}
+
+// insertRows inserts rows (values of columns) into table through tx, with statements of up to
+// 1,000 rows and about 4 MiB (max_allowed_packet is 16 MiB by default on MariaDB).
+func insertRows(ctx context.Context, tx db.DBTX, table string, columns []string, rows [][]any) error {
+	const maxRows, maxBytes = 1000, 4 << 20
+	args := make([]any, 0, min(len(rows), maxRows)*len(columns))
+	n, size := 0, 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, multiInsert(table, columns, n), args...)
+		args, n, size = args[:0], 0, 0
+		return err
+	}
+	for _, r := range rows {
+		args = append(args, r...)
+		n++
+		for _, v := range r {
+			if s, ok := v.(*string); ok && s != nil {
+				size += len(*s)
+			} else if s, ok := v.(string); ok {
+				size += len(s)
+			}
+		}
+		if n >= maxRows || size >= maxBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// multiInsert writes an INSERT of rows rows into table; only fixed names and placeholders go
+// into it.
+func multiInsert(table string, columns []string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
+	var b strings.Builder
+	b.Grow(len(one)*rows + 100)
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+	}
+	return b.String()
 }

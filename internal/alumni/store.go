@@ -41,7 +41,8 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 		return Alumnus{}, err
 	}
 	a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
-	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := database.InSQLTx(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		res, err := q.CreateAlumnus(ctx, toCreateParams(a))
 		if err != nil {
 			return translate(err)
@@ -50,7 +51,7 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 		if err != nil {
 			return fmt.Errorf("read new alumnus id: %w", err)
 		}
-		if err := writeChildren(ctx, q, id, f); err != nil {
+		if err := writeChildren(ctx, tx, children{id, f}); err != nil {
 			return err
 		}
 		return record(ctx, q, "alumnus.create", a.ID, audit.Diff(nil, auditFields(f)), now)
@@ -107,7 +108,8 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 	}
 	now := s.timestamp()
 	var out Alumnus
-	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := database.InSQLTx(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		row, err := lockLive(ctx, q, id, nil)
 		if err != nil {
 			return err
@@ -144,7 +146,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 		if err := q.DeleteTags(ctx, internalID); err != nil {
 			return fmt.Errorf("delete tags: %w", err)
 		}
-		if err := writeChildren(ctx, q, internalID, f); err != nil {
+		if err := writeChildren(ctx, tx, children{internalID, f}); err != nil {
 			return err
 		}
 		next := Alumnus{ID: id, Version: cur.Version + 1, Fields: f, CreatedAt: cur.CreatedAt, UpdatedAt: now}
@@ -225,17 +227,29 @@ func lockLive(ctx context.Context, q *db.Queries, id string, matches func(versio
 var ErrChanged = derrors.New(derrors.PreconditionFailed,
 	"The record was changed by someone else; fetch it again and reapply your change.")
 
-// writeChildren inserts the degrees and tags of f for the record with internal key id.
-func writeChildren(ctx context.Context, q *db.Queries, id int64, f Fields) error {
-	for i, d := range f.Degrees {
-		if err := q.CreateDegree(ctx, toDegreeParams(id, i, d)); err != nil {
-			return fmt.Errorf("create degree: %w", err)
+// children are the degrees and tags of the record with internal key id.
+type children struct {
+	id int64
+	Fields
+}
+
+// writeChildren inserts the degrees and tags of records through tx, with multi-row INSERTs
+// (an import writes hundreds of records at once).
+func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
+	var degrees, tags [][]any
+	for _, r := range records {
+		for i, d := range r.Degrees {
+			degrees = append(degrees, DegreeRow(r.id, i, d))
+		}
+		for _, t := range r.Tags {
+			tags = append(tags, []any{r.id, t})
 		}
 	}
-	for _, t := range f.Tags {
-		if err := q.CreateTag(ctx, db.CreateTagParams{AlumnusID: id, Tag: t}); err != nil {
-			return fmt.Errorf("create tag: %w", err)
-		}
+	if err := insertRows(ctx, tx, "degrees", DegreeColumns, degrees); err != nil {
+		return fmt.Errorf("create degrees: %w", err)
+	}
+	if err := insertRows(ctx, tx, "alumni_tags", []string{"alumnus_id", "tag"}, tags); err != nil {
+		return fmt.Errorf("create tags: %w", err)
 	}
 	return nil
 }
