@@ -1,8 +1,12 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -497,5 +501,103 @@ func TestImportRefusesWhatItCannotRead(t *testing.T) {
 	}
 	if strings.Contains(s.Logs(), `"level":"ERROR"`) {
 		t.Errorf("bad uploads were logged as errors:\n%s", s.Logs())
+	}
+}
+
+func TestImportIsAudited(t *testing.T) {
+	s := newServer(t)
+	existing, _ := create(t, s.Client, map[string]any{"studentId": "S2", "firstName": "Grace", "lastName": "Murray"})
+	staff := s.As(t, auth.RoleStaff)
+	me := whoAmI(t, staff)
+	resp := upload(t, staff, "apply", registrarCSV)
+	mustStatus(t, resp, http.StatusAccepted)
+	var j api.ImportJob
+	resp.JSON(t, &j)
+	j = waitForImport(t, staff, j.Id)
+
+	events := eventsOf(auditAll(t, s.Client, ""), requestIDOf(resp))
+	slices.Reverse(events) // oldest first
+	// Within a batch, the updates come first and the new records after.
+	if got := strings.Join(actions(events), " "); got != "import.create alumnus.update alumnus.create alumnus.create import.complete" {
+		t.Fatalf("events of the upload: %s", got)
+	}
+	for _, e := range events {
+		if e.Actor == nil || e.Actor.Id != me.User.Id || e.Actor.Role != api.Role(auth.RoleStaff) {
+			t.Errorf("%s: actor %+v, want the uploader", e.Action, e.Actor)
+		}
+	}
+	created := changeMap(events[0])
+	if events[0].EntityType != "import" || val(events[0].EntityId) != j.Id || created["fileName"].After != "alumni.csv" ||
+		created["mode"].After != "apply" || created["fileSize"].After != float64(len(registrarCSV)) || created["totalRows"].After != float64(3) {
+		t.Errorf("import.create: %+v %v", events[0], created)
+	}
+	if update := changeMap(events[1]); val(events[1].EntityId) != existing.Id || update["lastName"].Before != "Murray" || update["lastName"].After != "Hopper" {
+		t.Errorf("alumnus.update: %+v", update)
+	}
+	done := changeMap(events[4])
+	if done["status"].After != "succeeded" || done["created"].After != float64(2) || done["updated"].After != float64(1) || done["rejected"].After != float64(0) {
+		t.Errorf("import.complete: %v", done)
+	}
+
+	// A dry run is audited as an import, without changes to records.
+	resp = upload(t, staff, "dry_run", strings.ReplaceAll(registrarCSV, "King", "Lovelace"))
+	mustStatus(t, resp, http.StatusAccepted)
+	resp.JSON(t, &j)
+	waitForImport(t, staff, j.Id)
+	if got := strings.Join(actions(eventsOf(auditAll(t, s.Client, ""), requestIDOf(resp))), " "); got != "import.complete import.create" {
+		t.Errorf("events of a dry run: %s", got)
+	}
+}
+
+// TestImportStreamsLargeFiles imports 100,000 rows sent as they are generated: the rows are
+// staged while the upload is still arriving (nothing holds the body whole first), and all of
+// them end up as records.
+func TestImportStreamsLargeFiles(t *testing.T) {
+	s := newServer(t)
+	const rows = 100_000
+	body, w := io.Pipe()
+	halfway := make(chan struct{})
+	go func() {
+		bw := bufio.NewWriter(w)
+		_, _ = bw.WriteString("Student ID,First name,Last name,Email,Degree,Program,Graduation year,City,Country,Tags\n")
+		for i := 1; i <= rows; i++ {
+			if i == 2_000 {
+				_ = bw.Flush()
+				<-halfway
+			}
+			fmt.Fprintf(bw, "S%07d,Given%d,Family%d,person%d@example.org,BSc,Program %d,%d,City %d,GB,tag%d|all\n",
+				i, i, i%977, i, i%40, 1960+i%60, i%300, i%7)
+		}
+		_ = bw.Flush()
+		_ = w.Close()
+	}()
+	answer := make(chan *apitest.Response, 1)
+	go func() {
+		answer <- s.Client.Upload(importsPath, apitest.Field("mode", "apply"), apitest.File("big.csv", body))
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for staged := 0; staged < 1_000; {
+		if time.Now().After(deadline) {
+			t.Fatal("no rows were staged while the upload was arriving")
+		}
+		time.Sleep(10 * time.Millisecond)
+		_ = s.DB.QueryRow("SELECT COUNT(*) FROM import_rows").Scan(&staged)
+	}
+	close(halfway)
+	resp := <-answer
+	mustStatus(t, resp, http.StatusAccepted)
+	var j api.ImportJob
+	resp.JSON(t, &j)
+	if j.TotalRows != rows {
+		t.Fatalf("job: %+v", j)
+	}
+	j = waitForImport(t, s.Client, j.Id)
+	if j.Status != api.Succeeded || j.Counts != counts(rows, 0, 0, 0) || j.ProcessedRows != rows {
+		t.Fatalf("job: %+v %v", j, val(j.Errors))
+	}
+	var alumni, degrees, tags int
+	_ = s.DB.QueryRow("SELECT (SELECT COUNT(*) FROM alumni), (SELECT COUNT(*) FROM degrees), (SELECT COUNT(*) FROM alumni_tags)").Scan(&alumni, &degrees, &tags)
+	if alumni != rows || degrees != rows || tags != 2*rows {
+		t.Errorf("%d alumni, %d degrees, %d tags", alumni, degrees, tags)
 	}
 }
