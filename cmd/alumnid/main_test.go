@@ -46,7 +46,7 @@ func TestServeEndToEnd(t *testing.T) {
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile}, &logs, &logs)
+		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms"}, &logs, &logs)
 	}()
 	var base string
 	select {
@@ -87,6 +87,21 @@ func TestServeEndToEnd(t *testing.T) {
 	c = c.WithToken(tok.AccessToken)
 	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	// The import worker runs in serve.
+	upload := c.Upload("/api/v1/alumni/imports", apitest.Field("mode", "apply"),
+		apitest.File("a.csv", strings.NewReader("Student ID,First name,Last name\nS1,Grace,Hopper\n")))
+	if upload.Status != 202 {
+		t.Fatalf("import: %d %s", upload.Status, upload.Body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r := c.Get(upload.Header.Get("Location"), nil)
+		if strings.Contains(string(r.Body), `"status":"succeeded"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import did not finish: %s", r.Body)
+		}
 	}
 
 	// A request in flight when shutdown starts still completes: its body is half sent when
@@ -143,6 +158,8 @@ func TestServeRejectsBadSettings(t *testing.T) {
 	tests := [][]string{
 		{"serve", "--trusted-proxies", "not-a-network"},
 		{"serve", "--request-timeout", "0s"},
+		{"serve", "--import-timeout", "0s"},
+		{"serve", "--import-batch-size", "0"},
 		{"serve", "--log-format", "xml"},
 		{"nonsense"},
 	}
