@@ -379,4 +379,3 @@ func rejected(err error) (UpsertResult, *audit.Event, error) {
 	}
 	return UpsertResult{}, nil, err
 }
-

@@ -16,6 +16,7 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/importer"
 )
 
 const importsPath = "/api/v1/alumni/imports"
@@ -600,4 +601,110 @@ func TestImportStreamsLargeFiles(t *testing.T) {
 	if alumni != rows || degrees != rows || tags != 2*rows {
 		t.Errorf("%d alumni, %d degrees, %d tags", alumni, degrees, tags)
 	}
+}
+
+// TestImportResumesAfterInterruption stops a worker in the middle of an import and lets the
+// job be taken over, also from a worker that died holding it: the end state is the one an
+// uninterrupted import of the same file reaches, with every row applied once.
+func TestImportResumesAfterInterruption(t *testing.T) {
+	t.Parallel()
+	s := apitest.NewServer(t, apitest.DefaultConfig(), apitest.WithoutImportWorker())
+	const rows = 3000
+	var b strings.Builder
+	b.WriteString("Student ID,First name,Last name,Email,Degree,Program,Graduation year,Tags\n")
+	bad := 0
+	for i := 1; i <= rows; i++ {
+		email := fmt.Sprintf("p%d@example.org", i)
+		if i%97 == 0 {
+			email, bad = "not-an-email", bad+1
+		}
+		fmt.Fprintf(&b, "S%05d,Given%d,Family%d,%s,BSc,Program %d,%d,t%d|all\n", i, i, i, email, i%13, 1980+i%40, i%5)
+	}
+	csv := b.String()
+	resp := upload(t, s.Client, "apply", csv)
+	mustStatus(t, resp, http.StatusAccepted)
+	var j api.ImportJob
+	resp.JSON(t, &j)
+	get := func() api.ImportJob {
+		var j2 api.ImportJob
+		mustStatus(t, s.Client.Get(importsPath+"/"+j.Id, nil), http.StatusOK).JSON(t, &j2)
+		return j2
+	}
+
+	// Worker A stops after a few batches, most likely in the middle of one.
+	stopA := s.StartImportWorker(t, importer.RunnerConfig{BatchSize: 100, Owner: "worker-a"})
+	for deadline := time.Now().Add(time.Minute); get().ProcessedRows < 500; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("worker A did not get going")
+		}
+	}
+	stopA()
+	j = get()
+	if j.Status != api.Running || j.ProcessedRows%100 != 0 || j.ProcessedRows >= rows {
+		t.Fatalf("after stopping worker A: %+v", j)
+	}
+	// What was committed is whole batches: each with its records, children and audit events.
+	var records, degrees, events, problems int
+	_ = s.DB.QueryRow(`SELECT (SELECT COUNT(*) FROM alumni), (SELECT COUNT(*) FROM degrees),
+		(SELECT COUNT(*) FROM audit_events WHERE action = 'alumnus.create'), (SELECT COUNT(*) FROM import_errors)`).Scan(&records, &degrees, &events, &problems)
+	if records != j.Counts.Created || degrees != records || events != records || problems != j.ErrorCount ||
+		j.Counts.Created+j.Counts.Rejected != j.ProcessedRows {
+		t.Fatalf("after %d rows: %d records, %d degrees, %d events, %d problems; job %+v", j.ProcessedRows, records, degrees, events, problems, j)
+	}
+
+	// A worker that died holding the job: its lease must run out before another takes over.
+	if _, err := s.DB.Exec("UPDATE import_jobs SET lease_owner = 'crashed', lease_expires_at = ? WHERE public_id = ?",
+		time.Now().UTC().Add(1500*time.Millisecond), j.Id); err != nil {
+		t.Fatal(err)
+	}
+	s.StartImportWorker(t, importer.RunnerConfig{BatchSize: 100, Owner: "worker-b"})
+	time.Sleep(500 * time.Millisecond)
+	if again := get(); again.ProcessedRows != j.ProcessedRows {
+		t.Fatalf("worker B took the job while its lease was valid: %+v", again)
+	}
+	j = waitForImport(t, s.Client, j.Id)
+	if j.Status != api.Succeeded || j.Counts != counts(rows-bad, 0, 0, bad) || j.ProcessedRows != rows || j.ErrorCount != bad {
+		t.Fatalf("resumed import: %+v", j)
+	}
+
+	// The same end state as an uninterrupted import of the same file.
+	other := apitest.NewServer(t, apitest.DefaultConfig())
+	if o := runImport(t, other.Client, "apply", csv); o.Counts != j.Counts {
+		t.Fatalf("uninterrupted import: %+v", o)
+	}
+	if diff := cmp.Diff(importState(t, other), importState(t, s)); diff != "" {
+		t.Errorf("the resumed import differs from an uninterrupted one (-uninterrupted +resumed):\n%s", diff)
+	}
+}
+
+// importState describes the records, their children and audit events, and the import's
+// problems, without ids and times.
+func importState(t *testing.T, s *apitest.Server) []string {
+	t.Helper()
+	rows, err := s.DB.Query(`
+		SELECT CONCAT_WS('|', a.student_id, a.first_name, a.last_name, COALESCE(a.email, ''), a.version,
+		  (SELECT GROUP_CONCAT(CONCAT_WS(':', d.position, d.degree, d.program, d.graduation_year, d.is_primary) ORDER BY d.position)
+		     FROM degrees d WHERE d.alumnus_id = a.id),
+		  (SELECT GROUP_CONCAT(g.tag ORDER BY g.tag) FROM alumni_tags g WHERE g.alumnus_id = a.id),
+		  (SELECT GROUP_CONCAT(e.action ORDER BY e.id) FROM audit_events e WHERE e.entity_type = 'alumnus' AND e.entity_id = a.public_id))
+		FROM alumni a
+		UNION ALL
+		SELECT CONCAT_WS('|', 'problem', row_no, line_no, COALESCE(column_name, ''), COALESCE(field, ''), message) FROM import_errors
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -96,4 +96,3 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
-
