@@ -154,7 +154,9 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 		case target == nil:
 			f, err := edit(r, Fields{}, false, now)
 			if err != nil {
-				out[i] = UpsertResult{Outcome: Rejected, Err: err}
+				if out[i], _, err = rejected(err); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
@@ -270,7 +272,7 @@ func (s *Store) upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *up
 	cur.Degrees, cur.Tags = slices.Clone(cur.Degrees), slices.Clone(cur.Tags)
 	f, err := edit(r, cur, true, now)
 	if err != nil {
-		return UpsertResult{Outcome: Rejected, Err: err}, nil, nil
+		return rejected(err)
 	}
 	if reflect.DeepEqual(t.Fields, f) {
 		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil, nil

@@ -566,7 +566,7 @@ func TestImportStreamsLargeFiles(t *testing.T) {
 				_ = bw.Flush()
 				<-halfway
 			}
-			fmt.Fprintf(bw, "S%07d,Given%d,Family%d,person%d@example.org,BSc,Program %d,%d,City %d,GB,tag%d|all\n",
+			_, _ = fmt.Fprintf(bw, "S%07d,Given%d,Family%d,person%d@example.org,BSc,Program %d,%d,City %d,GB,tag%d|all\n",
 				i, i, i%977, i, i%40, 1960+i%60, i%300, i%7)
 		}
 		_ = bw.Flush()

@@ -211,12 +211,9 @@ func resolveColumns(headers []string, m Mapping) ([]Column, []string, error) {
 	used := map[string]int{} // mapping entries used
 	byField := map[string]string{}
 	for i, h := range headers {
-		var f *field
-		recognized := true
+		f := fieldByHeader[headerKey(h)]
 		if name, ok := lookupMapping(m, h, used); ok {
 			f = fieldByName[name] // nil for "": ignore
-		} else if f, recognized = fieldByHeader[headerKey(h)]; !recognized {
-			f = nil
 		}
 		if f == nil {
 			if h == "" {

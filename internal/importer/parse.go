@@ -227,8 +227,8 @@ func (p *Parser) Next() (Row, error) {
 			return Row{}, derrors.New(derrors.TooLarge, "The file has too many rows.",
 				derrors.FieldError{Field: "file", Message: fmt.Sprintf("has more than %d rows; split it into several files", p.limits.MaxRows)})
 		}
-		if pe != nil {
-			return Row{No: p.rows, Line: pe.StartLine, Problem: &Problem{Message: quoteMessage(pe)}}, nil
+		if pe != nil { // a row that is not valid CSV is a row with a problem, not a failure
+			return Row{No: p.rows, Line: pe.StartLine, Problem: &Problem{Message: quoteMessage(pe)}}, nil //nolint:nilerr // see above
 		}
 		row := Row{No: p.rows, Line: p.line}
 		for _, cell := range rec {

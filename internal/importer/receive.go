@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"path"
 	"strings"
@@ -334,7 +335,7 @@ func (up *upload) queue(ctx context.Context, dryRun bool) error {
 	}
 	return database.InTx(ctx, up.s.db, func(q *db.Queries) error {
 		n, err := q.QueueImportJob(ctx, db.QueueImportJobParams{
-			DryRun: dryRun, FileSize: up.size, TotalRows: int32(min(up.rows, maxInt32)), NextRow: int32(min(up.firstRow, maxInt32)),
+			DryRun: dryRun, FileSize: up.size, TotalRows: int32Of(up.rows), NextRow: int32Of(up.firstRow),
 			UpdatedAt: now, ID: up.id,
 		})
 		if err != nil {
@@ -352,7 +353,11 @@ func (up *upload) queue(ctx context.Context, dryRun bool) error {
 	})
 }
 
-const maxInt32 = 1<<31 - 1
+// int32Of narrows n to an INT column; the limits bound every count and row number that gets
+// here, so clamping never changes one.
+func int32Of(n int) int32 {
+	return int32(max(min(n, math.MaxInt32), math.MinInt32)) //nolint:gosec // clamped
+}
 
 // discard deletes the upload's job and staged rows, also when ctx has ended.
 func (up *upload) discard(ctx context.Context) {

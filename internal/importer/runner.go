@@ -193,7 +193,7 @@ func (r *Runner) batch(ctx context.Context, id int64) (done bool, failure string
 			done, failure = true, fmt.Sprintf("stopped after %d attempts that failed; the server log has the errors", r.cfg.MaxAttempts)
 			return nil
 		}
-		rows, err := q.ListImportRows(ctx, db.ListImportRowsParams{ImportID: id, RowNo: job.NextRow, Limit: int32(r.cfg.BatchSize)})
+		rows, err := q.ListImportRows(ctx, db.ListImportRowsParams{ImportID: id, RowNo: job.NextRow, Limit: int32Of(r.cfg.BatchSize)})
 		if err != nil {
 			return fmt.Errorf("read staged rows: %w", err)
 		}
@@ -264,7 +264,7 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 	slices.SortStableFunc(b.errors, func(x, y RowError) int { return x.Row - y.Row })
 	for _, e := range b.errors {
 		if err := q.CreateImportError(ctx, db.CreateImportErrorParams{
-			ImportID: job.ID, RowNo: int32(e.Row), LineNo: int32(e.Line), ColumnName: database.Optional(truncate(e.Column, maxHeaderChars)),
+			ImportID: job.ID, RowNo: int32Of(e.Row), LineNo: int32Of(e.Line), ColumnName: database.Optional(truncate(e.Column, maxHeaderChars)),
 			Field: database.Optional(e.Field), Message: truncate(e.Message, 500),
 		}); err != nil {
 			return fmt.Errorf("record import error: %w", err)
@@ -273,12 +273,12 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 	now := r.timestamp()
 	expires := now.Add(r.cfg.Lease)
 	job.NextRow = rows[len(rows)-1].RowNo + 1
-	job.ProcessedRows += int32(len(rows))
-	job.CreatedCount += int32(b.counts.Created)
-	job.UpdatedCount += int32(b.counts.Updated)
-	job.UnchangedCount += int32(b.counts.Unchanged)
-	job.RejectedCount += int32(b.counts.Rejected)
-	job.ErrorCount += int32(len(b.errors))
+	job.ProcessedRows += int32Of(len(rows))
+	job.CreatedCount += int32Of(b.counts.Created)
+	job.UpdatedCount += int32Of(b.counts.Updated)
+	job.UnchangedCount += int32Of(b.counts.Unchanged)
+	job.RejectedCount += int32Of(b.counts.Rejected)
+	job.ErrorCount += int32Of(len(b.errors))
 	err = q.SaveImportProgress(ctx, db.SaveImportProgressParams{
 		NextRow: job.NextRow, ProcessedRows: job.ProcessedRows, CreatedCount: job.CreatedCount, UpdatedCount: job.UpdatedCount,
 		UnchangedCount: job.UnchangedCount, RejectedCount: job.RejectedCount, ErrorCount: job.ErrorCount,
