@@ -71,7 +71,8 @@ func File(name string, body io.Reader) Part {
 }
 
 // Upload posts the parts as multipart/form-data, streamed as they are read (no
-// Content-Length), and returns the response after checking it against the contract.
+// Content-Length), with a timeout of 10 minutes, and returns the response after checking it
+// against the contract.
 func (c *Client) Upload(path string, parts ...Part) *Response {
 	c.t.Helper()
 	pr, pw := io.Pipe()
@@ -101,5 +102,7 @@ func (c *Client) Upload(path string, parts ...Part) *Response {
 		}()
 		_ = pw.CloseWithError(err)
 	}()
-	return c.Do(Request{Method: http.MethodPost, Path: path, Body: pr, ContentType: mw.FormDataContentType()})
+	long := *c // a large upload may take longer than other requests
+	long.http = &http.Client{Timeout: 10 * time.Minute}
+	return long.Do(Request{Method: http.MethodPost, Path: path, Body: pr, ContentType: mw.FormDataContentType()})
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -552,28 +553,33 @@ func TestImportIsAudited(t *testing.T) {
 
 // TestImportStreamsLargeFiles imports 100,000 rows sent as they are generated: the rows are
 // staged while the upload is still arriving (nothing holds the body whole first), and all of
-// them end up as records.
+// them end up as records. (Few columns, so that it stays quick under the race detector.)
 func TestImportStreamsLargeFiles(t *testing.T) {
-	s := newServer(t)
+	t.Parallel()
+	s := apitest.NewServer(t, apitest.DefaultConfig(), apitest.WithoutImportWorker())
+	s.StartImportWorker(t, importer.RunnerConfig{BatchSize: 1000})
 	const rows = 100_000
 	body, w := io.Pipe()
 	halfway := make(chan struct{})
+	var once sync.Once
+	proceed := func() { once.Do(func() { close(halfway) }) }
+	t.Cleanup(proceed)
 	go func() {
 		bw := bufio.NewWriter(w)
-		_, _ = bw.WriteString("Student ID,First name,Last name,Email,Degree,Program,Graduation year,City,Country,Tags\n")
+		_, _ = bw.WriteString("Student ID,First name,Last name,Email\n")
 		for i := 1; i <= rows; i++ {
 			if i == 2_000 {
 				_ = bw.Flush()
 				<-halfway
 			}
-			_, _ = fmt.Fprintf(bw, "S%07d,Given%d,Family%d,person%d@example.org,BSc,Program %d,%d,City %d,GB,tag%d|all\n",
-				i, i, i%977, i, i%40, 1960+i%60, i%300, i%7)
+			_, _ = fmt.Fprintf(bw, "S%07d,Given%d,Family%d,person%d@example.org\n", i, i, i%977, i)
 		}
 		_ = bw.Flush()
 		_ = w.Close()
 	}()
 	answer := make(chan *apitest.Response, 1)
 	go func() {
+		defer close(answer) // also when the client gives up (t.Fatalf ends this goroutine)
 		answer <- s.Client.Upload(importsPath, apitest.Field("mode", "apply"), apitest.File("big.csv", body))
 	}()
 	deadline := time.Now().Add(time.Minute)
@@ -584,8 +590,11 @@ func TestImportStreamsLargeFiles(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		_ = s.DB.QueryRow("SELECT COUNT(*) FROM import_rows").Scan(&staged)
 	}
-	close(halfway)
-	resp := <-answer
+	proceed()
+	resp, ok := <-answer
+	if !ok {
+		t.Fatal("the upload failed")
+	}
 	mustStatus(t, resp, http.StatusAccepted)
 	var j api.ImportJob
 	resp.JSON(t, &j)
@@ -596,10 +605,10 @@ func TestImportStreamsLargeFiles(t *testing.T) {
 	if j.Status != api.Succeeded || j.Counts != counts(rows, 0, 0, 0) || j.ProcessedRows != rows {
 		t.Fatalf("job: %+v %v", j, val(j.Errors))
 	}
-	var alumni, degrees, tags int
-	_ = s.DB.QueryRow("SELECT (SELECT COUNT(*) FROM alumni), (SELECT COUNT(*) FROM degrees), (SELECT COUNT(*) FROM alumni_tags)").Scan(&alumni, &degrees, &tags)
-	if alumni != rows || degrees != rows || tags != 2*rows {
-		t.Errorf("%d alumni, %d degrees, %d tags", alumni, degrees, tags)
+	var alumni, events int
+	_ = s.DB.QueryRow("SELECT (SELECT COUNT(*) FROM alumni), (SELECT COUNT(*) FROM audit_events WHERE action = 'alumnus.create')").Scan(&alumni, &events)
+	if alumni != rows || events != rows {
+		t.Errorf("%d alumni, %d audit events", alumni, events)
 	}
 }
 
