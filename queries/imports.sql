@@ -65,18 +65,35 @@ WHERE id = ?;
 UPDATE import_jobs SET lease_expires_at = ?
 WHERE id = ? AND lease_owner = ? AND status = 'running';
 
+-- name: MarkRepeatedStudentIDs :exec
+-- MarkRepeatedStudentIDs notes on each staged row whose student id an earlier row of the file
+-- has the first such row.
+UPDATE import_rows r
+JOIN (
+  SELECT s.student_key, MIN(s.row_no) AS first_row FROM import_rows s
+  WHERE s.import_id = sqlc.arg(import_id) AND s.student_key IS NOT NULL
+  GROUP BY s.student_key HAVING COUNT(*) > 1
+) f ON f.student_key = r.student_key
+SET r.first_student_row = f.first_row
+WHERE r.import_id = sqlc.arg(import_id) AND r.row_no > f.first_row;
+
+-- name: MarkRepeatedEmails :exec
+-- MarkRepeatedEmails does the same for emails.
+UPDATE import_rows r
+JOIN (
+  SELECT s.email_key, MIN(s.row_no) AS first_row FROM import_rows s
+  WHERE s.import_id = sqlc.arg(import_id) AND s.email_key IS NOT NULL
+  GROUP BY s.email_key HAVING COUNT(*) > 1
+) f ON f.email_key = r.email_key
+SET r.first_email_row = f.first_row
+WHERE r.import_id = sqlc.arg(import_id) AND r.row_no > f.first_row;
+
 -- name: ListImportRows :many
--- ListImportRows returns the next staged rows from a row number on, each with the first row
--- of the file that has the same student id and the same email (the row itself when it is the
--- first; 0 when the row has none).
-SELECT r.row_no, r.line_no, r.data, r.problem, r.problem_column,
-  CAST(COALESCE((SELECT MIN(s.row_no) FROM import_rows s
-    WHERE s.import_id = r.import_id AND s.student_key = r.student_key), 0) AS SIGNED) AS first_student_row,
-  CAST(COALESCE((SELECT MIN(e.row_no) FROM import_rows e
-    WHERE e.import_id = r.import_id AND e.email_key = r.email_key), 0) AS SIGNED) AS first_email_row
-FROM import_rows r
-WHERE r.import_id = ? AND r.row_no >= ?
-ORDER BY r.row_no
+-- ListImportRows returns the next staged rows from a row number on.
+SELECT row_no, line_no, data, problem, problem_column, first_student_row, first_email_row
+FROM import_rows
+WHERE import_id = ? AND row_no >= ?
+ORDER BY row_no
 LIMIT ?;
 
 -- name: DeleteImportRows :execrows

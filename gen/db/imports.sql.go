@@ -340,14 +340,10 @@ func (q *Queries) ListImportJobs(ctx context.Context, arg ListImportJobsParams) 
 }
 
 const listImportRows = `-- name: ListImportRows :many
-SELECT r.row_no, r.line_no, r.data, r.problem, r.problem_column,
-  CAST(COALESCE((SELECT MIN(s.row_no) FROM import_rows s
-    WHERE s.import_id = r.import_id AND s.student_key = r.student_key), 0) AS SIGNED) AS first_student_row,
-  CAST(COALESCE((SELECT MIN(e.row_no) FROM import_rows e
-    WHERE e.import_id = r.import_id AND e.email_key = r.email_key), 0) AS SIGNED) AS first_email_row
-FROM import_rows r
-WHERE r.import_id = ? AND r.row_no >= ?
-ORDER BY r.row_no
+SELECT row_no, line_no, data, problem, problem_column, first_student_row, first_email_row
+FROM import_rows
+WHERE import_id = ? AND row_no >= ?
+ORDER BY row_no
 LIMIT ?
 `
 
@@ -363,13 +359,11 @@ type ListImportRowsRow struct {
 	Data            json.RawMessage
 	Problem         *string
 	ProblemColumn   *string
-	FirstStudentRow int64
-	FirstEmailRow   int64
+	FirstStudentRow *int32
+	FirstEmailRow   *int32
 }
 
-// ListImportRows returns the next staged rows from a row number on, each with the first row
-// of the file that has the same student id and the same email (the row itself when it is the
-// first; 0 when the row has none).
+// ListImportRows returns the next staged rows from a row number on.
 func (q *Queries) ListImportRows(ctx context.Context, arg ListImportRowsParams) ([]ListImportRowsRow, error) {
 	rows, err := q.db.QueryContext(ctx, listImportRows, arg.ImportID, arg.RowNo, arg.Limit)
 	if err != nil {
@@ -440,6 +434,49 @@ func (q *Queries) LockImportJob(ctx context.Context, id int64) (ImportJob, error
 		&i.FinishedAt,
 	)
 	return i, err
+}
+
+const markRepeatedEmails = `-- name: MarkRepeatedEmails :exec
+UPDATE import_rows r
+JOIN (
+  SELECT s.email_key, MIN(s.row_no) AS first_row FROM import_rows s
+  WHERE s.import_id = ? AND s.email_key IS NOT NULL
+  GROUP BY s.email_key HAVING COUNT(*) > 1
+) f ON f.email_key = r.email_key
+SET r.first_email_row = f.first_row
+WHERE r.import_id = ? AND r.row_no > f.first_row
+`
+
+type MarkRepeatedEmailsParams struct {
+	ImportID int64
+}
+
+// MarkRepeatedEmails does the same for emails.
+func (q *Queries) MarkRepeatedEmails(ctx context.Context, arg MarkRepeatedEmailsParams) error {
+	_, err := q.db.ExecContext(ctx, markRepeatedEmails, arg.ImportID, arg.ImportID)
+	return err
+}
+
+const markRepeatedStudentIDs = `-- name: MarkRepeatedStudentIDs :exec
+UPDATE import_rows r
+JOIN (
+  SELECT s.student_key, MIN(s.row_no) AS first_row FROM import_rows s
+  WHERE s.import_id = ? AND s.student_key IS NOT NULL
+  GROUP BY s.student_key HAVING COUNT(*) > 1
+) f ON f.student_key = r.student_key
+SET r.first_student_row = f.first_row
+WHERE r.import_id = ? AND r.row_no > f.first_row
+`
+
+type MarkRepeatedStudentIDsParams struct {
+	ImportID int64
+}
+
+// MarkRepeatedStudentIDs notes on each staged row whose student id an earlier row of the file
+// has the first such row.
+func (q *Queries) MarkRepeatedStudentIDs(ctx context.Context, arg MarkRepeatedStudentIDsParams) error {
+	_, err := q.db.ExecContext(ctx, markRepeatedStudentIDs, arg.ImportID, arg.ImportID)
+	return err
 }
 
 const purgeAbandonedUploadRows = `-- name: PurgeAbandonedUploadRows :execrows

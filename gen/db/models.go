@@ -117,14 +117,16 @@ type ImportJob struct {
 }
 
 type ImportRow struct {
-	ImportID      int64
-	RowNo         int32
-	LineNo        int32
-	Data          json.RawMessage
-	StudentKey    *string
-	EmailKey      *string
-	Problem       *string
-	ProblemColumn *string
+	ImportID        int64
+	RowNo           int32
+	LineNo          int32
+	Data            json.RawMessage
+	StudentKey      *string
+	EmailKey        *string
+	Problem         *string
+	ProblemColumn   *string
+	FirstStudentRow *int32
+	FirstEmailRow   *int32
 }
 
 type Invite struct {

@@ -44,7 +44,7 @@ const (
 
 // Staging writes rows in multi-row INSERTs of up to stageRows rows or stageBytes bytes.
 const (
-	stageRows  = 500
+	stageRows  = 1000
 	stageBytes = 4 << 20
 )
 
@@ -224,6 +224,7 @@ func (s *Service) stage(ctx context.Context, name string, r io.Reader, m Mapping
 	keys := keyColumns(p.Columns())
 	batch := make([]any, 0, stageRows*len(stageColumns))
 	rows, bytes := 0, 0
+	touched := now
 	flush := func() error {
 		if rows == 0 {
 			return nil
@@ -231,10 +232,13 @@ func (s *Service) stage(ctx context.Context, name string, r io.Reader, m Mapping
 		if _, err := s.db.ExecContext(ctx, multiInsert("import_rows", stageColumns, rows), batch...); err != nil {
 			return fmt.Errorf("stage import rows: %w", err)
 		}
-		if err := db.New(s.db).TouchImportUpload(ctx, db.TouchImportUploadParams{UpdatedAt: s.now().UTC(), ID: up.id}); err != nil {
-			return fmt.Errorf("touch import job: %w", err)
-		}
 		batch, rows, bytes = batch[:0], 0, 0
+		if t := s.now().UTC(); t.Sub(touched) > 10*time.Second { // the upload is alive (see Purge)
+			touched = t
+			if err := db.New(s.db).TouchImportUpload(ctx, db.TouchImportUploadParams{UpdatedAt: t, ID: up.id}); err != nil {
+				return fmt.Errorf("touch import job: %w", err)
+			}
+		}
 		return nil
 	}
 	for {
@@ -326,7 +330,8 @@ func nonNil(xs []string) []string {
 	return xs
 }
 
-// queue hands the staged upload to the workers and records it in the audit trail.
+// queue marks the rows whose key an earlier row has, hands the staged upload to the workers
+// and records it in the audit trail.
 func (up *upload) queue(ctx context.Context, dryRun bool) error {
 	now := up.s.now().UTC().Truncate(time.Microsecond)
 	mode := ModeApply
@@ -334,6 +339,13 @@ func (up *upload) queue(ctx context.Context, dryRun bool) error {
 		mode = ModeDryRun
 	}
 	return database.InTx(ctx, up.s.db, func(q *db.Queries) error {
+		// Rows whose key an earlier row has are marked now, once, for the workers.
+		if err := q.MarkRepeatedStudentIDs(ctx, db.MarkRepeatedStudentIDsParams{ImportID: up.id}); err != nil {
+			return fmt.Errorf("mark repeated student ids: %w", err)
+		}
+		if err := q.MarkRepeatedEmails(ctx, db.MarkRepeatedEmailsParams{ImportID: up.id}); err != nil {
+			return fmt.Errorf("mark repeated emails: %w", err)
+		}
 		n, err := q.QueueImportJob(ctx, db.QueueImportJobParams{
 			DryRun: dryRun, FileSize: up.size, TotalRows: int32Of(up.rows), NextRow: int32Of(up.firstRow),
 			UpdatedAt: now, ID: up.id,

@@ -308,13 +308,13 @@ func (r *Runner) readRow(row db.ListImportRowsRow, columns []Column, delim strin
 	if sid == "" && email == "" {
 		problems = append(problems, Problem{Field: fieldStudentID, Message: "has no student id and no email, so it cannot be matched"})
 	}
-	if row.FirstStudentRow > 0 && row.FirstStudentRow < int64(row.RowNo) {
+	if row.FirstStudentRow != nil {
 		problems = append(problems, Problem{Field: fieldStudentID, Message: fmt.Sprintf(
-			"is the same as in row %d; only the first row with a student id is imported", row.FirstStudentRow)})
+			"is the same as in row %d; only the first row with a student id is imported", *row.FirstStudentRow)})
 	}
-	if row.FirstEmailRow > 0 && row.FirstEmailRow < int64(row.RowNo) {
+	if row.FirstEmailRow != nil {
 		problems = append(problems, Problem{Field: fieldEmail, Message: fmt.Sprintf(
-			"is the same as in row %d; only the first row with an email is imported", row.FirstEmailRow)})
+			"is the same as in row %d; only the first row with an email is imported", *row.FirstEmailRow)})
 	}
 	return ch, problems
 }
