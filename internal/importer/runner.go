@@ -122,6 +122,7 @@ func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	retries := 0
 	for {
 		done, failure, err := r.batch(ctx, id)
 		if err == nil && done {
@@ -135,14 +136,29 @@ func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
 		case errors.Is(err, errLeaseLost):
 			r.log.WarnContext(ctx, "import taken over by another worker", slog.Int64("import", id))
 			return true, nil
+		case err != nil && database.Unavailable(err) && ctx.Err() == nil && retries < maxRetries:
+			// A deadlock or lock wait with an edit made meanwhile: the batch was rolled back
+			// whole; try it again without giving the job up.
+			retries++
+			r.log.WarnContext(ctx, "import batch retried", slog.Int64("import", id), slog.String("error", err.Error()))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(retries) * 100 * time.Millisecond):
+			}
 		case err != nil:
 			r.release(ctx, id)
 			return true, err
 		case done:
 			return true, nil
+		default:
+			retries = 0
 		}
 	}
 }
+
+// maxRetries is how many times in a row a batch is tried again after a transient database
+// error (a deadlock, a lock wait timeout) before the job is released.
+const maxRetries = 3
 
 // claim takes a queued or abandoned job for this worker.
 func (r *Runner) claim(ctx context.Context) (int64, bool, error) {
