@@ -100,23 +100,34 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 	q := db.New(tx)
 	type keys struct{ studentID, email string }
 	rowKeys := make([]keys, len(rows))
-	var studentIDs, emails []string
 	for i, r := range rows {
 		sid, email := MatchKeys(r.StudentID, r.Email)
 		rowKeys[i] = keys{sid, email}
-		if sid != "" {
-			studentIDs = append(studentIDs, sid)
-		}
-		if email != "" {
-			emails = append(emails, email)
-		}
 	}
 	if dryRun {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT upsert_dry_run"); err != nil {
 			return nil, fmt.Errorf("savepoint: %w", err)
 		}
 	}
-	byStudentID, byEmail, err := lockTargets(ctx, q, studentIDs, emails)
+	// The records with the rows' student ids, then those with the emails of the rows not
+	// matched so (only they are matched on their email).
+	var studentIDs, emails []string
+	for _, k := range rowKeys {
+		if k.studentID != "" {
+			studentIDs = append(studentIDs, k.studentID)
+		}
+	}
+	targets := map[int64]*upsertTarget{} // one per record, however it was found
+	byStudentID, _, err := lockTargets(ctx, q, targets, studentIDs, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range rowKeys {
+		if k.email != "" && byStudentID[fold(k.studentID)] == nil {
+			emails = append(emails, k.email)
+		}
+	}
+	_, byEmail, err := lockTargets(ctx, q, targets, nil, emails)
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +226,9 @@ func reject(kind derrors.Kind, detail, field, message string) UpsertResult {
 }
 
 // lockTargets locks and loads the records with the given student ids and emails, and returns
-// them by folded key.
-func lockTargets(ctx context.Context, q *db.Queries, studentIDs, emails []string) (map[string]*upsertTarget, map[string]*upsertTarget, error) {
+// them by folded key. Records already in targets (by internal key) are not loaded again, so
+// that every row sees the same copy of a record; new ones are added.
+func lockTargets(ctx context.Context, q *db.Queries, targets map[int64]*upsertTarget, studentIDs, emails []string) (map[string]*upsertTarget, map[string]*upsertTarget, error) {
 	var found []db.Alumni
 	if len(studentIDs) > 0 {
 		rows, err := q.LockAlumniByStudentIDs(ctx, pointers(studentIDs))
@@ -234,19 +246,28 @@ func lockTargets(ctx context.Context, q *db.Queries, studentIDs, emails []string
 	}
 	slices.SortFunc(found, func(a, b db.Alumni) int { return cmp.Compare(a.ID, b.ID) })
 	found = slices.CompactFunc(found, func(a, b db.Alumni) bool { return a.ID == b.ID })
-	records, err := withChildren(ctx, q, found)
+	var fresh []db.Alumni
+	for _, r := range found {
+		if targets[r.ID] == nil {
+			fresh = append(fresh, r)
+		}
+	}
+	records, err := withChildren(ctx, q, fresh)
 	if err != nil {
 		return nil, nil, err
 	}
-	byStudentID := make(map[string]*upsertTarget, len(records))
-	byEmail := make(map[string]*upsertTarget, len(records))
 	for i, a := range records {
-		t := &upsertTarget{internalID: found[i].ID, Alumnus: a}
-		if a.StudentID != "" {
-			byStudentID[fold(a.StudentID)] = t
+		targets[fresh[i].ID] = &upsertTarget{internalID: fresh[i].ID, Alumnus: a}
+	}
+	byStudentID := make(map[string]*upsertTarget, len(found))
+	byEmail := make(map[string]*upsertTarget, len(found))
+	for _, r := range found {
+		t := targets[r.ID]
+		if t.StudentID != "" {
+			byStudentID[fold(t.StudentID)] = t
 		}
-		if a.Email != "" {
-			byEmail[fold(a.Email)] = t
+		if t.Email != "" {
+			byEmail[fold(t.Email)] = t
 		}
 	}
 	return byStudentID, byEmail, nil

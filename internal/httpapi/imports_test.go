@@ -717,3 +717,18 @@ func importState(t *testing.T, s *apitest.Server) []string {
 	}
 	return out
 }
+
+// Two rows of one batch can reach the same record, by its student id and by its email: the
+// second sees the first's change.
+func TestImportRowsReachingOneRecord(t *testing.T) {
+	s := newServer(t)
+	a, _ := create(t, s.Client, map[string]any{"studentId": "S1", "firstName": "Ada", "lastName": "King", "email": "ada@example.org"})
+	j := runImport(t, s.Client, "apply", "Student ID,Email,City,Phone\nS1,,London,\n,ada@example.org,,+44 20 7946 0958\n")
+	if j.Counts != counts(0, 2, 0, 0) {
+		t.Fatalf("counts %+v %v", j.Counts, importErrors(t, s.Client, j.Id))
+	}
+	got, etag := getAlumnus(t, s.Client, a.Id)
+	if got.Address == nil || val(got.Address.City) != "London" || val(got.Phone) != "+44 20 7946 0958" || etag != `"3"` {
+		t.Errorf("record %+v, ETag %s", got, etag)
+	}
+}
