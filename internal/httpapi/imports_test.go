@@ -663,7 +663,7 @@ func TestImportResumesAfterInterruption(t *testing.T) {
 
 	// A worker that died holding the job: its lease must run out before another takes over.
 	if _, err := s.DB.Exec("UPDATE import_jobs SET lease_owner = 'crashed', lease_expires_at = ? WHERE public_id = ?",
-		time.Now().UTC().Add(1500*time.Millisecond), j.Id); err != nil {
+		time.Now().UTC().Add(3*time.Second), j.Id); err != nil {
 		t.Fatal(err)
 	}
 	s.StartImportWorker(t, importer.RunnerConfig{BatchSize: 100, Owner: "worker-b"})
