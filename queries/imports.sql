@@ -41,7 +41,7 @@ LIMIT 10;
 -- exactly one changes the row.
 UPDATE import_jobs SET
   status = 'running', lease_owner = sqlc.arg(owner), lease_expires_at = sqlc.arg(lease_expires_at),
-  attempts = attempts + 1, started_at = COALESCE(started_at, sqlc.narg(started_at)), updated_at = sqlc.arg(now)
+  started_at = COALESCE(started_at, sqlc.narg(started_at)), updated_at = sqlc.arg(now)
 WHERE id = sqlc.arg(id) AND (status = 'queued' OR (status = 'running' AND lease_expires_at < sqlc.arg(expired_before)));
 
 -- name: LockImportJob :one
@@ -61,9 +61,10 @@ UPDATE import_jobs SET
 WHERE id = ?;
 
 -- name: ReleaseImportJob :exec
--- ReleaseImportJob lets another worker take a job at once (this one is stopping).
-UPDATE import_jobs SET lease_expires_at = ?
-WHERE id = ? AND lease_owner = ? AND status = 'running';
+-- ReleaseImportJob lets another worker take a job at once (this one is stopping, or its batch
+-- failed: failed is 1 then, 0 otherwise).
+UPDATE import_jobs SET lease_expires_at = sqlc.arg(lease_expires_at), failed_attempts = failed_attempts + sqlc.arg(failed)
+WHERE id = sqlc.arg(id) AND lease_owner = sqlc.arg(lease_owner) AND status = 'running';
 
 -- name: MarkRepeatedStudentIDs :exec
 -- MarkRepeatedStudentIDs notes on each staged row whose student id an earlier row of the file

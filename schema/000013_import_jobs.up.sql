@@ -2,7 +2,9 @@
 -- staged and becomes 'queued' when the whole file is in; a worker of any replica then claims it
 -- with a lease (lease_owner, lease_expires_at) and works through the staged rows in batches,
 -- committing next_row and the counts with each batch, so that another worker can resume it
--- after a crash. The API never shows 'receiving' jobs.
+-- after a crash. failed_attempts counts the batches that failed with an error (not the times
+-- a replica stopped), to give up a job that cannot succeed. The API never shows 'receiving'
+-- jobs.
 CREATE TABLE import_jobs (
   id               BIGINT       NOT NULL AUTO_INCREMENT,
   public_id        CHAR(26)     CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
@@ -28,7 +30,7 @@ CREATE TABLE import_jobs (
   client_ip        VARCHAR(45)  CHARACTER SET ascii COLLATE ascii_bin NULL,
   lease_owner      VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NULL,
   lease_expires_at DATETIME(6)  NULL,
-  attempts         INT          NOT NULL DEFAULT 0,
+  failed_attempts  INT          NOT NULL DEFAULT 0,
   created_at       DATETIME(6)  NOT NULL,
   updated_at       DATETIME(6)  NOT NULL,
   started_at       DATETIME(6)  NULL,

@@ -15,7 +15,7 @@ import (
 const claimImportJob = `-- name: ClaimImportJob :execrows
 UPDATE import_jobs SET
   status = 'running', lease_owner = ?, lease_expires_at = ?,
-  attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?
+  started_at = COALESCE(started_at, ?), updated_at = ?
 WHERE id = ? AND (status = 'queued' OR (status = 'running' AND lease_expires_at < ?))
 `
 
@@ -158,7 +158,7 @@ func (q *Queries) FinishImportJob(ctx context.Context, arg FinishImportJobParams
 }
 
 const getImportJob = `-- name: GetImportJob :one
-SELECT id, public_id, status, dry_run, file_name, file_size, field_delimiter, column_map, ignored_columns, total_rows, next_row, processed_rows, created_count, updated_count, unchanged_count, rejected_count, error_count, failure, actor_id, actor_role, request_id, client_ip, lease_owner, lease_expires_at, attempts, created_at, updated_at, started_at, finished_at FROM import_jobs WHERE public_id = ? AND status <> 'receiving'
+SELECT id, public_id, status, dry_run, file_name, file_size, field_delimiter, column_map, ignored_columns, total_rows, next_row, processed_rows, created_count, updated_count, unchanged_count, rejected_count, error_count, failure, actor_id, actor_role, request_id, client_ip, lease_owner, lease_expires_at, failed_attempts, created_at, updated_at, started_at, finished_at FROM import_jobs WHERE public_id = ? AND status <> 'receiving'
 `
 
 // GetImportJob returns a job the API may show (not an upload still being received).
@@ -190,7 +190,7 @@ func (q *Queries) GetImportJob(ctx context.Context, publicID string) (ImportJob,
 		&i.ClientIp,
 		&i.LeaseOwner,
 		&i.LeaseExpiresAt,
-		&i.Attempts,
+		&i.FailedAttempts,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StartedAt,
@@ -274,7 +274,7 @@ func (q *Queries) ListImportErrors(ctx context.Context, arg ListImportErrorsPara
 }
 
 const listImportJobs = `-- name: ListImportJobs :many
-SELECT id, public_id, status, dry_run, file_name, file_size, field_delimiter, column_map, ignored_columns, total_rows, next_row, processed_rows, created_count, updated_count, unchanged_count, rejected_count, error_count, failure, actor_id, actor_role, request_id, client_ip, lease_owner, lease_expires_at, attempts, created_at, updated_at, started_at, finished_at FROM import_jobs
+SELECT id, public_id, status, dry_run, file_name, file_size, field_delimiter, column_map, ignored_columns, total_rows, next_row, processed_rows, created_count, updated_count, unchanged_count, rejected_count, error_count, failure, actor_id, actor_role, request_id, client_ip, lease_owner, lease_expires_at, failed_attempts, created_at, updated_at, started_at, finished_at FROM import_jobs
 WHERE status <> 'receiving' AND (? = 0 OR id < ?)
 ORDER BY id DESC
 LIMIT ?
@@ -320,7 +320,7 @@ func (q *Queries) ListImportJobs(ctx context.Context, arg ListImportJobsParams) 
 			&i.ClientIp,
 			&i.LeaseOwner,
 			&i.LeaseExpiresAt,
-			&i.Attempts,
+			&i.FailedAttempts,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.StartedAt,
@@ -396,7 +396,7 @@ func (q *Queries) ListImportRows(ctx context.Context, arg ListImportRowsParams) 
 }
 
 const lockImportJob = `-- name: LockImportJob :one
-SELECT id, public_id, status, dry_run, file_name, file_size, field_delimiter, column_map, ignored_columns, total_rows, next_row, processed_rows, created_count, updated_count, unchanged_count, rejected_count, error_count, failure, actor_id, actor_role, request_id, client_ip, lease_owner, lease_expires_at, attempts, created_at, updated_at, started_at, finished_at FROM import_jobs WHERE id = ? FOR UPDATE
+SELECT id, public_id, status, dry_run, file_name, file_size, field_delimiter, column_map, ignored_columns, total_rows, next_row, processed_rows, created_count, updated_count, unchanged_count, rejected_count, error_count, failure, actor_id, actor_role, request_id, client_ip, lease_owner, lease_expires_at, failed_attempts, created_at, updated_at, started_at, finished_at FROM import_jobs WHERE id = ? FOR UPDATE
 `
 
 func (q *Queries) LockImportJob(ctx context.Context, id int64) (ImportJob, error) {
@@ -427,7 +427,7 @@ func (q *Queries) LockImportJob(ctx context.Context, id int64) (ImportJob, error
 		&i.ClientIp,
 		&i.LeaseOwner,
 		&i.LeaseExpiresAt,
-		&i.Attempts,
+		&i.FailedAttempts,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StartedAt,
@@ -564,19 +564,26 @@ func (q *Queries) QueueImportJob(ctx context.Context, arg QueueImportJobParams) 
 }
 
 const releaseImportJob = `-- name: ReleaseImportJob :exec
-UPDATE import_jobs SET lease_expires_at = ?
+UPDATE import_jobs SET lease_expires_at = ?, failed_attempts = failed_attempts + ?
 WHERE id = ? AND lease_owner = ? AND status = 'running'
 `
 
 type ReleaseImportJobParams struct {
 	LeaseExpiresAt *time.Time
+	Failed         int32
 	ID             int64
 	LeaseOwner     *string
 }
 
-// ReleaseImportJob lets another worker take a job at once (this one is stopping).
+// ReleaseImportJob lets another worker take a job at once (this one is stopping, or its batch
+// failed: failed is 1 then, 0 otherwise).
 func (q *Queries) ReleaseImportJob(ctx context.Context, arg ReleaseImportJobParams) error {
-	_, err := q.db.ExecContext(ctx, releaseImportJob, arg.LeaseExpiresAt, arg.ID, arg.LeaseOwner)
+	_, err := q.db.ExecContext(ctx, releaseImportJob,
+		arg.LeaseExpiresAt,
+		arg.Failed,
+		arg.ID,
+		arg.LeaseOwner,
+	)
 	return err
 }
 

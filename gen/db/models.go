@@ -109,7 +109,7 @@ type ImportJob struct {
 	ClientIp       *string
 	LeaseOwner     *string
 	LeaseExpiresAt *time.Time
-	Attempts       int32
+	FailedAttempts int32
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	StartedAt      *time.Time

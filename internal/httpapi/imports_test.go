@@ -675,6 +675,10 @@ func TestImportResumesAfterInterruption(t *testing.T) {
 	if j.Status != api.Succeeded || j.Counts != counts(rows-bad, 0, 0, bad) || j.ProcessedRows != rows || j.ErrorCount != bad {
 		t.Fatalf("resumed import: %+v", j)
 	}
+	var failures int
+	if err := s.DB.QueryRow("SELECT failed_attempts FROM import_jobs WHERE public_id = ?", j.Id).Scan(&failures); err != nil || failures != 0 {
+		t.Errorf("stopping and taking over counted %d failed attempts (%v)", failures, err)
+	}
 
 	// The same end state as an uninterrupted import of the same file.
 	other := apitest.NewServer(t, apitest.DefaultConfig())

@@ -74,7 +74,10 @@ func (s *Service) Receive(ctx context.Context, form *multipart.Reader) (Job, err
 		if err != nil {
 			return fail(readError(err))
 		}
-		name := part.FormName()
+		name := printable(part.FormName())
+		if name == "" {
+			name = "(unnamed part)"
+		}
 		if seen[name] {
 			_ = part.Close()
 			return fail(formError(name, "is given twice"))
@@ -96,9 +99,6 @@ func (s *Service) Receive(ctx context.Context, form *multipart.Reader) (Job, err
 		case "file":
 			up, err = s.stage(ctx, fileName(part.FileName()), part, mapping)
 		default:
-			if name = printable(name); name == "" {
-				name = "(unnamed part)"
-			}
 			err = formError(name, "is not a field of this form; send mode, mapping and file")
 		}
 		_ = part.Close()

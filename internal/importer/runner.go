@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -30,8 +31,8 @@ type RunnerConfig struct {
 	Lease time.Duration
 	// BatchSize is the rows of one batch, one transaction (default 500).
 	BatchSize int
-	// MaxAttempts is how many times a job is taken up before it is given up as failed
-	// (default 5).
+	// MaxAttempts is how many batches of a job may fail with an error before the job is given
+	// up as failed (default 5). A worker that stops (a deploy) does not count.
 	MaxAttempts int
 	// PurgeInterval is how often the worker deletes what old imports left (default 10m).
 	PurgeInterval time.Duration
@@ -146,7 +147,7 @@ func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
 			case <-time.After(time.Duration(retries) * 100 * time.Millisecond):
 			}
 		case err != nil:
-			r.release(ctx, id)
+			r.release(ctx, id, ctx.Err() == nil) // stopping is not failing
 			return true, err
 		case done:
 			return true, nil
@@ -183,12 +184,18 @@ func (r *Runner) claim(ctx context.Context) (int64, bool, error) {
 	return 0, false, nil
 }
 
-// release lets another worker take the job at once; it works also after ctx ended.
-func (r *Runner) release(ctx context.Context, id int64) {
+// release lets another worker take the job at once, counting a failed attempt when failed;
+// it works also after ctx ended.
+func (r *Runner) release(ctx context.Context, id int64, failed bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	now := r.timestamp()
-	if err := db.New(r.db).ReleaseImportJob(ctx, db.ReleaseImportJobParams{LeaseExpiresAt: &now, ID: id, LeaseOwner: &r.cfg.Owner}); err != nil {
+	var failures int32
+	if failed {
+		failures = 1
+	}
+	err := db.New(r.db).ReleaseImportJob(ctx, db.ReleaseImportJobParams{LeaseExpiresAt: &now, Failed: failures, ID: id, LeaseOwner: &r.cfg.Owner})
+	if err != nil {
 		r.log.WarnContext(ctx, "release import job", slog.Int64("import", id), slog.String("error", err.Error()))
 	}
 }
@@ -199,14 +206,21 @@ var errLeaseLost = errors.New("the import's lease passed to another worker")
 // progress, the counts and the problems of the batch, and renews the lease. It reports whether
 // the job is done, and why it failed when it is given up.
 func (r *Runner) batch(ctx context.Context, id int64) (done bool, failure string, err error) {
+	defer func() {
+		// A bug met by one job's data must not stop the replica: it is that batch's failure.
+		if p := recover(); p != nil {
+			r.log.ErrorContext(ctx, "import batch panicked", slog.Int64("import", id), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			done, failure, err = false, "", fmt.Errorf("import batch panicked: %v", p)
+		}
+	}()
 	err = database.InSQLTx(ctx, r.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		job, err := r.lock(ctx, q, id)
 		if err != nil {
 			return err
 		}
-		if int(job.Attempts) > r.cfg.MaxAttempts {
-			done, failure = true, fmt.Sprintf("stopped after %d attempts that failed; the server log has the errors", r.cfg.MaxAttempts)
+		if int(job.FailedAttempts) >= r.cfg.MaxAttempts {
+			done, failure = true, fmt.Sprintf("stopped after %d attempts that failed; the server log has the errors", job.FailedAttempts)
 			return nil
 		}
 		rows, err := q.ListImportRows(ctx, db.ListImportRowsParams{ImportID: id, RowNo: job.NextRow, Limit: int32Of(r.cfg.BatchSize)})

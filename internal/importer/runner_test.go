@@ -97,8 +97,8 @@ func TestPoisonJobFails(t *testing.T) {
 		t.Fatalf("%s: %s", status, failure)
 	}
 	var attempts, staged int
-	_ = s.DB.QueryRow("SELECT attempts, (SELECT COUNT(*) FROM import_rows) FROM import_jobs WHERE public_id = ?", id).Scan(&attempts, &staged)
-	if attempts != 4 || staged != 0 {
+	_ = s.DB.QueryRow("SELECT failed_attempts, (SELECT COUNT(*) FROM import_rows) FROM import_jobs WHERE public_id = ?", id).Scan(&attempts, &staged)
+	if attempts != 3 || staged != 0 {
 		t.Errorf("%d attempts, %d staged rows left", attempts, staged)
 	}
 	if !strings.Contains(s.Logs(), "import batch failed") {
