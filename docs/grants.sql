@@ -16,4 +16,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.login_throttle TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.login_known_clients TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.invites TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.settings TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.import_jobs TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.import_rows TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.import_errors TO 'alumnid'@'%';
 GRANT SELECT, INSERT ON alumni.audit_events TO 'alumnid'@'%';

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/internal/apitest"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/schema"
 )
 
@@ -45,7 +46,7 @@ func TestServeEndToEnd(t *testing.T) {
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile}, &logs, &logs)
+		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms"}, &logs, &logs)
 	}()
 	var base string
 	select {
@@ -86,6 +87,21 @@ func TestServeEndToEnd(t *testing.T) {
 	c = c.WithToken(tok.AccessToken)
 	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	// The import worker runs in serve.
+	upload := c.Upload("/api/v1/alumni/imports", apitest.Field("mode", "apply"),
+		apitest.File("a.csv", strings.NewReader("Student ID,First name,Last name\nS1,Grace,Hopper\n")))
+	if upload.Status != 202 {
+		t.Fatalf("import: %d %s", upload.Status, upload.Body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r := c.Get(upload.Header.Get("Location"), nil)
+		if strings.Contains(string(r.Body), `"status":"succeeded"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import did not finish: %s", r.Body)
+		}
 	}
 
 	// A request in flight when shutdown starts still completes: its body is half sent when
@@ -142,6 +158,8 @@ func TestServeRejectsBadSettings(t *testing.T) {
 	tests := [][]string{
 		{"serve", "--trusted-proxies", "not-a-network"},
 		{"serve", "--request-timeout", "0s"},
+		{"serve", "--import-timeout", "0s"},
+		{"serve", "--import-batch-size", "0"},
 		{"serve", "--log-format", "xml"},
 		{"nonsense"},
 	}
@@ -152,31 +170,16 @@ func TestServeRejectsBadSettings(t *testing.T) {
 	}
 }
 
-// latestSchema is the number of the newest migration in schema/.
-func latestSchema(t *testing.T) int {
-	t.Helper()
-	files, err := fs.Glob(schema.Migrations, "*.up.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no migrations: %v", err)
-	}
-	n, err := strconv.Atoi(strings.SplitN(files[len(files)-1], "_", 2)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestMigrateCommands(t *testing.T) {
 	dsn := apitest.NewEmptyDatabase(t)
-	latest := latestSchema(t)
 	steps := []struct {
 		args []string
 		want string
 	}{
 		{[]string{"migrate", "version"}, "schema version 0 (clean)"},
-		{[]string{"migrate", "up", "--create-database"}, fmt.Sprintf("schema version %d (clean); this binary needs %d", latest, latest)},
-		{[]string{"migrate", "down", strconv.Itoa(latest - 1)}, "schema version 1 (clean)"},
-		{[]string{"migrate", "up"}, fmt.Sprintf("schema version %d (clean)", latest)},
+		{[]string{"migrate", "up", "--create-database"}, fmt.Sprintf("schema version %d (clean); this binary needs %[1]d", database.ExpectedVersion)},
+		{[]string{"migrate", "down", strconv.Itoa(migrations(t) - 1)}, "schema version 1 (clean)"},
+		{[]string{"migrate", "up"}, fmt.Sprintf("schema version %d (clean)", database.ExpectedVersion)},
 	}
 	for _, s := range steps {
 		out, err := runCmd(t, append([]string{"--db-dsn", dsn}, s.args...)...)
@@ -187,6 +190,16 @@ func TestMigrateCommands(t *testing.T) {
 	if _, err := runCmd(t, "--db-dsn", dsn, "migrate", "down", "0"); err == nil {
 		t.Error("migrate down 0 accepted")
 	}
+}
+
+// migrations counts the embedded migrations (their numbers may have gaps).
+func migrations(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(schema.Migrations, "*.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
 }
 
 func TestSeedCommand(t *testing.T) {
@@ -206,7 +219,7 @@ func TestSeedCommand(t *testing.T) {
 
 func TestVersionAndHelp(t *testing.T) {
 	out, err := runCmd(t, "version")
-	if err != nil || !strings.Contains(out, fmt.Sprintf("alumnid dev (schema version %d", latestSchema(t))) {
+	if err != nil || !strings.Contains(out, fmt.Sprintf("alumnid dev (schema version %d", database.ExpectedVersion)) {
 		t.Errorf("version: %v %s", err, out)
 	}
 	out, err = runCmd(t, "--help")

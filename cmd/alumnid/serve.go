@@ -14,6 +14,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/httpapi"
+	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -33,6 +34,16 @@ type serveCmd struct {
 	Tokens            tokenFlags    `embed:""`
 	PasswordHashes    int           `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
 	ExportChunk       int           `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
+	Import            importFlags   `embed:"" prefix:"import-"`
+}
+
+// importFlags configure CSV imports: the uploads this replica accepts and its worker.
+type importFlags struct {
+	MaxBytes     int64         `name:"max-bytes" env:"ALUMNI_IMPORT_MAX_BYTES" default:"104857600" help:"Largest CSV upload in bytes (413 above)."`
+	MaxRows      int           `name:"max-rows" env:"ALUMNI_IMPORT_MAX_ROWS" default:"1000000" help:"Most rows of one CSV upload."`
+	Timeout      time.Duration `name:"timeout" env:"ALUMNI_IMPORT_TIMEOUT" default:"10m" help:"Time to receive one upload."`
+	PollInterval time.Duration `name:"poll-interval" env:"ALUMNI_IMPORT_POLL_INTERVAL" default:"2s" help:"How often an idle import worker looks for jobs."`
+	BatchSize    int           `name:"batch-size" env:"ALUMNI_IMPORT_BATCH_SIZE" default:"500" help:"Rows of an import per transaction."`
 }
 
 // tokenFlags configure access tokens. Keys are PEM (PKCS#8) or JWK / JWK Set, Ed25519 or
@@ -79,10 +90,13 @@ var listening func(addr string)
 
 // Run serves until the context ends (SIGINT or SIGTERM), then drains requests in flight.
 func (s serveCmd) Run(e *env) error {
-	for name, d := range map[string]time.Duration{"request-timeout": s.RequestTimeout, "read-header-timeout": s.ReadHeaderTimeout, "read-timeout": s.ReadTimeout, "write-timeout": s.WriteTimeout, "shutdown-timeout": s.ShutdownTimeout} {
+	for name, d := range map[string]time.Duration{"request-timeout": s.RequestTimeout, "read-header-timeout": s.ReadHeaderTimeout, "read-timeout": s.ReadTimeout, "write-timeout": s.WriteTimeout, "shutdown-timeout": s.ShutdownTimeout, "import-timeout": s.Import.Timeout, "import-poll-interval": s.Import.PollInterval} {
 		if err := positive(name, d); err != nil {
 			return err
 		}
+	}
+	if s.Import.MaxBytes <= 0 || s.Import.MaxRows <= 0 || s.Import.BatchSize <= 0 {
+		return errors.New("import-max-bytes, import-max-rows and import-batch-size must be positive")
 	}
 	proxies, err := cidrList(s.TrustedProxies)
 	if err != nil {
@@ -128,11 +142,26 @@ func (s serveCmd) Run(e *env) error {
 		Audience:       s.Tokens.Audience,
 		PasswordHashes: s.PasswordHashes,
 		ExportChunk:    s.ExportChunk,
+		ImportMaxBytes: s.Import.MaxBytes,
+		ImportTimeout:  s.Import.Timeout,
+		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
 	}, sqlDB, e.log)
 	if err != nil {
 		return err
 	}
 	go auth.PurgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log)
+	// The import worker stops with the context: it rolls back the batch in progress and
+	// releases its job for another replica.
+	workerCtx, stopWorker := context.WithCancel(e.ctx)
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		importer.NewRunner(sqlDB, importer.RunnerConfig{PollInterval: s.Import.PollInterval, BatchSize: s.Import.BatchSize}, e.log).Run(workerCtx)
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: s.ReadHeaderTimeout,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"time"
 
@@ -114,6 +115,7 @@ func (e AlumnusStatus) Valid() bool {
 // Defines values for AuditEntityType.
 const (
 	AuditEntityTypeAlumnus  AuditEntityType = "alumnus"
+	AuditEntityTypeImport   AuditEntityType = "import"
 	AuditEntityTypeInvite   AuditEntityType = "invite"
 	AuditEntityTypeSession  AuditEntityType = "session"
 	AuditEntityTypeSettings AuditEntityType = "settings"
@@ -124,6 +126,8 @@ const (
 func (e AuditEntityType) Valid() bool {
 	switch e {
 	case AuditEntityTypeAlumnus:
+		return true
+	case AuditEntityTypeImport:
 		return true
 	case AuditEntityTypeInvite:
 		return true
@@ -252,6 +256,174 @@ func (e ExportColumn) Valid() bool {
 	case ExportColumnWebsiteUrl:
 		return true
 	case ExportColumnWorkEmail:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportField.
+const (
+	ImportFieldAddressCity                  ImportField = "address.city"
+	ImportFieldAddressCountry               ImportField = "address.country"
+	ImportFieldAddressLine1                 ImportField = "address.line1"
+	ImportFieldAddressLine2                 ImportField = "address.line2"
+	ImportFieldAddressPostalCode            ImportField = "address.postalCode"
+	ImportFieldAddressRegion                ImportField = "address.region"
+	ImportFieldContactPermissionsDoNotEmail ImportField = "contactPermissions.doNotEmail"
+	ImportFieldContactPermissionsDoNotMail  ImportField = "contactPermissions.doNotMail"
+	ImportFieldContactPermissionsDoNotPhone ImportField = "contactPermissions.doNotPhone"
+	ImportFieldContactPermissionsDoNotSms   ImportField = "contactPermissions.doNotSms"
+	ImportFieldDegree                       ImportField = "degree"
+	ImportFieldDirectoryConsent             ImportField = "directoryConsent"
+	ImportFieldEmail                        ImportField = "email"
+	ImportFieldEmploymentEmployer           ImportField = "employment.employer"
+	ImportFieldEmploymentIndustry           ImportField = "employment.industry"
+	ImportFieldEmploymentJobTitle           ImportField = "employment.jobTitle"
+	ImportFieldEnrolledName                 ImportField = "enrolledName"
+	ImportFieldFaculty                      ImportField = "faculty"
+	ImportFieldFirstName                    ImportField = "firstName"
+	ImportFieldGraduationYear               ImportField = "graduationYear"
+	ImportFieldLastName                     ImportField = "lastName"
+	ImportFieldLinkedinUrl                  ImportField = "linkedinUrl"
+	ImportFieldNotes                        ImportField = "notes"
+	ImportFieldPhone                        ImportField = "phone"
+	ImportFieldPreferredClassYear           ImportField = "preferredClassYear"
+	ImportFieldPreferredName                ImportField = "preferredName"
+	ImportFieldProgram                      ImportField = "program"
+	ImportFieldStatus                       ImportField = "status"
+	ImportFieldStudentId                    ImportField = "studentId"
+	ImportFieldTags                         ImportField = "tags"
+	ImportFieldWebsiteUrl                   ImportField = "websiteUrl"
+	ImportFieldWorkEmail                    ImportField = "workEmail"
+)
+
+// Valid indicates whether the value is a known member of the ImportField enum.
+func (e ImportField) Valid() bool {
+	switch e {
+	case ImportFieldAddressCity:
+		return true
+	case ImportFieldAddressCountry:
+		return true
+	case ImportFieldAddressLine1:
+		return true
+	case ImportFieldAddressLine2:
+		return true
+	case ImportFieldAddressPostalCode:
+		return true
+	case ImportFieldAddressRegion:
+		return true
+	case ImportFieldContactPermissionsDoNotEmail:
+		return true
+	case ImportFieldContactPermissionsDoNotMail:
+		return true
+	case ImportFieldContactPermissionsDoNotPhone:
+		return true
+	case ImportFieldContactPermissionsDoNotSms:
+		return true
+	case ImportFieldDegree:
+		return true
+	case ImportFieldDirectoryConsent:
+		return true
+	case ImportFieldEmail:
+		return true
+	case ImportFieldEmploymentEmployer:
+		return true
+	case ImportFieldEmploymentIndustry:
+		return true
+	case ImportFieldEmploymentJobTitle:
+		return true
+	case ImportFieldEnrolledName:
+		return true
+	case ImportFieldFaculty:
+		return true
+	case ImportFieldFirstName:
+		return true
+	case ImportFieldGraduationYear:
+		return true
+	case ImportFieldLastName:
+		return true
+	case ImportFieldLinkedinUrl:
+		return true
+	case ImportFieldNotes:
+		return true
+	case ImportFieldPhone:
+		return true
+	case ImportFieldPreferredClassYear:
+		return true
+	case ImportFieldPreferredName:
+		return true
+	case ImportFieldProgram:
+		return true
+	case ImportFieldStatus:
+		return true
+	case ImportFieldStudentId:
+		return true
+	case ImportFieldTags:
+		return true
+	case ImportFieldWebsiteUrl:
+		return true
+	case ImportFieldWorkEmail:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportJobDelimiter.
+const (
+	Empty ImportJobDelimiter = ","
+	N1    ImportJobDelimiter = ";"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobDelimiter enum.
+func (e ImportJobDelimiter) Valid() bool {
+	switch e {
+	case Empty:
+		return true
+	case N1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportJobStatus.
+const (
+	Failed    ImportJobStatus = "failed"
+	Queued    ImportJobStatus = "queued"
+	Running   ImportJobStatus = "running"
+	Succeeded ImportJobStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobStatus enum.
+func (e ImportJobStatus) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Running:
+		return true
+	case Succeeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMode.
+const (
+	Apply  ImportMode = "apply"
+	DryRun ImportMode = "dry_run"
+)
+
+// Valid indicates whether the value is a known member of the ImportMode enum.
+func (e ImportMode) Valid() bool {
+	switch e {
+	case Apply:
+		return true
+	case DryRun:
 		return true
 	default:
 		return false
@@ -682,7 +854,7 @@ type AuditEntityType string
 type AuditEvent struct {
 	// Action `alumnus.create|update|delete|restore`, `user.create|update|delete|password_change`,
 	// `session.login|login_failed|logout|refresh_reuse`, `invite.create|accept`,
-	// `settings.update`, `alumni.export`.
+	// `settings.update`, `alumni.export`, `import.create|complete`.
 	//
 	//
 	// Example: alumnus.update
@@ -855,6 +1027,181 @@ type FieldError struct {
 
 	// Message Example: not an ISO 3166-1 alpha-2 country code
 	Message string `json:"message"`
+}
+
+// ImportColumn defines model for ImportColumn.
+type ImportColumn struct {
+	// Column The header of the CSV column.
+	//
+	// Example: E-mail
+	Column string `json:"column"`
+
+	// Field A field a CSV column can set. `degree`, `program`, `faculty`, `graduationYear` and
+	// `preferredClassYear` describe one degree; `tags` adds tags; the booleans take
+	// `yes`/`no`, `true`/`false` or `1`/`0`.
+	//
+	//
+	// Example: studentId
+	Field ImportField `json:"field"`
+}
+
+// ImportCounts Rows by outcome; in a dry run, what an apply would do.
+type ImportCounts struct {
+	// Created Example: 12
+	Created int `json:"created"`
+
+	// Rejected Example: 1
+	Rejected int `json:"rejected"`
+
+	// Unchanged Example: 8
+	Unchanged int `json:"unchanged"`
+
+	// Updated Example: 20
+	Updated int `json:"updated"`
+}
+
+// ImportError One problem with one row.
+type ImportError struct {
+	// Column The CSV column concerned, when there is one.
+	//
+	// Example: E-mail
+	Column *string `json:"column,omitempty"`
+
+	// Field The record field concerned, when there is one.
+	//
+	// Example: email
+	Field *string `json:"field,omitempty"`
+
+	// Line The line of the file the row starts on (the header is line 1).
+	//
+	// Example: 8
+	Line int `json:"line"`
+
+	// Message Example: must be an email address like name@example.org
+	Message string `json:"message"`
+
+	// Row The data row, counting from 1 (the header line is not counted).
+	//
+	// Example: 7
+	Row int `json:"row"`
+}
+
+// ImportErrorPage defines model for ImportErrorPage.
+type ImportErrorPage struct {
+	Items      []ImportError `json:"items"`
+	NextCursor *string       `json:"nextCursor"`
+}
+
+// ImportField A field a CSV column can set. `degree`, `program`, `faculty`, `graduationYear` and
+// `preferredClassYear` describe one degree; `tags` adds tags; the booleans take
+// `yes`/`no`, `true`/`false` or `1`/`0`.
+//
+// Example: studentId
+type ImportField string
+
+// ImportJob An import and how far it got.
+type ImportJob struct {
+	// Columns The columns used, with the field each sets.
+	Columns []ImportColumn `json:"columns"`
+
+	// Counts Rows by outcome; in a dry run, what an apply would do.
+	Counts    ImportCounts `json:"counts"`
+	CreatedAt time.Time    `json:"createdAt"`
+
+	// CreatedBy An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	CreatedBy *PublicId `json:"createdBy,omitempty"`
+
+	// Delimiter The delimiter found in the header line.
+	Delimiter ImportJobDelimiter `json:"delimiter"`
+
+	// ErrorCount Problems found so far (a row can have several).
+	//
+	// Example: 1
+	ErrorCount int `json:"errorCount"`
+
+	// Errors The first problems (at most 20), in row order; all of them are at `/errors`. Only in the answer for one job.
+	Errors *[]ImportError `json:"errors,omitempty"`
+
+	// Failure Why a failed import stopped.
+	Failure *string `json:"failure,omitempty"`
+
+	// FileName Example: registrar-2026.csv
+	FileName string `json:"fileName"`
+
+	// FileSize Bytes.
+	//
+	// Example: 5120
+	FileSize   int64      `json:"fileSize"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id PublicId `json:"id"`
+
+	// IgnoredColumns Headers of the columns that set nothing.
+	//
+	// Example: ["Internal code"]
+	IgnoredColumns []string `json:"ignoredColumns"`
+
+	// Mode `dry_run` checks and counts without changing anything; `apply` changes the records.
+	//
+	// Example: dry_run
+	Mode ImportMode `json:"mode"`
+
+	// ProcessedRows Example: 40
+	ProcessedRows int        `json:"processedRows"`
+	StartedAt     *time.Time `json:"startedAt,omitempty"`
+
+	// Status `queued` until a server takes it up, `running`, then `succeeded` (rows with problems included) or `failed` (it could not finish; see `failure`).
+	//
+	// Example: running
+	Status ImportJobStatus `json:"status"`
+
+	// TotalRows Data rows in the file (blank rows not counted).
+	//
+	// Example: 40
+	TotalRows int       `json:"totalRows"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ImportJobDelimiter The delimiter found in the header line.
+type ImportJobDelimiter string
+
+// ImportJobStatus `queued` until a server takes it up, `running`, then `succeeded` (rows with problems included) or `failed` (it could not finish; see `failure`).
+//
+// Example: running
+type ImportJobStatus string
+
+// ImportJobPage defines model for ImportJobPage.
+type ImportJobPage struct {
+	Items      []ImportJob `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+// ImportMode `dry_run` checks and counts without changing anything; `apply` changes the records.
+//
+// Example: dry_run
+type ImportMode string
+
+// ImportUpload The form of an upload. Send `mapping` before `file`.
+type ImportUpload struct {
+	// File The CSV file, UTF-8, comma- or semicolon-separated, with a header line.
+	File openapi_types.File `json:"file"`
+
+	// Mapping A JSON object from a CSV column header to the field it sets (an `ImportField`), or to
+	// `""` to ignore the column. Columns left out are recognized by their header.
+	//
+	//
+	// Example: {"Matrikelnummer": "studentId", "Internal code": ""}
+	Mapping *string `json:"mapping,omitempty"`
+
+	// Mode `dry_run` checks and counts without changing anything; `apply` changes the records.
+	//
+	// Example: dry_run
+	Mode ImportMode `json:"mode"`
 }
 
 // Invite defines model for Invite.
@@ -1155,6 +1502,11 @@ type GraduationYearFrom = int
 // GraduationYearTo defines model for GraduationYearTo.
 type GraduationYearTo = int
 
+// ImportId An opaque, non-sequential id (ULID).
+//
+// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+type ImportId = PublicId
+
 // IncludeTotal defines model for IncludeTotal.
 type IncludeTotal = bool
 
@@ -1390,6 +1742,24 @@ type GetAlumniFacetsParams struct {
 
 	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
 	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// ListImportsParams defines parameters for ListImports.
+type ListImportsParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListImportErrorsParams defines parameters for ListImportErrors.
+type ListImportErrorsParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // DeleteAlumnusParams defines parameters for DeleteAlumnus.
@@ -1784,6 +2154,9 @@ type UpdateUserParams struct {
 // CreateAlumnusJSONRequestBody defines body for CreateAlumnus for application/json ContentType.
 type CreateAlumnusJSONRequestBody = AlumnusInput
 
+// CreateImportMultipartRequestBody defines body for CreateImport for multipart/form-data ContentType.
+type CreateImportMultipartRequestBody = ImportUpload
+
 // UpdateAlumnusApplicationMergePatchPlusJSONRequestBody defines body for UpdateAlumnus for application/merge-patch+json ContentType.
 type UpdateAlumnusApplicationMergePatchPlusJSONRequestBody = AlumnusPatch
 
@@ -1828,6 +2201,18 @@ type ServerInterface interface {
 	// GetAlumniFacets Count alumni by value (facets)
 	// (GET /api/v1/alumni/facets)
 	GetAlumniFacets(ctx echo.Context, params GetAlumniFacetsParams) error
+	// ListImports List imports
+	// (GET /api/v1/alumni/imports)
+	ListImports(ctx echo.Context, params ListImportsParams) error
+	// CreateImport Import a CSV file of alumni
+	// (POST /api/v1/alumni/imports)
+	CreateImport(ctx echo.Context) error
+	// GetImport Get an import
+	// (GET /api/v1/alumni/imports/{importId})
+	GetImport(ctx echo.Context, importId ImportId) error
+	// ListImportErrors List the problems of an import
+	// (GET /api/v1/alumni/imports/{importId}/errors)
+	ListImportErrors(ctx echo.Context, importId ImportId, params ListImportErrorsParams) error
 	// DeleteAlumnus Delete an alumnus (soft delete)
 	// (DELETE /api/v1/alumni/{alumnusId})
 	DeleteAlumnus(ctx echo.Context, alumnusId AlumnusId, params DeleteAlumnusParams) error
@@ -2318,6 +2703,88 @@ func (w *ServerInterfaceWrapper) GetAlumniFacets(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAlumniFacets(ctx, params)
+	return err
+}
+
+// ListImports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListImports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListImportsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListImports(ctx, params)
+	return err
+}
+
+// CreateImport converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateImport(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateImport(ctx)
+	return err
+}
+
+// GetImport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "importId" -------------
+	var importId ImportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "importId", ctx.Param("importId"), &importId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter importId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetImport(ctx, importId)
+	return err
+}
+
+// ListImportErrors converts echo context to params.
+func (w *ServerInterfaceWrapper) ListImportErrors(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "importId" -------------
+	var importId ImportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "importId", ctx.Param("importId"), &importId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter importId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListImportErrorsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListImportErrors(ctx, importId, params)
 	return err
 }
 
@@ -3611,6 +4078,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/restore", wrapper.RestoreAlumnus, options.OperationMiddlewares["restoreAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
+	router.POST(options.BaseURL+"/api/v1/alumni/imports", wrapper.CreateImport, options.OperationMiddlewares["createImport"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/imports/:importId", wrapper.GetImport, options.OperationMiddlewares["getImport"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/imports/:importId/errors", wrapper.ListImportErrors, options.OperationMiddlewares["listImportErrors"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
@@ -4315,6 +4786,513 @@ type GetAlumniFacets503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetAlumniFacets503ApplicationProblemPlusJSONResponse) VisitGetAlumniFacetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportsRequestObject struct {
+	Params ListImportsParams
+}
+
+type ListImportsResponseObject interface {
+	VisitListImportsResponse(w http.ResponseWriter) error
+}
+
+type ListImports200JSONResponse ImportJobPage
+
+func (response ListImports200JSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports400ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports401ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports403ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports500ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports503ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImportRequestObject struct {
+	Body *multipart.Reader
+}
+
+type CreateImportResponseObject interface {
+	VisitCreateImportResponse(w http.ResponseWriter) error
+}
+
+type CreateImport202ResponseHeaders struct {
+	Location *string
+}
+
+type CreateImport202JSONResponse struct {
+	Body    ImportJob
+	Headers CreateImport202ResponseHeaders
+}
+
+func (response CreateImport202JSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport400ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport401ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport403ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport413ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport415ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport500ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport503ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportRequestObject struct {
+	ImportId ImportId `json:"importId"`
+}
+
+type GetImportResponseObject interface {
+	VisitGetImportResponse(w http.ResponseWriter) error
+}
+
+type GetImport200JSONResponse ImportJob
+
+func (response GetImport200JSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport400ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport401ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport403ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport404ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport500ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport503ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrorsRequestObject struct {
+	ImportId ImportId `json:"importId"`
+	Params   ListImportErrorsParams
+}
+
+type ListImportErrorsResponseObject interface {
+	VisitListImportErrorsResponse(w http.ResponseWriter) error
+}
+
+type ListImportErrors200JSONResponse ImportErrorPage
+
+func (response ListImportErrors200JSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrors400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListImportErrors400ApplicationProblemPlusJSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrors401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListImportErrors401ApplicationProblemPlusJSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrors403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListImportErrors403ApplicationProblemPlusJSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrors404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListImportErrors404ApplicationProblemPlusJSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrors500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListImportErrors500ApplicationProblemPlusJSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportErrors503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListImportErrors503ApplicationProblemPlusJSONResponse) VisitListImportErrorsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7833,6 +8811,18 @@ type StrictServerInterface interface {
 	// GetAlumniFacets Count alumni by value (facets)
 	// (GET /api/v1/alumni/facets)
 	GetAlumniFacets(ctx context.Context, request GetAlumniFacetsRequestObject) (GetAlumniFacetsResponseObject, error)
+	// ListImports List imports
+	// (GET /api/v1/alumni/imports)
+	ListImports(ctx context.Context, request ListImportsRequestObject) (ListImportsResponseObject, error)
+	// CreateImport Import a CSV file of alumni
+	// (POST /api/v1/alumni/imports)
+	CreateImport(ctx context.Context, request CreateImportRequestObject) (CreateImportResponseObject, error)
+	// GetImport Get an import
+	// (GET /api/v1/alumni/imports/{importId})
+	GetImport(ctx context.Context, request GetImportRequestObject) (GetImportResponseObject, error)
+	// ListImportErrors List the problems of an import
+	// (GET /api/v1/alumni/imports/{importId}/errors)
+	ListImportErrors(ctx context.Context, request ListImportErrorsRequestObject) (ListImportErrorsResponseObject, error)
 	// DeleteAlumnus Delete an alumnus (soft delete)
 	// (DELETE /api/v1/alumni/{alumnusId})
 	DeleteAlumnus(ctx context.Context, request DeleteAlumnusRequestObject) (DeleteAlumnusResponseObject, error)
@@ -8063,6 +9053,111 @@ func (sh *strictHandler) GetAlumniFacets(ctx echo.Context, params GetAlumniFacet
 		return err
 	} else if validResponse, ok := response.(GetAlumniFacetsResponseObject); ok {
 		return validResponse.VisitGetAlumniFacetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListImports operation middleware
+func (sh *strictHandler) ListImports(ctx echo.Context, params ListImportsParams) error {
+	var request ListImportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListImports(ctx.Request().Context(), request.(ListImportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListImports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListImportsResponseObject); ok {
+		return validResponse.VisitListImportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateImport operation middleware
+func (sh *strictHandler) CreateImport(ctx echo.Context) error {
+	var request CreateImportRequestObject
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateImport(ctx.Request().Context(), request.(CreateImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateImportResponseObject); ok {
+		return validResponse.VisitCreateImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetImport operation middleware
+func (sh *strictHandler) GetImport(ctx echo.Context, importId ImportId) error {
+	var request GetImportRequestObject
+
+	request.ImportId = importId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetImport(ctx.Request().Context(), request.(GetImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetImportResponseObject); ok {
+		return validResponse.VisitGetImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListImportErrors operation middleware
+func (sh *strictHandler) ListImportErrors(ctx echo.Context, importId ImportId, params ListImportErrorsParams) error {
+	var request ListImportErrorsRequestObject
+
+	request.ImportId = importId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListImportErrors(ctx.Request().Context(), request.(ListImportErrorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListImportErrors")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListImportErrorsResponseObject); ok {
+		return validResponse.VisitListImportErrorsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

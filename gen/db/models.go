@@ -91,6 +91,61 @@ type Degree struct {
 	IsPrimary          bool
 }
 
+type ImportError struct {
+	ID         int64
+	ImportID   int64
+	RowNo      int32
+	LineNo     int32
+	ColumnName *string
+	Field      *string
+	Message    string
+}
+
+type ImportJob struct {
+	ID             int64
+	PublicID       string
+	Status         string
+	DryRun         bool
+	FileName       string
+	FileSize       int64
+	FieldDelimiter string
+	ColumnMap      json.RawMessage
+	IgnoredColumns json.RawMessage
+	TotalRows      int32
+	NextRow        int32
+	ProcessedRows  int32
+	CreatedCount   int32
+	UpdatedCount   int32
+	UnchangedCount int32
+	RejectedCount  int32
+	ErrorCount     int32
+	Failure        *string
+	ActorID        *string
+	ActorRole      *string
+	RequestID      *string
+	ClientIp       *string
+	LeaseOwner     *string
+	LeaseExpiresAt *time.Time
+	FailedAttempts int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+}
+
+type ImportRow struct {
+	ImportID        int64
+	RowNo           int32
+	LineNo          int32
+	Data            json.RawMessage
+	StudentKey      *string
+	EmailKey        *string
+	Problem         *string
+	ProblemColumn   *string
+	FirstStudentRow *int32
+	FirstEmailRow   *int32
+}
+
 type Invite struct {
 	ID         int64
 	PublicID   string

@@ -40,5 +40,10 @@ func auditFields(f Fields) map[string]any {
 
 // record writes the audit event of a change to record id through q.
 func record(ctx context.Context, q *db.Queries, action, id string, changes []audit.Change, now time.Time) error {
-	return audit.Record(ctx, q, audit.Event{Action: action, EntityType: "alumnus", EntityID: id, Changes: changes}, now)
+	return audit.Record(ctx, q, alumnusEvent(action, id, changes), now)
+}
+
+// alumnusEvent is the audit event of a change to record id.
+func alumnusEvent(action, id string, changes []audit.Change) audit.Event {
+	return audit.Event{Action: action, EntityType: "alumnus", EntityID: id, Changes: changes}
 }

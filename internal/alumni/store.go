@@ -53,7 +53,7 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 		if err != nil {
 			return fmt.Errorf("read new alumnus id: %w", err)
 		}
-		if err := writeChildren(ctx, tx, id, f); err != nil {
+		if err := writeChildren(ctx, tx, children{id, f}); err != nil {
 			return err
 		}
 		stats := statDelta{}
@@ -153,7 +153,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 		if err := q.DeleteTags(ctx, internalID); err != nil {
 			return fmt.Errorf("delete tags: %w", err)
 		}
-		if err := writeChildren(ctx, tx, internalID, f); err != nil {
+		if err := writeChildren(ctx, tx, children{internalID, f}); err != nil {
 			return err
 		}
 		stats := statDelta{}
@@ -262,28 +262,41 @@ func moveStats(ctx context.Context, tx *sql.Tx, row db.Alumni, now time.Time, de
 var ErrChanged = derrors.New(derrors.PreconditionFailed,
 	"The record was changed by someone else; fetch it again and reapply your change.")
 
-// writeChildren inserts the degrees, tags and search index rows of f for the record with
-// internal key id, whose degrees and tags have been deleted before (or never existed).
-func writeChildren(ctx context.Context, tx db.DBTX, id int64, f Fields) error {
-	degrees := make([][]any, len(f.Degrees))
-	for i, d := range f.Degrees {
-		degrees[i] = DegreeRow(id, i, d)
+// children are the degrees and tags of the record with internal key id.
+type children struct {
+	id int64
+	Fields
+}
+
+// writeChildren inserts the degrees, tags and search index words of records through tx, with
+// multi-row INSERTs (an import writes hundreds of records at once). Their degrees and tags must
+// have been deleted before (or never existed); their old search words are replaced.
+func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
+	if len(records) == 0 {
+		return nil
 	}
-	if len(degrees) > 0 {
-		if err := database.InsertRows(ctx, tx, "degrees", DegreeColumns, degrees); err != nil {
-			return err
+	var degrees, tags, terms [][]any
+	ids := make([]int64, len(records))
+	for i, r := range records {
+		ids[i] = r.id
+		for j, d := range r.Degrees {
+			degrees = append(degrees, DegreeRow(r.id, j, d))
 		}
+		for _, t := range r.Tags {
+			tags = append(tags, []any{r.id, t})
+		}
+		terms = append(terms, TermRows(r.id, r.Fields)...)
 	}
-	if len(f.Tags) > 0 {
-		tags := make([][]any, len(f.Tags))
-		for i, t := range f.Tags {
-			tags[i] = []any{id, t}
-		}
-		if err := database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags); err != nil {
-			return err
-		}
+	if err := database.InsertRows(ctx, tx, "degrees", DegreeColumns, degrees); err != nil {
+		return err
 	}
-	return writeTerms(ctx, tx, id, f)
+	if err := database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags); err != nil {
+		return err
+	}
+	if err := db.New(tx).DeleteTermsOf(ctx, ids); err != nil {
+		return fmt.Errorf("delete search terms: %w", err)
+	}
+	return database.InsertRows(ctx, tx, "alumni_terms", TermColumns, terms)
 }
 
 // withChildren loads the degrees and tags of rows (two queries in all) and returns the records.

@@ -79,14 +79,6 @@ func TermRows(id int64, f Fields) [][]any {
 	return rows
 }
 
-// writeTerms replaces the search index rows of the record with key id by those of f.
-func writeTerms(ctx context.Context, tx db.DBTX, id int64, f Fields) error {
-	if err := db.New(tx).DeleteTerms(ctx, id); err != nil {
-		return fmt.Errorf("delete search terms: %w", err)
-	}
-	return database.InsertRows(ctx, tx, "alumni_terms", TermColumns, TermRows(id, f))
-}
-
 // Reindex rebuilds the search index of every record, batch records at a time, each batch in
 // its own transaction, and returns the number of records indexed. progress, when not nil, is
 // called after each batch.

@@ -26,6 +26,7 @@ import (
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/httpapi"
+	"github.com/alumnid/alumnid/internal/importer"
 )
 
 // Server is the service running on a test's own database, behind a real HTTP listener.
@@ -61,9 +62,14 @@ func DefaultConfig() httpapi.Config {
 	}
 }
 
-// NewServer starts the service with cfg on a fresh database for t and stops it when t ends.
-func NewServer(t testing.TB, cfg httpapi.Config) *Server {
+// NewServer starts the service with cfg on a fresh database for t and stops it when t ends,
+// with an import worker polling every 20 ms unless WithoutImportWorker is given.
+func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	t.Helper()
+	o := serverOptions{}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	sqlDB, dsn := OpenDatabase(t)
 	logs := &syncBuffer{}
 	e, err := httpapi.New(cfg, sqlDB, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -75,6 +81,9 @@ func NewServer(t testing.TB, cfg httpapi.Config) *Server {
 	s := &Server{URL: ts.URL, Echo: e, Anon: NewClient(t, ts.URL), DSN: dsn, DB: sqlDB, logs: logs,
 		Auth: NewAuthService(sqlDB, cfg)}
 	s.Client = s.As(t, auth.RoleAdmin)
+	if !o.noImportWorker {
+		s.StartImportWorker(t, importer.RunnerConfig{})
+	}
 	return s
 }
 
@@ -156,8 +165,9 @@ func (r *Response) JSON(t testing.TB, v any) {
 	}
 }
 
-// Request is one request to send. Body is sent as is when it is a string or []byte and as
-// JSON otherwise; ContentType defaults to application/json when there is a body.
+// Request is one request to send. Body is sent as is when it is a string, []byte or
+// io.Reader and as JSON otherwise; ContentType defaults to application/json when there is a
+// body.
 type Request struct {
 	Method      string
 	Path        string
@@ -176,6 +186,8 @@ func (c *Client) Do(req Request) *Response {
 		body = strings.NewReader(b)
 	case []byte:
 		body = bytes.NewReader(b)
+	case io.Reader:
+		body = b // streamed, without a Content-Length
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {

@@ -4,10 +4,12 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -62,17 +64,11 @@ func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
 	if e.Actor != nil {
 		actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
 	}
-	// Never SQL NULL: ListAuditEvents scans the column into a json.RawMessage, which cannot
-	// hold NULL, so one event without changes would break every read of the trail.
-	changes := json.RawMessage(`[]`)
-	if len(e.Changes) > 0 {
-		b, err := json.Marshal(e.Changes)
-		if err != nil {
-			return fmt.Errorf("encode audit changes: %w", err)
-		}
-		changes = b
+	changes, err := encodeChanges(e.Changes)
+	if err != nil {
+		return err
 	}
-	err := q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
+	err = q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
 		OccurredAt: now.UTC().Truncate(time.Microsecond),
 		ActorID:    database.Optional(actor.UserID),
 		ActorRole:  database.Optional(actor.Role),
@@ -87,6 +83,73 @@ func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
 		return fmt.Errorf("write audit event: %w", err)
 	}
 	return nil
+}
+
+// Execer runs a statement: a *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// eventColumns are the columns RecordAll fills, as CreateAuditEvent does.
+var eventColumns = "(occurred_at, actor_id, actor_role, action, entity_type, entity_id, changes, request_id, client_ip)"
+
+// RecordAll writes events like Record, with multi-row INSERTs, through tx, which should be the
+// transaction of the changes. Bulk writers (imports) use it. It returns the database's error.
+func RecordAll(ctx context.Context, tx Execer, events []Event, now time.Time) error {
+	const maxRows, maxBytes = 500, 4 << 20
+	var b strings.Builder
+	args := make([]any, 0, maxRows*9)
+	rows, size := 0, 0
+	flush := func() error {
+		if rows == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("write audit events: %w", err)
+		}
+		b.Reset()
+		args, rows, size = args[:0], 0, 0
+		return nil
+	}
+	at := now.UTC().Truncate(time.Microsecond)
+	for _, e := range events {
+		actor := ActorFrom(ctx)
+		if e.Actor != nil {
+			actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
+		}
+		changes, err := encodeChanges(e.Changes)
+		if err != nil {
+			return err
+		}
+		if rows == 0 {
+			b.WriteString("INSERT INTO audit_events " + eventColumns + " VALUES (?,?,?,?,?,?,?,?,?)")
+		} else {
+			b.WriteString(",(?,?,?,?,?,?,?,?,?)")
+		}
+		args = append(args, at, database.Optional(actor.UserID), database.Optional(actor.Role), e.Action, e.EntityType,
+			database.Optional(e.EntityID), changes, database.Optional(actor.RequestID), database.Optional(actor.ClientIP))
+		rows, size = rows+1, size+len(changes)+256
+		if rows >= maxRows || size >= maxBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// encodeChanges is the changes column. Never SQL NULL: ListAuditEvents scans the column into
+// a json.RawMessage, which cannot hold NULL, so one event without changes would break every
+// read of the trail.
+func encodeChanges(changes []Change) ([]byte, error) {
+	if len(changes) == 0 {
+		return []byte(`[]`), nil
+	}
+	b, err := json.Marshal(changes)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit changes: %w", err)
+	}
+	return b, nil
 }
 
 // Diff returns the fields whose values differ between before and after, in field order.

@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/schema"
 )
 
 func TestMigrationsUpDownUp(t *testing.T) {
@@ -40,7 +42,11 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	if err := m.Up(); err != nil {
 		t.Fatalf("up with nothing to do: %v", err)
 	}
-	if err := m.Down(int(database.ExpectedVersion)); err != nil {
+	files, err := fs.Glob(schema.Migrations, "*.up.sql") // numbers may have gaps: count them
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(len(files)); err != nil {
 		t.Fatal(err)
 	}
 	if v := version(); v != 0 {

@@ -31,6 +31,8 @@ const (
 	Forbidden
 	// Throttled: too many attempts; the caller should wait RetryAfter.
 	Throttled
+	// TooLarge: the input is over a size limit (bytes, rows).
+	TooLarge
 )
 
 // FieldError names one field and what is wrong with it.

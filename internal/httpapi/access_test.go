@@ -173,6 +173,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 				return postUser(t, s.Client, map[string]any{"email": fmt.Sprintf("fresh%d@example.org", freshUsers), "role": "viewer"}).Id
 			}
 			return target.Id
+		case "importId":
+			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1E" // none: allowed roles get 404
 		}
 		t.Fatalf("no fixture for path parameter {%s}: add one to TestOperationRoleMatrix", name)
 		return ""

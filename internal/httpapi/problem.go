@@ -39,6 +39,7 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Unauthenticated:      {http.StatusUnauthorized, "unauthorized", "Unauthorized", "Sign in to use this operation."},
 	derrors.Forbidden:            {http.StatusForbidden, "forbidden", "Forbidden", "Your role may not use this operation."},
 	derrors.Throttled:            {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many attempts; try again later."},
+	derrors.TooLarge:             {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large", "The request body is larger than the server accepts."},
 }
 
 // byStatus answers failures that carry only a status code (from Echo or the transport).

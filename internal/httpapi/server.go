@@ -20,6 +20,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/export"
+	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/settings"
 	"github.com/alumnid/alumnid/internal/token"
@@ -50,6 +51,14 @@ type Config struct {
 	ExportTimeout      time.Duration
 	ExportStallTimeout time.Duration
 	ExportChunk        int
+	// ImportMaxBytes is the largest CSV upload accepted, in bytes (0: DefaultImportMaxBytes);
+	// BodyLimit does not apply to uploads.
+	ImportMaxBytes int64
+	// ImportTimeout bounds receiving one upload (0: DefaultImportTimeout); RequestTimeout does
+	// not apply to uploads.
+	ImportTimeout time.Duration
+	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
+	ImportLimits importer.Limits
 }
 
 // Server implements every operation of the contract by embedding one handler set per resource.
@@ -60,6 +69,7 @@ type Server struct {
 	userHandlers
 	adminHandlers
 	exportHandlers
+	importHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -114,8 +124,15 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After"},
 			MaxAge:        600,
 		}),
-		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.BodyLimit)),
-		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Skipper: isExport, Timeout: cfg.RequestTimeout}),
+		uploadLimits(cmp.Or(cfg.ImportMaxBytes, DefaultImportMaxBytes), cmp.Or(cfg.ImportTimeout, DefaultImportTimeout)),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isUpload, Limit: fmt.Sprintf("%dB", cfg.BodyLimit)}),
+		// Exports and uploads run longer than other requests, each on its own budget.
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Skipper: func(c echo.Context) bool { return isExport(c) || isUpload(c) }, Timeout: cfg.RequestTimeout,
+		}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Skipper: func(c echo.Context) bool { return !isUpload(c) }, Timeout: cmp.Or(cfg.ImportTimeout, DefaultImportTimeout),
+		}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Skipper: func(c echo.Context) bool { return !isExport(c) }, Timeout: cmp.Or(cfg.ExportTimeout, DefaultExportTimeout),
 		}),
@@ -133,6 +150,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		adminHandlers:     adminHandlers{db: sqlDB, settings: st},
 		exportHandlers: exportHandlers{stream: export.New(store, sqlDB).Stream, log: log, now: time.Now,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
+		importHandlers: importHandlers{imports: importer.NewService(sqlDB, cfg.ImportLimits)},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 

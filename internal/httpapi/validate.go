@@ -3,7 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
-
+	"mime"
 	"net/url"
 	"regexp"
 	"slices"
@@ -71,6 +71,20 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 		KeepValidatedValue: true,
 		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 	}
+	streamOpts := *opts
+	streamOpts.ExcludeRequestBody = true
+	// The guard has checked the caller. kin-openapi's own security check would only call the
+	// no-op AuthenticationFunc, after reading the whole body into memory (it does so for every
+	// operation with a security requirement, ExcludeRequestBody or not): requests are validated
+	// against copies of the operations without one.
+	withoutSecurity := map[*openapi3.Operation]*openapi3.Operation{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			cp := *op
+			cp.Security = &openapi3.SecurityRequirements{}
+			withoutSecurity[op] = &cp
+		}
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -89,8 +103,18 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 			}
 			req = c.Request() // admit puts the caller in the request's context
 			unknown := unknownQueryParams(route, req.URL.Query())
+			validated := *route
+			if op, ok := withoutSecurity[route.Operation]; ok {
+				validated.Operation = op
+			}
 			in := &openapi3filter.RequestValidationInput{
-				Request: req, PathParams: pathParams, Route: route, Options: opts,
+				Request: req, PathParams: pathParams, Route: &validated, Options: opts,
+			}
+			if streamed(route.Operation) {
+				if err := streamedContentType(req.Header.Get(echo.HeaderContentType), route.Operation); err != nil {
+					return err
+				}
+				in.Options = &streamOpts
 			}
 			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil || len(unknown) > 0 {
 				return requestProblem(err, unknown)
@@ -98,6 +122,27 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 			return next(c)
 		}
 	}, nil
+}
+
+// streamed reports whether op takes a multipart/form-data body (a file upload). The validator
+// would read such a body whole into memory; it is left to the handler, which reads the parts
+// as they arrive and checks them itself. Only the Content-Type is checked here.
+func streamed(op *openapi3.Operation) bool {
+	return op.RequestBody != nil && op.RequestBody.Value != nil && op.RequestBody.Value.Content.Get("multipart/form-data") != nil
+}
+
+// streamedContentType checks the Content-Type of a streamed body: one op accepts, and a
+// multipart one with its boundary.
+func streamedContentType(header string, op *openapi3.Operation) error {
+	mediaType, params, err := mime.ParseMediaType(header)
+	if err != nil || op.RequestBody.Value.Content.Get(mediaType) == nil {
+		return echo.ErrUnsupportedMediaType
+	}
+	if strings.HasPrefix(mediaType, "multipart/") && params["boundary"] == "" {
+		return derrors.New(derrors.Malformed, "The request does not match the API contract.",
+			derrors.FieldError{Field: "body", Message: "a multipart/form-data body needs the boundary parameter in its Content-Type"})
+	}
+	return nil
 }
 
 // unknownQueryParams names each query parameter the operation does not declare: a typo in a

@@ -1,0 +1,415 @@
+package alumni
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/audit"
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/derrors"
+)
+
+// Upserts: many records created or updated in one transaction, matched on their natural keys
+// (imports use this). Records are written the way Create and Update write them — Normalize,
+// the same row mapping (toCreateParams, toUpdateParams, bulk.go's Row), writeChildren for
+// degrees and tags, the same audit events — so a change to that write path must be made here
+// too. New records, their degrees and tags, and the audit events are written with multi-row
+// INSERTs: a few statements per batch instead of a few per record.
+
+// UpsertRow is one record to create or update. It is matched on StudentID, then on Email (as
+// Normalize stores them). Edit receives a copy of the matched record's fields (found is true),
+// or the zero Fields for a new record, and returns the fields to store; an error (Invalid,
+// naming fields) rejects the row, together with what Normalize finds wrong with the fields
+// returned, so that a row's problems are reported at once.
+type UpsertRow struct {
+	StudentID string
+	Email     string
+	Edit      func(cur Fields, found bool) (Fields, error)
+}
+
+// Outcome is what an upsert did with one row.
+type Outcome uint8
+
+// The outcomes of an upsert row.
+const (
+	Rejected Outcome = iota + 1
+	Created
+	Updated
+	Unchanged
+)
+
+// UpsertResult is the outcome of one UpsertRow. ID is the public id of the record created,
+// updated or left unchanged; Err says why a row was Rejected (Invalid or Conflict, naming
+// fields).
+type UpsertResult struct {
+	Outcome Outcome
+	ID      string
+	Err     error
+}
+
+// MatchKeys returns a student id and an email as Normalize stores them, which is how upserts
+// compare them.
+func MatchKeys(studentID, email string) (string, string) {
+	f := Fields{StudentID: studentID, Email: email}
+	_ = Normalize(&f, time.Time{}) // only the two keys are wanted; the missing names do not matter
+	return f.StudentID, f.Email
+}
+
+// StudentIDFits reports whether a student id, as MatchKeys returns it, fits the stored column;
+// longer ones are refused by Normalize.
+func StudentIDFits(id string) bool { return utf8.RuneCountInString(id) <= maxStudentID }
+
+// EmailFits reports whether an email, as MatchKeys returns it, fits the stored column.
+func EmailFits(email string) bool { return utf8.RuneCountInString(email) <= maxEmail }
+
+// upsertTarget is a stored record an upsert may change.
+type upsertTarget struct {
+	internalID int64
+	Alumnus
+}
+
+// newRecord is a record an upsert creates, and the row it comes from.
+type newRecord struct {
+	row int
+	Alumnus
+}
+
+// Upsert creates or updates one record per row through tx, the caller's transaction (so that
+// its own bookkeeping commits with the records). Records matched are locked until the
+// transaction ends. A row is written whole or not at all: its first write is the record's own
+// row, and a unique-key conflict there (a student id or email another record has) rejects the
+// row before anything of it is written. A row that leaves every field as it was writes nothing.
+// Rows are applied in order, except that new records are inserted after the updates of the
+// batch; a row whose key another row of the same call has is rejected. With dryRun, every
+// write is undone before Upsert returns (the locks stay), so the results say what the rows
+// would do.
+//
+// It returns one result per row, and an error (after which the transaction must be rolled
+// back) when the database fails.
+func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun bool) ([]UpsertResult, error) {
+	now := s.timestamp()
+	q := db.New(tx)
+	type keys struct{ studentID, email string }
+	rowKeys := make([]keys, len(rows))
+	for i, r := range rows {
+		sid, email := MatchKeys(r.StudentID, r.Email)
+		rowKeys[i] = keys{sid, email}
+	}
+	if dryRun {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT upsert_dry_run"); err != nil {
+			return nil, fmt.Errorf("savepoint: %w", err)
+		}
+	}
+	// The records with the rows' student ids, then those with the emails of the rows not
+	// matched so (only they are matched on their email).
+	var studentIDs, emails []string
+	for _, k := range rowKeys {
+		if k.studentID != "" {
+			studentIDs = append(studentIDs, k.studentID)
+		}
+	}
+	targets := map[int64]*upsertTarget{} // one per record, however it was found
+	byStudentID, _, err := lockTargets(ctx, q, targets, studentIDs, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range rowKeys {
+		if k.email != "" && byStudentID[fold(k.studentID)] == nil {
+			emails = append(emails, k.email)
+		}
+	}
+	_, byEmail, err := lockTargets(ctx, q, targets, nil, emails)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]UpsertResult, len(rows))
+	var created []newRecord
+	var events []audit.Event
+	seen := map[string]int{} // the row of each key, "s:" student id or "e:" email
+	for i, r := range rows {
+		k := rowKeys[i]
+		if k.studentID == "" && k.email == "" {
+			out[i] = reject(derrors.Invalid, "The record cannot be matched.", "studentId", "a student id or an email is needed to match the record")
+			continue
+		}
+		if res, ok := repeated(seen, i, "s:"+fold(k.studentID), "studentId", k.studentID != ""); ok {
+			out[i] = res
+			continue
+		}
+		if res, ok := repeated(seen, i, "e:"+fold(k.email), "email", k.email != ""); ok {
+			out[i] = res
+			continue
+		}
+		target, matchedBy := byStudentID[fold(k.studentID)], "studentId"
+		if target == nil && k.email != "" {
+			target, matchedBy = byEmail[fold(k.email)], "email"
+			if target != nil && k.studentID != "" && target.StudentID != "" {
+				out[i] = reject(derrors.Conflict, "The email belongs to another person's record.", "email",
+					"belongs to the record with student id "+target.StudentID)
+				continue
+			}
+		}
+		switch {
+		case target != nil && target.DeletedAt != nil:
+			out[i] = reject(derrors.Conflict, "The record is in the trash.", matchedBy, "matches a deleted record; restore it first")
+		case target == nil:
+			f, err := edit(r, Fields{}, false, now)
+			if err != nil {
+				if out[i], _, err = rejected(err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
+			created = append(created, newRecord{row: i, Alumnus: a})
+			out[i] = UpsertResult{Outcome: Created, ID: a.ID}
+		default:
+			oldKeys := []string{fold(target.StudentID), fold(target.Email)}
+			res, event, err := s.upsertUpdate(ctx, tx, r, target, now)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = res
+			if event != nil {
+				events = append(events, *event)
+				// Later rows see the record as it is now.
+				delete(byStudentID, oldKeys[0])
+				delete(byEmail, oldKeys[1])
+				if target.StudentID != "" {
+					byStudentID[fold(target.StudentID)] = target
+				}
+				if target.Email != "" {
+					byEmail[fold(target.Email)] = target
+				}
+			}
+		}
+	}
+	createEvents, err := s.insertNew(ctx, tx, created, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := audit.RecordAll(ctx, tx, append(events, createEvents...), now); err != nil {
+		return nil, err
+	}
+	if dryRun {
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT upsert_dry_run"); err != nil {
+			return nil, fmt.Errorf("roll back dry run: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// repeated rejects row i when an earlier row of the call has the key; it notes the key.
+func repeated(seen map[string]int, i int, key, field string, present bool) (UpsertResult, bool) {
+	if !present {
+		return UpsertResult{}, false
+	}
+	if first, ok := seen[key]; ok {
+		return reject(derrors.Conflict, "Two rows have the same key.", field, fmt.Sprintf("is the same as in row %d of the batch", first+1)), true
+	}
+	seen[key] = i
+	return UpsertResult{}, false
+}
+
+func reject(kind derrors.Kind, detail, field, message string) UpsertResult {
+	return UpsertResult{Outcome: Rejected, Err: derrors.New(kind, detail, derrors.FieldError{Field: field, Message: message})}
+}
+
+// lockTargets locks and loads the records with the given student ids and emails, and returns
+// them by folded key. Records already in targets (by internal key) are not loaded again, so
+// that every row sees the same copy of a record; new ones are added.
+func lockTargets(ctx context.Context, q *db.Queries, targets map[int64]*upsertTarget, studentIDs, emails []string) (map[string]*upsertTarget, map[string]*upsertTarget, error) {
+	var found []db.Alumni
+	if len(studentIDs) > 0 {
+		rows, err := q.LockAlumniByStudentIDs(ctx, pointers(studentIDs))
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock alumni by student id: %w", err)
+		}
+		found = append(found, rows...)
+	}
+	if len(emails) > 0 {
+		rows, err := q.LockAlumniByEmails(ctx, pointers(emails))
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock alumni by email: %w", err)
+		}
+		found = append(found, rows...)
+	}
+	slices.SortFunc(found, func(a, b db.Alumni) int { return cmp.Compare(a.ID, b.ID) })
+	found = slices.CompactFunc(found, func(a, b db.Alumni) bool { return a.ID == b.ID })
+	var fresh []db.Alumni
+	for _, r := range found {
+		if targets[r.ID] == nil {
+			fresh = append(fresh, r)
+		}
+	}
+	records, err := withChildren(ctx, q, fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, a := range records {
+		targets[fresh[i].ID] = &upsertTarget{internalID: fresh[i].ID, Alumnus: a}
+	}
+	byStudentID := make(map[string]*upsertTarget, len(found))
+	byEmail := make(map[string]*upsertTarget, len(found))
+	for _, r := range found {
+		t := targets[r.ID]
+		if t.StudentID != "" {
+			byStudentID[fold(t.StudentID)] = t
+		}
+		if t.Email != "" {
+			byEmail[fold(t.Email)] = t
+		}
+	}
+	return byStudentID, byEmail, nil
+}
+
+func pointers(xs []string) []*string {
+	out := make([]*string, len(xs))
+	for i := range xs {
+		out[i] = &xs[i]
+	}
+	return out
+}
+
+// fold is how keys are compared in memory; the database compares them under its
+// case-insensitive collation, whose rare other equalities end as a rejected row (unique key).
+func fold(key string) string { return strings.ToLower(key) }
+
+// upsertUpdate applies r to the stored record t, like Update: nothing is written when no field
+// changes. It returns the audit event of a change, to be written with the batch's.
+func (s *Store) upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget, now time.Time) (UpsertResult, *audit.Event, error) {
+	q := db.New(tx)
+	cur := t.Fields
+	cur.Degrees, cur.Tags = slices.Clone(cur.Degrees), slices.Clone(cur.Tags)
+	f, err := edit(r, cur, true, now)
+	if err != nil {
+		return rejected(err)
+	}
+	if reflect.DeepEqual(t.Fields, f) {
+		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil, nil
+	}
+	if err := q.UpdateAlumnus(ctx, toUpdateParams(f, now, t.internalID)); err != nil {
+		return rejected(translate(err))
+	}
+	if err := q.DeleteDegrees(ctx, t.internalID); err != nil {
+		return UpsertResult{}, nil, fmt.Errorf("delete degrees: %w", err)
+	}
+	if err := q.DeleteTags(ctx, t.internalID); err != nil {
+		return UpsertResult{}, nil, fmt.Errorf("delete tags: %w", err)
+	}
+	if err := writeChildren(ctx, tx, children{t.internalID, f}); err != nil {
+		return UpsertResult{}, nil, err
+	}
+	stats := statDelta{}
+	stats.add(-1, t.Fields, t.CreatedAt, t.UpdatedAt, false)
+	stats.add(1, f, t.CreatedAt, now, false)
+	if err := stats.apply(ctx, tx); err != nil {
+		return UpsertResult{}, nil, err
+	}
+	event := alumnusEvent("alumnus.update", t.ID, audit.Diff(auditFields(t.Fields), auditFields(f)))
+	t.Fields, t.Version, t.UpdatedAt = f, t.Version+1, now
+	return UpsertResult{Outcome: Updated, ID: t.ID}, &event, nil
+}
+
+// insertNew inserts the new records, like Create, with one multi-row INSERT; when that meets
+// a unique key another record has, it inserts them one by one, rejecting (in out) those that
+// conflict. It returns their audit events.
+func (s *Store) insertNew(ctx context.Context, tx *sql.Tx, records []newRecord, out []UpsertResult) ([]audit.Event, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	q := db.New(tx)
+	ids, err := insertAll(ctx, tx, records)
+	if _, dup := database.DuplicateKey(err); dup {
+		ids = map[string]int64{}
+		for _, r := range records {
+			res, err := q.CreateAlumnus(ctx, toCreateParams(r.Alumnus))
+			if err != nil {
+				if out[r.row], _, err = rejected(translate(err)); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if ids[r.ID], err = res.LastInsertId(); err != nil {
+				return nil, fmt.Errorf("read new alumnus id: %w", err)
+			}
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	var events []audit.Event
+	var written []children
+	var counted []Alumnus
+	for _, r := range records {
+		id, ok := ids[r.ID]
+		if !ok {
+			continue // rejected
+		}
+		written = append(written, children{id, r.Fields})
+		counted = append(counted, r.Alumnus)
+		events = append(events, alumnusEvent("alumnus.create", r.ID, audit.Diff(nil, auditFields(r.Fields))))
+	}
+	if err := writeChildren(ctx, tx, written...); err != nil {
+		return nil, err
+	}
+	if err := CountNew(ctx, tx, counted); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// insertAll inserts records with multi-row INSERTs and returns their internal keys by public
+// id. It returns the database's error, a duplicate key included.
+func insertAll(ctx context.Context, tx *sql.Tx, records []newRecord) (map[string]int64, error) {
+	rows := make([][]any, len(records))
+	publicIDs := make([]string, len(records))
+	for i, r := range records {
+		rows[i], publicIDs[i] = Row(r.Alumnus), r.ID
+	}
+	if err := database.InsertRows(ctx, tx, "alumni", RowColumns, rows); err != nil {
+		return nil, err
+	}
+	found, err := db.New(tx).ListAlumniIDs(ctx, publicIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read new alumni ids: %w", err)
+	}
+	ids := make(map[string]int64, len(found))
+	for _, r := range found {
+		ids[r.PublicID] = r.ID
+	}
+	return ids, nil
+}
+
+// edit applies r's edit to cur and normalizes the result. It returns an Invalid error with the
+// problems of both, the edit's first.
+func edit(r UpsertRow, cur Fields, found bool, now time.Time) (Fields, error) {
+	f, err := r.Edit(cur, found)
+	invalid := Normalize(&f, now)
+	if err == nil {
+		return f, invalid
+	}
+	if d, n := derrors.As(err), derrors.As(invalid); d != nil && d.Kind == derrors.Invalid && n != nil {
+		return f, derrors.New(derrors.Invalid, d.Detail, append(slices.Clone(d.Fields), n.Fields...)...)
+	}
+	return f, err
+}
+
+// rejected turns a domain error into a rejected row; any other error is the database's and
+// fails the batch.
+func rejected(err error) (UpsertResult, *audit.Event, error) {
+	var d *derrors.Error
+	if errors.As(err, &d) {
+		return UpsertResult{Outcome: Rejected, Err: err}, nil, nil
+	}
+	return UpsertResult{}, nil, err
+}
