@@ -111,7 +111,9 @@ func (s serveCmd) Run(e *env) error {
 			return err
 		}
 	}
-	sqlDB, err := database.Open(e.ctx, e.cli.DBDSN, s.Pool.config())
+	pool := s.Pool.config()
+	pool.StatementTimeout = s.RequestTimeout // no statement outlives the request that asked for it
+	sqlDB, err := database.Open(e.ctx, e.cli.DBDSN, pool)
 	if err != nil {
 		return err
 	}

@@ -208,3 +208,20 @@ func TestConcurrentMigrations(t *testing.T) {
 		t.Errorf("after concurrent Up: %d %v %v", v, dirty, err)
 	}
 }
+
+// With a statement timeout the server stops a statement that runs too long, whichever server
+// it is (MariaDB: an error; MySQL: SLEEP returns 1, interrupted).
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	dsn := apitest.NewEmptyDatabase(t)
+	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 1, StatementTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	var slept int
+	err = sqlDB.QueryRow("SELECT SLEEP(5)").Scan(&slept)
+	if err == nil && slept != 1 {
+		t.Fatalf("SLEEP(5) ran to its end (%d) despite the statement timeout", slept)
+	}
+}
