@@ -60,9 +60,6 @@ SELECT public_id FROM alumni
 WHERE deleted_at IS NULL AND directory_consent = TRUE AND status <> 'deceased'
 ORDER BY id LIMIT 1;
 
--- name: DeleteTerms :exec
-DELETE FROM alumni_terms WHERE alumnus_id = ?;
-
 -- name: DeleteTermsOf :exec
 DELETE FROM alumni_terms WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
 

@@ -116,15 +116,6 @@ func (q *Queries) DeleteTags(ctx context.Context, alumnusID int64) error {
 	return err
 }
 
-const deleteTerms = `-- name: DeleteTerms :exec
-DELETE FROM alumni_terms WHERE alumnus_id = ?
-`
-
-func (q *Queries) DeleteTerms(ctx context.Context, alumnusID int64) error {
-	_, err := q.db.ExecContext(ctx, deleteTerms, alumnusID)
-	return err
-}
-
 const deleteTermsOf = `-- name: DeleteTermsOf :exec
 DELETE FROM alumni_terms WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?)
 `

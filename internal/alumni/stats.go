@@ -222,9 +222,9 @@ func b2i(b bool) int {
 	return 0
 }
 
-// CountNew adds a batch of new records to the counters, in the transaction tx that inserts
-// them (bulk loaders).
-func CountNew(ctx context.Context, tx db.DBTX, batch []Alumnus) error {
+// countNew adds a batch of new records to the counters, in the transaction tx that inserts
+// them.
+func countNew(ctx context.Context, tx db.DBTX, batch []Alumnus) error {
 	d := statDelta{}
 	for _, a := range batch {
 		d.add(1, a.Fields, a.CreatedAt, a.UpdatedAt, a.DeletedAt != nil)
@@ -257,7 +257,7 @@ func (s *Store) RebuildStats(ctx context.Context, batch int) error {
 			if err != nil {
 				return err
 			}
-			if err := CountNew(ctx, tx, list); err != nil {
+			if err := countNew(ctx, tx, list); err != nil {
 				return err
 			}
 			after = rows[len(rows)-1].ID

@@ -329,7 +329,11 @@ func (s *Store) insertNew(ctx context.Context, tx *sql.Tx, records []newRecord, 
 		return nil, nil
 	}
 	q := db.New(tx)
-	ids, err := insertAll(ctx, tx, records)
+	batch := make([]Alumnus, len(records))
+	for i, r := range records {
+		batch[i] = r.Alumnus
+	}
+	ids, err := insertAll(ctx, tx, batch)
 	if _, dup := database.DuplicateKey(err); dup {
 		ids = map[string]int64{}
 		for _, r := range records {
@@ -362,7 +366,7 @@ func (s *Store) insertNew(ctx context.Context, tx *sql.Tx, records []newRecord, 
 	if err := writeChildren(ctx, tx, written...); err != nil {
 		return nil, err
 	}
-	if err := CountNew(ctx, tx, counted); err != nil {
+	if err := countNew(ctx, tx, counted); err != nil {
 		return nil, err
 	}
 	return events, nil
@@ -370,11 +374,11 @@ func (s *Store) insertNew(ctx context.Context, tx *sql.Tx, records []newRecord, 
 
 // insertAll inserts records with multi-row INSERTs and returns their internal keys by public
 // id. It returns the database's error, a duplicate key included.
-func insertAll(ctx context.Context, tx *sql.Tx, records []newRecord) (map[string]int64, error) {
+func insertAll(ctx context.Context, tx *sql.Tx, records []Alumnus) (map[string]int64, error) {
 	rows := make([][]any, len(records))
 	publicIDs := make([]string, len(records))
 	for i, r := range records {
-		rows[i], publicIDs[i] = Row(r.Alumnus), r.ID
+		rows[i], publicIDs[i] = Row(r), r.ID
 	}
 	if err := database.InsertRows(ctx, tx, "alumni", RowColumns, rows); err != nil {
 		return nil, err
@@ -388,6 +392,24 @@ func insertAll(ctx context.Context, tx *sql.Tx, records []newRecord) (map[string
 		ids[r.PublicID] = r.ID
 	}
 	return ids, nil
+}
+
+// InsertNew writes new records (normalized, with their public ids and times) through tx with
+// multi-row INSERTs: the records, their degrees, tags and search words, and their counts. For
+// bulk loaders (the seed command); it writes no audit events.
+func InsertNew(ctx context.Context, tx *sql.Tx, batch []Alumnus) error {
+	ids, err := insertAll(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	written := make([]children, len(batch))
+	for i, a := range batch {
+		written[i] = children{ids[a.ID], a.Fields}
+	}
+	if err := writeChildren(ctx, tx, written...); err != nil {
+		return err
+	}
+	return countNew(ctx, tx, batch)
 }
 
 // edit applies r's edit to cur and normalizes the result. It returns an Invalid error with the

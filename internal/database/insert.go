@@ -16,6 +16,12 @@ const maxPlaceholders = 60000
 // statements only; bulk writers (seed, search index, imports) use this. Only the fixed table
 // and column names and placeholders go into the statement text.
 func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []string, rows [][]any) error {
+	return insertChunks(ctx, exec, table, columns, rows, "")
+}
+
+// insertChunks writes rows with statements of as many rows as the parameter limit allows,
+// each ending in suffix.
+func insertChunks(ctx context.Context, exec db.DBTX, table string, columns []string, rows [][]any, suffix string) error {
 	per := max(maxPlaceholders/len(columns), 1)
 	for len(rows) > 0 {
 		n := min(per, len(rows))
@@ -23,7 +29,7 @@ func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []strin
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := exec.ExecContext(ctx, insertStatement(table, columns, n), args...); err != nil {
+		if _, err := exec.ExecContext(ctx, InsertStatement(table, columns, n)+suffix, args...); err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 		rows = rows[n:]
@@ -31,7 +37,9 @@ func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []strin
 	return nil
 }
 
-func insertStatement(table string, columns []string, rows int) string {
+// InsertStatement is the text of an INSERT of rows rows into table: only the fixed table and
+// column names and placeholders go into it.
+func InsertStatement(table string, columns []string, rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
 	var b strings.Builder
 	b.Grow(len(one)*rows + 100)
@@ -49,18 +57,5 @@ func insertStatement(table string, columns []string, rows int) string {
 // counter to the stored one (a counter table). Rows are written in the order given, which the
 // caller keeps sorted by key so that concurrent writers lock counters in the same order.
 func UpsertAdd(ctx context.Context, exec db.DBTX, table string, columns []string, counter string, rows [][]any) error {
-	per := max(maxPlaceholders/len(columns), 1)
-	for len(rows) > 0 {
-		n := min(per, len(rows))
-		args := make([]any, 0, n*len(columns))
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		stmt := insertStatement(table, columns, n) + " ON DUPLICATE KEY UPDATE " + counter + " = " + counter + " + VALUES(" + counter + ")"
-		if _, err := exec.ExecContext(ctx, stmt, args...); err != nil {
-			return fmt.Errorf("upsert into %s: %w", table, err)
-		}
-		rows = rows[n:]
-	}
-	return nil
+	return insertChunks(ctx, exec, table, columns, rows, " ON DUPLICATE KEY UPDATE "+counter+" = "+counter+" + VALUES("+counter+")")
 }

@@ -229,7 +229,7 @@ func (s *Service) stage(ctx context.Context, name string, r io.Reader, m Mapping
 		if rows == 0 {
 			return nil
 		}
-		if _, err := s.db.ExecContext(ctx, multiInsert("import_rows", stageColumns, rows), batch...); err != nil {
+		if _, err := s.db.ExecContext(ctx, database.InsertStatement("import_rows", stageColumns, rows), batch...); err != nil {
 			return fmt.Errorf("stage import rows: %w", err)
 		}
 		batch, rows, bytes = batch[:0], 0, 0
@@ -382,19 +382,4 @@ func (up *upload) discard(ctx context.Context) {
 		}
 	}
 	_ = db.New(up.s.db).DeleteImportJob(ctx, up.id) // on failure the purge deletes it later
-}
-
-// multiInsert writes an INSERT of rows rows; only fixed names and placeholders go into it.
-func multiInsert(table string, columns []string, rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
-	var b strings.Builder
-	b.Grow(len(one)*rows + 100)
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(one)
-	}
-	return b.String()
 }

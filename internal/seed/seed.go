@@ -251,74 +251,7 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 	return written, nil
 }
 
-// insertBatch writes batch, its degrees, tags and search index rows with multi-row INSERTs in
-// one transaction.
+// insertBatch writes batch in one transaction (alumni.InsertNew).
 func insertBatch(ctx context.Context, sqlDB *sql.DB, batch []alumni.Alumnus) error {
-	return database.InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error {
-		rows := make([][]any, len(batch))
-		for i, a := range batch {
-			rows[i] = alumni.Row(a)
-		}
-		if err := database.InsertRows(ctx, tx, "alumni", alumni.RowColumns, rows); err != nil {
-			return err
-		}
-		ids := make(map[string]int64, len(batch))
-		placeholders := strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")
-		args := make([]any, len(batch))
-		for i, a := range batch {
-			args[i] = a.ID
-		}
-		if err := readIDs(ctx, tx, "SELECT id, public_id FROM alumni WHERE public_id IN ("+placeholders+")", args, ids); err != nil {
-			return err
-		}
-		var degrees, tags, terms [][]any
-		for _, a := range batch {
-			id := ids[a.ID]
-			for i, d := range a.Degrees {
-				degrees = append(degrees, alumni.DegreeRow(id, i, d))
-			}
-			for _, t := range a.Tags {
-				tags = append(tags, []any{id, t})
-			}
-			terms = append(terms, alumni.TermRows(id, a.Fields)...)
-		}
-		for _, t := range []struct {
-			name    string
-			columns []string
-			rows    [][]any
-		}{
-			{"degrees", alumni.DegreeColumns, degrees},
-			{"alumni_tags", alumni.TagColumns, tags},
-			{"alumni_terms", alumni.TermColumns, terms},
-		} {
-			if len(t.rows) == 0 {
-				continue
-			}
-			if err := database.InsertRows(ctx, tx, t.name, t.columns, t.rows); err != nil {
-				return err
-			}
-		}
-		return alumni.CountNew(ctx, tx, batch)
-	})
-}
-
-// readIDs runs query (only placeholders are concatenated into it) and maps public ids to keys.
-func readIDs(ctx context.Context, tx *sql.Tx, query string, args []any, ids map[string]int64) error {
-	res, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("read ids: %w", err)
-	}
-	defer res.Close()
-	for res.Next() {
-		var id int64
-		var pub string
-		if err := res.Scan(&id, &pub); err != nil {
-			return fmt.Errorf("read ids: %w", err)
-		}
-		ids[pub] = id
-	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("read ids: %w", err)
-	}
-	return nil
+	return database.InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error { return alumni.InsertNew(ctx, tx, batch) })
 }
