@@ -40,14 +40,13 @@ type Server struct {
 	DB     *sql.DB
 	Auth   *auth.Service
 	logs   *syncBuffer
+	// secrets are the passwords, tokens and contact details the clients saw; none may be
+	// logged (checked when the test ends).
+	secrets *secretSet
 }
 
 // Logs returns what the service logged so far.
-func (s *Server) Logs() string {
-	s.logs.mu.Lock()
-	defer s.logs.mu.Unlock()
-	return s.logs.buf.String()
-}
+func (s *Server) Logs() string { return s.logs.String() }
 
 // DefaultConfig is the HTTP configuration tests run with.
 func DefaultConfig() httpapi.Config {
@@ -77,9 +76,16 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-	s := &Server{URL: ts.URL, Echo: e, Anon: NewClient(t, ts.URL), DSN: dsn, DB: sqlDB, logs: logs,
-		Auth: NewAuthService(sqlDB, cfg)}
+	secrets := newSecretSet()
+	secrets.add("password", TestPassword)
+	t.Cleanup(func() {
+		ts.Close()
+		secrets.checkLogs(t, logs.String())
+	})
+	anon := NewClient(t, ts.URL)
+	anon.secrets = secrets
+	s := &Server{URL: ts.URL, Echo: e, Anon: anon, DSN: dsn, DB: sqlDB, logs: logs,
+		Auth: NewAuthService(sqlDB, cfg), secrets: secrets}
 	s.Client = s.As(t, auth.RoleAdmin)
 	if !o.noImportWorker {
 		s.StartImportWorker(t, importer.RunnerConfig{})
@@ -90,6 +96,12 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
@@ -108,6 +120,7 @@ type Client struct {
 	doc     *openapi3.T
 	router  routers.Router
 	problem *openapi3.Schema
+	secrets *secretSet // nil for a client of no Server
 }
 
 var (
@@ -144,6 +157,7 @@ func NewClient(t testing.TB, base string) *Client {
 func (c *Client) WithToken(tok string) *Client {
 	cp := *c
 	cp.token = tok
+	cp.secrets.add("accessToken", tok)
 	return &cp
 }
 
@@ -183,8 +197,10 @@ func (c *Client) Do(req Request) *Response {
 	switch b := req.Body.(type) {
 	case nil:
 	case string:
+		c.secrets.addJSON([]byte(b))
 		body = strings.NewReader(b)
 	case []byte:
+		c.secrets.addJSON(b)
 		body = bytes.NewReader(b)
 	case io.Reader:
 		body = b // streamed, without a Content-Length
@@ -193,6 +209,7 @@ func (c *Client) Do(req Request) *Response {
 		if err != nil {
 			c.t.Fatal(err)
 		}
+		c.secrets.addJSON(raw)
 		body = bytes.NewReader(raw)
 	}
 	httpReq, err := http.NewRequestWithContext(context.Background(), req.Method, c.base+req.Path, body)
@@ -222,6 +239,9 @@ func (c *Client) Do(req Request) *Response {
 		c.t.Fatal(err)
 	}
 	resp := &Response{Status: httpResp.StatusCode, Header: httpResp.Header, Body: raw}
+	if isJSON(httpResp.Header.Get("Content-Type")) {
+		c.secrets.addJSON(raw)
+	}
 	if err := c.check(httpReq, resp); err != nil {
 		c.t.Errorf("%s %s -> %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.Path, resp.Status, err, raw)
 	}
