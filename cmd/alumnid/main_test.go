@@ -37,16 +37,18 @@ func TestServeEndToEnd(t *testing.T) {
 	if out, err := runCmd(t, "keygen", "--out", keyFile); err != nil || !strings.Contains(out, "kept existing key") {
 		t.Fatalf("keygen again: %v %s", err, out)
 	}
-	addr := make(chan string, 1)
+	addr, metricsAddr := make(chan string, 1), make(chan string, 1)
 	listening = func(a string) { addr <- a }
-	t.Cleanup(func() { listening = nil })
+	listeningMetrics = func(a string) { metricsAddr <- a }
+	t.Cleanup(func() { listening, listeningMetrics = nil, nil })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms"}, &logs, &logs)
+		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms",
+			"--metrics-addr", "127.0.0.1:0"}, &logs, &logs)
 	}()
 	var base string
 	select {
@@ -102,6 +104,24 @@ func TestServeEndToEnd(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the import did not finish: %s", r.Body)
 		}
+	}
+
+	// Metrics are on their own address, not on the API's (no token configured).
+	metrics := scrape(t, "http://"+<-metricsAddr+"/metrics")
+	for _, want := range []string{
+		`alumnid_http_requests_total{code="201",method="POST",route="/api/v1/alumni"} 1`,
+		`alumnid_http_requests_total{code="401",method="POST",route="/api/v1/alumni"} 1`,
+		`alumnid_import_rows_total{mode="apply",outcome="created"} 1`,
+		`go_sql_max_open_connections{db_name="alumnid"} 16`,
+		`alumnid_http_requests_in_flight 0`,
+		`process_resident_memory_bytes `,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if r := c.Get("/metrics", nil); r.Status != http.StatusNotFound {
+		t.Errorf("/metrics on the API's address without a metrics token: %d, want 404", r.Status)
 	}
 
 	// A request in flight when shutdown starts still completes: its body is half sent when
@@ -312,4 +332,20 @@ func TestUserCommands(t *testing.T) {
 			t.Errorf("%v: the password is echoed", tt.args)
 		}
 	}
+}
+
+// scrape returns the metrics page at url.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
+	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -35,6 +36,8 @@ type serveCmd struct {
 	PasswordHashes    int           `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
 	ExportChunk       int           `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags   `embed:"" prefix:"import-"`
+	MetricsAddr       string        `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
+	MetricsToken      string        `name:"metrics-token" env:"ALUMNI_METRICS_TOKEN" help:"Also serve /metrics on the API's address, to requests bearing this token (Authorization: Bearer); off when empty. Prefer the environment variable: flags show in process lists."`
 }
 
 // importFlags configure CSV imports: the uploads this replica accepts and its worker.
@@ -85,8 +88,9 @@ func (p poolFlags) config() database.PoolConfig {
 	return database.PoolConfig{MaxOpen: p.MaxOpen, MaxIdle: p.MaxIdle, MaxLifetime: p.MaxLifetime, MaxIdleTime: p.MaxIdleTime}
 }
 
-// listening, when set, receives the bound address (tests listen on port 0).
-var listening func(addr string)
+// listening and listeningMetrics, when set, receive the bound addresses (tests listen on
+// port 0).
+var listening, listeningMetrics func(addr string)
 
 // Run serves until the context ends (SIGINT or SIGTERM), then drains requests in flight.
 func (s serveCmd) Run(e *env) error {
@@ -134,6 +138,8 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	m := metrics.New()
+	m.WatchDB(sqlDB)
 	handler, err := httpapi.New(httpapi.Config{
 		AllowedOrigins: s.AllowedOrigins,
 		TrustedProxies: proxies,
@@ -147,6 +153,8 @@ func (s serveCmd) Run(e *env) error {
 		ImportMaxBytes: s.Import.MaxBytes,
 		ImportTimeout:  s.Import.Timeout,
 		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
+		Metrics:        m,
+		MetricsToken:   s.MetricsToken,
 	}, sqlDB, e.log)
 	if err != nil {
 		return err
@@ -158,7 +166,7 @@ func (s serveCmd) Run(e *env) error {
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		importer.NewRunner(sqlDB, importer.RunnerConfig{PollInterval: s.Import.PollInterval, BatchSize: s.Import.BatchSize}, e.log).Run(workerCtx)
+		importer.NewRunner(sqlDB, importer.RunnerConfig{PollInterval: s.Import.PollInterval, BatchSize: s.Import.BatchSize, Metrics: m}, e.log).Run(workerCtx)
 	}()
 	defer func() {
 		stopWorker()
@@ -182,8 +190,15 @@ func (s serveCmd) Run(e *env) error {
 		listening(ln.Addr().String())
 	}
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if s.MetricsAddr != "" {
+		msrv, err := serveMetrics(e, s.MetricsAddr, m, serveErr)
+		if err != nil {
+			return err
+		}
+		defer msrv.Close() //nolint:errcheck // scrapes in flight may be cut at exit
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
@@ -200,4 +215,29 @@ func (s serveCmd) Run(e *env) error {
 	}
 	e.log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves m at /metrics on addr, a listener of its own that operators keep off
+// the public network; a failure to serve is sent to errs.
+func serveMetrics(e *env, addr string, m *metrics.Metrics, errs chan<- error) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{
+		Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+	ln, err := (&net.ListenConfig{}).Listen(e.ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	e.log.Info("serving metrics", slog.String("addr", ln.Addr().String()))
+	if listeningMetrics != nil {
+		listeningMetrics(ln.Addr().String())
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("metrics: %w", err)
+		}
+	}()
+	return srv, nil
 }

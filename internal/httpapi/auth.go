@@ -8,13 +8,16 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
 // authHandlers implements signing in and out, the caller's account, invitations and the key set.
 type authHandlers struct {
-	auth *auth.Service
-	jwks api.JWKSet
+	auth    *auth.Service
+	jwks    api.JWKSet
+	metrics *metrics.Metrics
 }
 
 func newAuthHandlers(svc *auth.Service, keys *token.KeySet) (authHandlers, error) {
@@ -34,6 +37,7 @@ func clientIP(ctx context.Context) string { return audit.ActorFrom(ctx).ClientIP
 func (h authHandlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
 	t, err := h.auth.Login(ctx, req.Body.Email, req.Body.Password, clientIP(ctx))
 	if err != nil {
+		h.metrics.LoginFailed(loginFailure(err))
 		return nil, err
 	}
 	return api.Login200JSONResponse{TokensJSONResponse: toAPITokens(t)}, nil
@@ -112,4 +116,15 @@ func toAPIUser(u auth.User) api.User {
 		out.LastLoginAt = &u.LastLoginAt
 	}
 	return out
+}
+
+// loginFailure is the reason label of a refused sign-in.
+func loginFailure(err error) string {
+	switch derrors.KindOf(err) {
+	case derrors.Unauthenticated:
+		return "credentials"
+	case derrors.Throttled:
+		return "throttled"
+	}
+	return "other"
 }

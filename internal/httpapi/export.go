@@ -14,6 +14,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/export"
+	"github.com/alumnid/alumnid/internal/metrics"
 )
 
 // Exports stream for as long as the client keeps reading, past the request timeout and the
@@ -33,10 +34,11 @@ func isExport(c echo.Context) bool { return c.Path() == exportPath }
 
 // exportHandlers implements the export operation.
 type exportHandlers struct {
-	stream func(ctx context.Context, p auth.Principal, r export.Request, out export.Output) (export.Result, error) // export.Exporter.Stream
-	stall  time.Duration
-	log    *slog.Logger
-	now    func() time.Time
+	stream  func(ctx context.Context, p auth.Principal, r export.Request, out export.Output) (export.Result, error) // export.Exporter.Stream
+	stall   time.Duration
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics.Metrics
 }
 
 // ExportAlumni checks the columns and hands a streaming answer to the strict server: the
@@ -97,6 +99,7 @@ type exportStream struct {
 func (s exportStream) VisitExportAlumniResponse(w http.ResponseWriter) error {
 	out := &httpOutput{w: w, rc: http.NewResponseController(w), stall: s.h.stall, format: s.req.Format, now: s.h.now()}
 	res, err := s.h.stream(s.ctx, s.p, s.req, out)
+	s.h.metrics.ExportRows(string(s.req.Format), res.Rows)
 	if err == nil || !res.Started {
 		return err
 	}

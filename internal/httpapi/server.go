@@ -21,6 +21,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/export"
 	"github.com/alumnid/alumnid/internal/importer"
+	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/settings"
 	"github.com/alumnid/alumnid/internal/token"
@@ -59,6 +60,12 @@ type Config struct {
 	ImportTimeout time.Duration
 	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
 	ImportLimits importer.Limits
+	// Metrics, when set, records requests, sign-in failures and exported rows.
+	Metrics *metrics.Metrics
+	// MetricsToken, when set (with Metrics), serves the metrics at /metrics to requests that
+	// bear it (Authorization: Bearer …). Without it /metrics is not served here; the
+	// operator serves metrics on a separate address instead, or not at all.
+	MetricsToken string
 }
 
 // Server implements every operation of the contract by embedding one handler set per resource.
@@ -95,6 +102,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	authH.metrics = cfg.Metrics
 	docs, err := newDocs(doc)
 	if err != nil {
 		return nil, err
@@ -107,6 +115,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 
 	e.Use(
 		withRequestID,
+		observe(cfg.Metrics),
 		accessLog(log),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			DisablePrintStack: true,
@@ -148,7 +157,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		authHandlers:      authH,
 		userHandlers:      userHandlers{auth: authSvc},
 		adminHandlers:     adminHandlers{db: sqlDB, settings: st},
-		exportHandlers: exportHandlers{stream: export.New(store, sqlDB).Stream, log: log, now: time.Now,
+		exportHandlers: exportHandlers{stream: export.New(store, sqlDB).Stream, log: log, now: time.Now, metrics: cfg.Metrics,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
 		importHandlers: importHandlers{imports: importer.NewService(sqlDB, cfg.ImportLimits)},
 	}
@@ -158,6 +167,9 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.ready)
 	docs.register(e)
+	if cfg.Metrics != nil && cfg.MetricsToken != "" {
+		e.GET("/metrics", echo.WrapHandler(requireToken(cfg.MetricsToken, cfg.Metrics.Handler())))
+	}
 	return e, nil
 }
 

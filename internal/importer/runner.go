@@ -19,6 +19,7 @@ import (
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/settings"
 )
 
@@ -36,6 +37,8 @@ type RunnerConfig struct {
 	MaxAttempts int
 	// PurgeInterval is how often the worker deletes what old imports left (default 10m).
 	PurgeInterval time.Duration
+	// Metrics, when set, counts the rows processed.
+	Metrics *metrics.Metrics
 	// Owner names the worker in leases (default host name, process id and a random suffix).
 	Owner string
 }
@@ -206,6 +209,10 @@ var errLeaseLost = errors.New("the import's lease passed to another worker")
 // progress, the counts and the problems of the batch, and renews the lease. It reports whether
 // the job is done, and why it failed when it is given up.
 func (r *Runner) batch(ctx context.Context, id int64) (done bool, failure string, err error) {
+	var (
+		mode   string
+		counts Counts
+	)
 	defer func() {
 		// A bug met by one job's data must not stop the replica: it is that batch's failure.
 		if p := recover(); p != nil {
@@ -228,13 +235,29 @@ func (r *Runner) batch(ctx context.Context, id int64) (done bool, failure string
 			return fmt.Errorf("read staged rows: %w", err)
 		}
 		if len(rows) > 0 {
+			before := job
 			if err := r.apply(actorContext(ctx, job), tx, &job, rows); err != nil {
 				return err
+			}
+			mode = "apply"
+			if job.DryRun {
+				mode = "dry_run"
+			}
+			counts = Counts{
+				Created: int(job.CreatedCount - before.CreatedCount), Updated: int(job.UpdatedCount - before.UpdatedCount),
+				Unchanged: int(job.UnchangedCount - before.UnchangedCount), Rejected: int(job.RejectedCount - before.RejectedCount),
 			}
 		}
 		done = len(rows) < r.cfg.BatchSize
 		return nil
 	})
+	if err == nil { // counted once committed
+		m := r.cfg.Metrics
+		m.ImportRows(mode, "created", counts.Created)
+		m.ImportRows(mode, "updated", counts.Updated)
+		m.ImportRows(mode, "unchanged", counts.Unchanged)
+		m.ImportRows(mode, "rejected", counts.Rejected)
+	}
 	return done, failure, err
 }
 

@@ -1,0 +1,124 @@
+// Package metrics holds the service's Prometheus metrics: HTTP requests by route template and
+// status, requests in flight, the database pool, login failures, imported and exported rows,
+// and the Go runtime and process. A nil *Metrics records nothing, so packages take one
+// without caring whether metrics are on.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// namespace prefixes every metric of the service.
+const namespace = "alumnid"
+
+// Metrics are the service's collectors, registered on a registry of their own (not the
+// global one, so that tests can run several servers in one process).
+type Metrics struct {
+	reg *prometheus.Registry
+
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	inFlight      prometheus.Gauge
+	loginFailures *prometheus.CounterVec
+	exportRows    *prometheus.CounterVec
+	importRows    *prometheus.CounterVec
+}
+
+// New returns the service's metrics with the Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "http", Name: "requests_total",
+			Help: "HTTP requests answered, by route template, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "http", Name: "request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route template, method and status code.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method", "code"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "http", Name: "requests_in_flight",
+			Help: "HTTP requests being answered.",
+		}),
+		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "auth", Name: "login_failures_total",
+			Help: "Sign-ins refused, by reason (credentials, throttled, other).",
+		}, []string{"reason"}),
+		exportRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "export", Name: "rows_total",
+			Help: "Records written by exports, by format.",
+		}, []string{"format"}),
+		importRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "import", Name: "rows_total",
+			Help: "Import rows processed, by mode (apply, dry_run) and outcome (created, updated, unchanged, rejected).",
+		}, []string{"mode", "outcome"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.duration, m.inFlight, m.loginFailures, m.exportRows, m.importRows,
+	)
+	return m
+}
+
+// Register adds more collectors (another package's metrics) to m.
+func (m *Metrics) Register(cs ...prometheus.Collector) {
+	if m != nil {
+		m.reg.MustRegister(cs...)
+	}
+}
+
+// WatchDB adds the statistics of the connection pool db (open, in use, idle, waits).
+func (m *Metrics) WatchDB(db *sql.DB) {
+	m.Register(collectors.NewDBStatsCollector(db, namespace))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: 4, Timeout: 10 * time.Second})
+}
+
+// RequestStarted counts a request in flight; call the returned function with its route
+// template, method and status when it is answered.
+func (m *Metrics) RequestStarted() func(route, method string, status int) {
+	if m == nil {
+		return func(string, string, int) {}
+	}
+	start := time.Now()
+	m.inFlight.Inc()
+	return func(route, method string, status int) {
+		m.inFlight.Dec()
+		code := strconv.Itoa(status)
+		m.requests.WithLabelValues(route, method, code).Inc()
+		m.duration.WithLabelValues(route, method, code).Observe(time.Since(start).Seconds())
+	}
+}
+
+// LoginFailed counts a refused sign-in.
+func (m *Metrics) LoginFailed(reason string) {
+	if m != nil {
+		m.loginFailures.WithLabelValues(reason).Inc()
+	}
+}
+
+// ExportRows counts n records exported in format.
+func (m *Metrics) ExportRows(format string, n int) {
+	if m != nil && n > 0 {
+		m.exportRows.WithLabelValues(format).Add(float64(n))
+	}
+}
+
+// ImportRows counts n import rows of mode with outcome.
+func (m *Metrics) ImportRows(mode, outcome string, n int) {
+	if m != nil && n > 0 {
+		m.importRows.WithLabelValues(mode, outcome).Add(float64(n))
+	}
+}
