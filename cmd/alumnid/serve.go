@@ -13,6 +13,7 @@ import (
 
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
@@ -140,6 +141,8 @@ func (s serveCmd) Run(e *env) error {
 	}
 	m := metrics.New()
 	m.WatchDB(sqlDB)
+	feed := events.NewFeed(sqlDB, events.Config{}, e.log, m)
+	go feed.Run(e.ctx) // ends every subscription when the server stops
 	handler, err := httpapi.New(httpapi.Config{
 		AllowedOrigins: s.AllowedOrigins,
 		TrustedProxies: proxies,
@@ -155,6 +158,7 @@ func (s serveCmd) Run(e *env) error {
 		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
 		Metrics:        m,
 		MetricsToken:   s.MetricsToken,
+		Events:         feed,
 	}, sqlDB, e.log)
 	if err != nil {
 		return err

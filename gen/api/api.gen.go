@@ -142,6 +142,57 @@ func (e AuditEntityType) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	AlumnusCreated  EventType = "alumnus.created"
+	AlumnusDeleted  EventType = "alumnus.deleted"
+	AlumnusRestored EventType = "alumnus.restored"
+	AlumnusUpdated  EventType = "alumnus.updated"
+	ImportCompleted EventType = "import.completed"
+	ImportProgress  EventType = "import.progress"
+	Ready           EventType = "ready"
+	Resync          EventType = "resync"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case AlumnusCreated:
+		return true
+	case AlumnusDeleted:
+		return true
+	case AlumnusRestored:
+		return true
+	case AlumnusUpdated:
+		return true
+	case ImportCompleted:
+		return true
+	case ImportProgress:
+		return true
+	case Ready:
+		return true
+	case Resync:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventsAuthType.
+const (
+	Auth EventsAuthType = "auth"
+)
+
+// Valid indicates whether the value is a known member of the EventsAuthType enum.
+func (e EventsAuthType) Valid() bool {
+	switch e {
+	case Auth:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportColumn.
 const (
 	ExportColumnAddressLine1       ExportColumn = "addressLine1"
@@ -256,6 +307,27 @@ func (e ExportColumn) Valid() bool {
 	case ExportColumnWebsiteUrl:
 		return true
 	case ExportColumnWorkEmail:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportEventStatus.
+const (
+	ImportEventStatusFailed    ImportEventStatus = "failed"
+	ImportEventStatusRunning   ImportEventStatus = "running"
+	ImportEventStatusSucceeded ImportEventStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportEventStatus enum.
+func (e ImportEventStatus) Valid() bool {
+	switch e {
+	case ImportEventStatusFailed:
+		return true
+	case ImportEventStatusRunning:
+		return true
+	case ImportEventStatusSucceeded:
 		return true
 	default:
 		return false
@@ -390,22 +462,22 @@ func (e ImportJobDelimiter) Valid() bool {
 
 // Defines values for ImportJobStatus.
 const (
-	Failed    ImportJobStatus = "failed"
-	Queued    ImportJobStatus = "queued"
-	Running   ImportJobStatus = "running"
-	Succeeded ImportJobStatus = "succeeded"
+	ImportJobStatusFailed    ImportJobStatus = "failed"
+	ImportJobStatusQueued    ImportJobStatus = "queued"
+	ImportJobStatusRunning   ImportJobStatus = "running"
+	ImportJobStatusSucceeded ImportJobStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the ImportJobStatus enum.
 func (e ImportJobStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case ImportJobStatusFailed:
 		return true
-	case Queued:
+	case ImportJobStatusQueued:
 		return true
-	case Running:
+	case ImportJobStatusRunning:
 		return true
-	case Succeeded:
+	case ImportJobStatusSucceeded:
 		return true
 	default:
 		return false
@@ -935,6 +1007,64 @@ type Employment struct {
 	JobTitle *string `json:"jobTitle,omitempty"`
 }
 
+// Event One message from the server on the events WebSocket.
+//
+// Example: {"alumnusId":"01JD3M5X7V8Q9R2S4T6W8Y0Z1A","fields":["employment","address"],"id":"48214","occurredAt":"2026-11-26T09:30:00Z","type":"alumnus.updated"}
+type Event struct {
+	// AlumnusId The record the event is about (alumnus events).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	AlumnusId *string `json:"alumnusId,omitempty"`
+
+	// Fields The fields that changed, by their API names (alumnus.updated), limited to those the subscriber may read.
+	//
+	// Example: ["employment","address"]
+	Fields *[]string `json:"fields,omitempty"`
+
+	// Id The event's position in the stream: send it back as lastEventId to resume. Absent on ready and resync.
+	//
+	// Example: 48214
+	Id *string `json:"id,omitempty"`
+
+	// Import The state of an import after a batch (import events).
+	Import *ImportEvent `json:"import,omitempty"`
+
+	// OccurredAt Example: 2026-11-26T09:30:00Z
+	OccurredAt *time.Time `json:"occurredAt,omitempty"`
+
+	// Type What happened. `ready` is sent once after authentication (and after any replay);
+	// `resync` says that events were missed beyond the resume window.
+	//
+	//
+	// Example: alumnus.updated
+	Type EventType `json:"type"`
+}
+
+// EventType What happened. `ready` is sent once after authentication (and after any replay);
+// `resync` says that events were missed beyond the resume window.
+//
+// Example: alumnus.updated
+type EventType string
+
+// EventsAuth The client's message on the events WebSocket; the first one must come within 10 seconds of the upgrade.
+//
+// Example: {"lastEventId":"48213","token":"eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEifQ.eyJzdWIiOiIwMUpEM001WDdWOFE5UjJTNFQ2VzhZMFoxQyJ9.c2lnbmF0dXJl","type":"auth"}
+type EventsAuth struct {
+	// LastEventId The id of the last event received, to receive what was missed (first message only).
+	//
+	// Example: 48213
+	LastEventId *string `json:"lastEventId,omitempty"`
+
+	// Token An access token from sign-in or refresh.
+	//
+	// Example: eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTEifQ.eyJzdWIiOiIwMUpEM001WDdWOFE5UjJTNFQ2VzhZMFoxQyJ9.c2lnbmF0dXJl
+	Token string         `json:"token"`
+	Type  EventsAuthType `json:"type"`
+}
+
+// EventsAuthType defines model for EventsAuth.Type.
+type EventsAuthType string
+
 // ExportColumn A column of an export. `degree`, `program`, `faculty`, `graduationYear` and
 // `preferredClassYear` are those of the primary degree; `addressLine1` … `country` the
 // parts of the postal address; `doNotEmail` … `doNotSms` the contact permissions.
@@ -1091,6 +1221,24 @@ type ImportErrorPage struct {
 	Items      []ImportError `json:"items"`
 	NextCursor *string       `json:"nextCursor"`
 }
+
+// ImportEvent The state of an import after a batch (import events).
+type ImportEvent struct {
+	// Counts Rows by outcome; in a dry run, what an apply would do.
+	Counts ImportCounts `json:"counts"`
+
+	// Id Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z2A
+	Id string `json:"id"`
+
+	// ProcessedRows Example: 1500
+	ProcessedRows int `json:"processedRows"`
+
+	// Status Example: running
+	Status ImportEventStatus `json:"status"`
+}
+
+// ImportEventStatus Example: running
+type ImportEventStatus string
 
 // ImportField A field a CSV column can set. `degree`, `program`, `faculty`, `graduationYear` and
 // `preferredClassYear` describe one degree; `tags` adds tags; the booleans take

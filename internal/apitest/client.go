@@ -25,6 +25,7 @@ import (
 
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
 )
@@ -69,9 +70,20 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sqlDB, dsn := OpenDatabase(t)
+	sqlDB, dsn := openDatabase(t, o.dsn)
 	logs := &syncBuffer{}
-	e, err := httpapi.New(cfg, sqlDB, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if cfg.Events == nil {
+		feed := events.NewFeed(sqlDB, events.Config{PollInterval: 50 * time.Millisecond}, log, cfg.Metrics)
+		ctx, stop := context.WithCancel(context.Background())
+		go feed.Run(ctx)
+		t.Cleanup(func() {
+			stop()
+			<-feed.Stopped()
+		})
+		cfg.Events = feed
+	}
+	e, err := httpapi.New(cfg, sqlDB, log)
 	if err != nil {
 		t.Fatal(err)
 	}

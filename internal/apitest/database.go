@@ -87,7 +87,15 @@ func NewDatabase(t testing.TB) string {
 // OpenDatabase returns a pool on a fresh, migrated database for t, closed when t ends.
 func OpenDatabase(t testing.TB) (*sql.DB, string) {
 	t.Helper()
-	dsn := NewDatabase(t)
+	return openDatabase(t, "")
+}
+
+// openDatabase opens a pool on the database dsn, or on a fresh one when dsn is empty.
+func openDatabase(t testing.TB, dsn string) (*sql.DB, string) {
+	t.Helper()
+	if dsn == "" {
+		dsn = NewDatabase(t)
+	}
 	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 8, MaxIdle: 8, MaxLifetime: time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,13 @@ type Option func(*serverOptions)
 
 type serverOptions struct {
 	noImportWorker bool
+	dsn            string // an existing database, else a fresh one
+}
+
+// OnDatabaseOf starts the server on the database of another server, with a connection pool of
+// its own: a second replica.
+func OnDatabaseOf(other *Server) Option {
+	return func(o *serverOptions) { o.dsn = other.DSN }
 }
 
 // WithoutImportWorker starts the server without an import worker: the test runs its own

@@ -115,9 +115,16 @@ func (s *Server) AsAlumnus(t testing.TB, alumnusID string) *Client {
 // exist, valid from now for ttl.
 func SignedToken(t testing.TB, sessionID, role string, ttl time.Duration) string {
 	t.Helper()
+	return SignedTokenFor(t, "01JD3M5X7V8Q9R2S4T6W8Y0Z1C", sessionID, role, ttl)
+}
+
+// SignedTokenFor returns an access token signed with the test key for user subject and
+// session sessionID, valid from now for ttl: a token of a real session with another lifetime.
+func SignedTokenFor(t testing.TB, subject, sessionID, role string, ttl time.Duration) string {
+	t.Helper()
 	now := time.Now()
 	tok, err := token.NewAuthority(Keys(), token.Config{Issuer: Issuer, Audience: Audience}).Issue(token.Claims{
-		Subject: "01JD3M5X7V8Q9R2S4T6W8Y0Z1C", SessionID: sessionID, Role: role, IssuedAt: now, ExpiresAt: now.Add(ttl),
+		Subject: subject, SessionID: sessionID, Role: role, IssuedAt: now, ExpiresAt: now.Add(ttl),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,10 @@
 // their record.
 package auth
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Role is what a user may do; the contract lists the roles of each operation in x-roles.
 type Role string
@@ -39,6 +42,9 @@ type Principal struct {
 	SessionID string // public id
 	// AlumnusID is the public id of the caller's own alumni record, for role alumnus.
 	AlumnusID string
+	// TokenExpiresAt is when the access token that authenticated the caller expires (zero
+	// when not authenticated by a token).
+	TokenExpiresAt time.Time
 
 	sessionKey int64
 	userKey    int64

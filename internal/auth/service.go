@@ -88,7 +88,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, fmt.Errorf("%w (token does not match its session)", ErrUnauthenticated)
 	}
 	p := Principal{
-		UserID: row.UserPublicID, Role: Role(row.Role), SessionID: claims.SessionID,
+		UserID: row.UserPublicID, Role: Role(row.Role), SessionID: claims.SessionID, TokenExpiresAt: claims.ExpiresAt,
 		sessionKey: row.ID, userKey: row.UserID,
 	}
 	if row.AlumnusPublicID != nil {

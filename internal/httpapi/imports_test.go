@@ -56,7 +56,7 @@ func waitForImport(t *testing.T, c *apitest.Client, id string) api.ImportJob {
 		}
 		var j api.ImportJob
 		resp.JSON(t, &j)
-		if j.Status == api.Succeeded || j.Status == api.Failed {
+		if j.Status == api.ImportJobStatusSucceeded || j.Status == api.ImportJobStatusFailed {
 			return j
 		}
 		if time.Now().After(deadline) {
@@ -105,7 +105,7 @@ S3,Alan,Turing,,BSc,Mathematics,Science,1934,donor|board,X3
 func TestImportDryRunWritesNothing(t *testing.T) {
 	s := newServer(t)
 	j := runImport(t, s.Client, "dry_run", registrarCSV)
-	if j.Status != api.Succeeded || j.Mode != api.DryRun || j.TotalRows != 3 || j.ProcessedRows != 3 {
+	if j.Status != api.ImportJobStatusSucceeded || j.Mode != api.DryRun || j.TotalRows != 3 || j.ProcessedRows != 3 {
 		t.Fatalf("job: %+v", j)
 	}
 	if diff := cmp.Diff(counts(3, 0, 0, 0), j.Counts); diff != "" {
@@ -138,7 +138,7 @@ func TestImportApplyCreatesUpdatesAndIsIdempotent(t *testing.T) {
 		"tags":    []any{"navy"},
 	})
 	j := runImport(t, s.Client, "apply", registrarCSV)
-	if j.Status != api.Succeeded || j.Mode != api.Apply {
+	if j.Status != api.ImportJobStatusSucceeded || j.Mode != api.Apply {
 		t.Fatalf("job: %+v", j)
 	}
 	if diff := cmp.Diff(counts(2, 1, 0, 0), j.Counts); diff != "" {
@@ -519,8 +519,9 @@ func TestImportIsAudited(t *testing.T) {
 
 	events := eventsOf(auditAll(t, s.Client, ""), requestIDOf(resp))
 	slices.Reverse(events) // oldest first
-	// Within a batch, the updates come first and the new records after.
-	if got := strings.Join(actions(events), " "); got != "import.create alumnus.update alumnus.create alumnus.create import.complete" {
+	// Within a batch, the updates come first and the new records after; then the batch's
+	// progress (for real-time subscribers) and the end of the import.
+	if got := strings.Join(actions(events), " "); got != "import.create alumnus.update alumnus.create alumnus.create import.progress import.complete" {
 		t.Fatalf("events of the upload: %s", got)
 	}
 	for _, e := range events {
@@ -536,7 +537,10 @@ func TestImportIsAudited(t *testing.T) {
 	if update := changeMap(events[1]); val(events[1].EntityId) != existing.Id || update["lastName"].Before != "Murray" || update["lastName"].After != "Hopper" {
 		t.Errorf("alumnus.update: %+v", update)
 	}
-	done := changeMap(events[4])
+	if progress := changeMap(events[4]); progress["status"].After != "running" || progress["processedRows"].After != float64(3) || progress["created"].After != float64(2) {
+		t.Errorf("import.progress: %v", progress)
+	}
+	done := changeMap(events[5])
 	if done["status"].After != "succeeded" || done["created"].After != float64(2) || done["updated"].After != float64(1) || done["rejected"].After != float64(0) {
 		t.Errorf("import.complete: %v", done)
 	}
@@ -546,7 +550,7 @@ func TestImportIsAudited(t *testing.T) {
 	mustStatus(t, resp, http.StatusAccepted)
 	resp.JSON(t, &j)
 	waitForImport(t, staff, j.Id)
-	if got := strings.Join(actions(eventsOf(auditAll(t, s.Client, ""), requestIDOf(resp))), " "); got != "import.complete import.create" {
+	if got := strings.Join(actions(eventsOf(auditAll(t, s.Client, ""), requestIDOf(resp))), " "); got != "import.complete import.progress import.create" {
 		t.Errorf("events of a dry run: %s", got)
 	}
 }
@@ -602,7 +606,7 @@ func TestImportStreamsLargeFiles(t *testing.T) {
 		t.Fatalf("job: %+v", j)
 	}
 	j = waitForImport(t, s.Client, j.Id)
-	if j.Status != api.Succeeded || j.Counts != counts(rows, 0, 0, 0) || j.ProcessedRows != rows {
+	if j.Status != api.ImportJobStatusSucceeded || j.Counts != counts(rows, 0, 0, 0) || j.ProcessedRows != rows {
 		t.Fatalf("job: %+v %v", j, val(j.Errors))
 	}
 	var alumni, events int
@@ -649,7 +653,7 @@ func TestImportResumesAfterInterruption(t *testing.T) {
 	}
 	stopA()
 	j = get()
-	if j.Status != api.Running || j.ProcessedRows%100 != 0 || j.ProcessedRows >= rows {
+	if j.Status != api.ImportJobStatusRunning || j.ProcessedRows%100 != 0 || j.ProcessedRows >= rows {
 		t.Fatalf("after stopping worker A: %+v", j)
 	}
 	// What was committed is whole batches: each with its records, children and audit events.
@@ -672,7 +676,7 @@ func TestImportResumesAfterInterruption(t *testing.T) {
 		t.Fatalf("worker B took the job while its lease was valid: %+v", again)
 	}
 	j = waitForImport(t, s.Client, j.Id)
-	if j.Status != api.Succeeded || j.Counts != counts(rows-bad, 0, 0, bad) || j.ProcessedRows != rows || j.ErrorCount != bad {
+	if j.Status != api.ImportJobStatusSucceeded || j.Counts != counts(rows-bad, 0, 0, bad) || j.ProcessedRows != rows || j.ErrorCount != bad {
 		t.Fatalf("resumed import: %+v", j)
 	}
 	var failures int

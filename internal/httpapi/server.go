@@ -19,6 +19,7 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/export"
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
@@ -62,6 +63,8 @@ type Config struct {
 	ImportLimits importer.Limits
 	// Metrics, when set, records requests, sign-in failures and exported rows.
 	Metrics *metrics.Metrics
+	// Events is the real-time feed behind GET /api/v1/events (503 without one).
+	Events *events.Feed
 	// MetricsToken, when set (with Metrics), serves the metrics at /metrics to requests that
 	// bear it (Authorization: Bearer …). Without it /metrics is not served here; the
 	// operator serves metrics on a separate address instead, or not at all.
@@ -137,7 +140,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isUpload, Limit: fmt.Sprintf("%dB", cfg.BodyLimit)}),
 		// Exports and uploads run longer than other requests, each on its own budget.
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Skipper: func(c echo.Context) bool { return isExport(c) || isUpload(c) }, Timeout: cfg.RequestTimeout,
+			Skipper: func(c echo.Context) bool { return isExport(c) || isUpload(c) || isEvents(c) }, Timeout: cfg.RequestTimeout,
 		}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Skipper: func(c echo.Context) bool { return !isUpload(c) }, Timeout: cmp.Or(cfg.ImportTimeout, DefaultImportTimeout),
@@ -162,6 +165,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		importHandlers: importHandlers{imports: importer.NewService(sqlDB, cfg.ImportLimits)},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
+	e.GET(EventsPath, eventsHandler{feed: cfg.Events, auth: authSvc, origins: cfg.AllowedOrigins, log: log}.serve)
 
 	health := healthChecks{db: sqlDB}
 	e.GET("/healthz", health.live)

@@ -340,7 +340,9 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 	if err != nil {
 		return fmt.Errorf("save import progress: %w", err)
 	}
-	return nil
+	// The batch's progress joins the audit trail, which feeds real-time subscribers.
+	return audit.Record(ctx, q, audit.Event{Action: "import.progress", EntityType: "import", EntityID: job.PublicID,
+		Changes: progressChanges(*job, StatusRunning)}, now)
 }
 
 // readRow turns a staged row into a change, or the problems that reject it before the
@@ -395,22 +397,29 @@ func (r *Runner) record(ctx context.Context, q *db.Queries, job db.ImportJob, st
 	}); err != nil {
 		return fmt.Errorf("finish import job: %w", err)
 	}
+	changes := progressChanges(job, status)
+	if failure != "" {
+		changes = append(changes, audit.Change{Field: "failure", After: failure})
+	}
+	return audit.Record(ctx, q, audit.Event{Action: "import.complete", EntityType: "import", EntityID: job.PublicID, Changes: changes}, now)
+}
+
+// progressChanges are the state of job with status, as its audit events (and the real-time
+// feed) record it.
+func progressChanges(job db.ImportJob, status string) []audit.Change {
 	mode := ModeApply
 	if job.DryRun {
 		mode = ModeDryRun
 	}
-	changes := []audit.Change{
+	return []audit.Change{
 		{Field: "status", After: status},
 		{Field: "mode", After: mode},
+		{Field: "processedRows", After: job.ProcessedRows},
 		{Field: "created", After: job.CreatedCount},
 		{Field: "updated", After: job.UpdatedCount},
 		{Field: "unchanged", After: job.UnchangedCount},
 		{Field: "rejected", After: job.RejectedCount},
 	}
-	if failure != "" {
-		changes = append(changes, audit.Change{Field: "failure", After: failure})
-	}
-	return audit.Record(ctx, q, audit.Event{Action: "import.complete", EntityType: "import", EntityID: job.PublicID, Changes: changes}, now)
 }
 
 // cleanUp deletes the staged rows of a job that is done, a chunk at a time.

@@ -29,6 +29,9 @@ type Metrics struct {
 	loginFailures *prometheus.CounterVec
 	exportRows    *prometheus.CounterVec
 	importRows    *prometheus.CounterVec
+	eventDelay    prometheus.Histogram
+	subscribers   prometheus.Gauge
+	dropped       *prometheus.CounterVec
 }
 
 // New returns the service's metrics with the Go runtime and process collectors.
@@ -60,11 +63,25 @@ func New() *Metrics {
 			Namespace: namespace, Subsystem: "import", Name: "rows_total",
 			Help: "Import rows processed, by mode (apply, dry_run) and outcome (created, updated, unchanged, rejected).",
 		}, []string{"mode", "outcome"}),
+		eventDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "events", Name: "delay_seconds",
+			Help:    "Time from a change to its event being delivered to this replica's subscribers.",
+			Buckets: []float64{.05, .1, .2, .3, .5, .75, 1, 2, 5, 10, 30},
+		}),
+		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "events", Name: "subscribers",
+			Help: "WebSocket subscribers to change events on this replica.",
+		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "events", Name: "dropped_subscribers_total",
+			Help: "Subscribers disconnected by the server, by reason (too_slow).",
+		}, []string{"reason"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.inFlight, m.loginFailures, m.exportRows, m.importRows,
+		m.eventDelay, m.subscribers, m.dropped,
 	)
 	return m
 }
@@ -120,5 +137,26 @@ func (m *Metrics) ExportRows(format string, n int) {
 func (m *Metrics) ImportRows(mode, outcome string, n int) {
 	if m != nil && n > 0 {
 		m.importRows.WithLabelValues(mode, outcome).Add(float64(n))
+	}
+}
+
+// Delivered records the delay of an event from its change to its delivery (events.Observer).
+func (m *Metrics) Delivered(delay time.Duration) {
+	if m != nil {
+		m.eventDelay.Observe(delay.Seconds())
+	}
+}
+
+// Subscribers sets the number of event subscribers (events.Observer).
+func (m *Metrics) Subscribers(n int) {
+	if m != nil {
+		m.subscribers.Set(float64(n))
+	}
+}
+
+// Dropped counts a subscriber disconnected for reason (events.Observer).
+func (m *Metrics) Dropped(reason string) {
+	if m != nil {
+		m.dropped.WithLabelValues(reason).Inc()
 	}
 }
