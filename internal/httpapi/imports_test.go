@@ -48,7 +48,7 @@ func runImport(t *testing.T, c *apitest.Client, mode, csv string, more ...apites
 // waitForImport polls the job until it has finished.
 func waitForImport(t *testing.T, c *apitest.Client, id string) api.ImportJob {
 	t.Helper()
-	deadline := time.Now().Add(4 * time.Minute)
+	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		resp := c.Get(importsPath+"/"+id, nil)
 		if resp.Status != http.StatusOK {
