@@ -29,7 +29,7 @@ func next(t *testing.T, sub *events.Subscription) events.Event {
 	t.Helper()
 	select {
 	case e := <-sub.Events():
-		return e
+		return *e
 	case <-time.After(30 * time.Second): // a bound on a wait, not a speed requirement
 		t.Fatal("no event came")
 		return events.Event{}

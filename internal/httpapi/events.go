@@ -213,7 +213,7 @@ func (h eventsHandler) run(ctx context.Context, conn *websocket.Conn) {
 	for {
 		select {
 		case e := <-sub.Events():
-			if err := write(toAPIEvent(e)); err != nil {
+			if err := write(toAPIEvent(*e)); err != nil {
 				return // the client went away or stopped reading: nothing more can be said
 			}
 		case <-sub.Done():
