@@ -12,7 +12,7 @@ oasdiff() { go tool -modfile=tools/go.mod oasdiff "$@"; }
 # "## API Changes" heading dropped so each operation is a level-3 heading under our section.
 changes() {
   local out
-  out=$(oasdiff changelog --format markdown "$1" "$2")
+  out=$(oasdiff changelog --format markdown --severity-levels api/oasdiff-levels.txt "$1" "$2")
   out=$(printf '%s\n' "$out" | sed -e '/^# API Changelog /d' -e '/^## API Changes$/d' | cat -s)
   if printf '%s\n' "$out" | grep -q '^No changes'; then
     echo "No changes to operations, parameters or schemas (oasdiff does not list edits to descriptions or examples)."
