@@ -2285,9 +2285,11 @@ type ListUsersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// Limit Page size.
-	Limit   *Limit `form:"limit,omitempty" json:"limit,omitempty"`
-	Role    *Role  `form:"role,omitempty" json:"role,omitempty"`
-	Enabled *bool  `form:"enabled,omitempty" json:"enabled,omitempty"`
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+	Role  *Role  `form:"role,omitempty" json:"role,omitempty"`
+
+	// Enabled Only users who may (true) or may not (false) sign in.
+	Enabled *bool `form:"enabled,omitempty" json:"enabled,omitempty"`
 
 	// Email Emails starting with this text (case-insensitive).
 	Email *string `form:"email,omitempty" json:"email,omitempty"`

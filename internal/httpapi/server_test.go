@@ -144,6 +144,9 @@ func TestDocs(t *testing.T) {
 		{"/openapi.yaml", "application/yaml", "operationId: listAlumni"},
 		{"/openapi.json", "application/json", `"operationId":"listAlumni"`},
 		{"/docs/", "text/html", "swagger"},
+		// Authorize keeps the pasted token across reloads, and the page renders the served contract.
+		{"/docs/", "text/html", "persistAuthorization: true"},
+		{"/docs/", "text/html", `"/openapi.json"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
