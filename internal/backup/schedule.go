@@ -13,8 +13,10 @@ import (
 	"time"
 )
 
-// LockName is the server-wide named lock (GET_LOCK) a scheduled backup holds.
-const LockName = "alumnid_backup"
+// lockExpr is the name of the lock (GET_LOCK) a scheduled backup holds. Named locks are the
+// server's, not a database's: the name ends in the MD5 of the database's name so that
+// installations sharing a server do not wait for one another (and stays under 64 characters).
+const lockExpr = "CONCAT('alumnid_backup_', MD5(DATABASE()))"
 
 // file names of scheduled backups: FilePrefix + UTC time + FileSuffix, so that names sort by
 // time.
@@ -33,11 +35,14 @@ type ScheduleConfig struct {
 }
 
 // Scheduler takes a backup every Interval. Any number of replicas may run one on the same
-// database: each tick first takes the named lock LockName with GET_LOCK(name, 0) on its own
-// connection, and a replica that does not get it skips the tick; the holder then skips too
-// when the audit trail shows a backup.create of any replica less than 9/10 of an interval ago.
-// So one backup is taken per interval however many replicas run. The lock is the server's,
-// held by a connection: if the replica dies, the server frees it.
+// database. Each ticks at start and then every minute (or every Interval when shorter): a tick
+// takes the named lock alumnid_backup_<md5 of the database name> with GET_LOCK(name, 0) on its
+// own connection, and a replica
+// that does not get it skips the tick; the holder then backs up only when the audit trail
+// shows no backup.create (of any replica, or of the command line) within the interval, less
+// half a tick. So one backup is taken per interval however many replicas run, and restarting
+// replicas neither skips nor repeats one. The lock is the server's, held by a connection: if
+// the replica dies, the server frees it.
 type Scheduler struct {
 	cfg   ScheduleConfig
 	db    *sql.DB
@@ -67,19 +72,21 @@ func NewScheduler(sqlDB *sql.DB, cfg ScheduleConfig, log *slog.Logger) (*Schedul
 // Call it before Run.
 func (s *Scheduler) OnResult(fn func(Result)) { s.hooks = append(s.hooks, fn) }
 
-// Run ticks every Interval until ctx ends.
+// Run ticks at once and then every minute (every Interval when shorter) until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Interval)
+	t := time.NewTicker(s.poll())
 	defer t.Stop()
 	for {
+		s.RunOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.RunOnce(ctx)
 		}
 	}
 }
+
+func (s *Scheduler) poll() time.Duration { return min(s.cfg.Interval, time.Minute) }
 
 // RunOnce is one tick: take the lock, back up if due, prune old files. It logs the outcome
 // and returns it.
@@ -107,7 +114,7 @@ func (s *Scheduler) tick(ctx context.Context) Result {
 	}
 	defer conn.Close()
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", LockName).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+lockExpr+", 0)").Scan(&got); err != nil {
 		return Result{Start: time.Now(), Err: fmt.Errorf("backup lock: %w", err)}
 	}
 	if got.Int64 != 1 {
@@ -116,7 +123,7 @@ func (s *Scheduler) tick(ctx context.Context) Result {
 	defer func() {
 		relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_, _ = conn.ExecContext(relCtx, "DO RELEASE_LOCK(?)", LockName)
+		_, _ = conn.ExecContext(relCtx, "DO RELEASE_LOCK("+lockExpr+")")
 	}()
 	due, err := s.due(ctx, conn)
 	if err != nil {
@@ -137,8 +144,8 @@ func (s *Scheduler) tick(ctx context.Context) Result {
 	return res
 }
 
-// due reports whether no backup was recorded within 9/10 of an interval (the tenth absorbs
-// ticks that drift).
+// due reports whether no backup was recorded within the interval less half a tick (which
+// absorbs the time a backup takes and ticks that drift).
 func (s *Scheduler) due(ctx context.Context, conn *sql.Conn) (bool, error) {
 	var last sql.NullString
 	err := conn.QueryRowContext(ctx, `SELECT MAX(occurred_at) FROM audit_events WHERE action = 'backup.create'`).Scan(&last)
@@ -152,7 +159,7 @@ func (s *Scheduler) due(ctx context.Context, conn *sql.Conn) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("find the last backup: %w", err)
 	}
-	return time.Since(at) >= s.cfg.Interval*9/10, nil
+	return time.Since(at)+s.poll()/2 >= s.cfg.Interval, nil
 }
 
 // prune deletes the scheduled backup files of Dir beyond the newest Keep. Other files are
