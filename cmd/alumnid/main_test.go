@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/internal/apitest"
+	"github.com/alumnid/alumnid/internal/backup"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/schema"
 )
@@ -37,6 +38,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if out, err := runCmd(t, "keygen", "--out", keyFile); err != nil || !strings.Contains(out, "kept existing key") {
 		t.Fatalf("keygen again: %v %s", err, out)
 	}
+	backupDir := t.TempDir()
 	addr := make(chan string, 1)
 	listening = func(a string) { addr <- a }
 	t.Cleanup(func() { listening = nil })
@@ -46,7 +48,8 @@ func TestServeEndToEnd(t *testing.T) {
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms"}, &logs, &logs)
+		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms",
+			"--backup-dir", backupDir, "--backup-interval", "1h", "--backup-keep", "2"}, &logs, &logs)
 	}()
 	var base string
 	select {
@@ -101,6 +104,16 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the import did not finish: %s", r.Body)
+		}
+	}
+
+	// The scheduler takes its first backup at start.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if files, _ := backup.ScheduledFiles(backupDir); len(files) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled backup in %s:\n%s", backupDir, logs.String())
 		}
 	}
 
@@ -160,6 +173,8 @@ func TestServeRejectsBadSettings(t *testing.T) {
 		{"serve", "--request-timeout", "0s"},
 		{"serve", "--import-timeout", "0s"},
 		{"serve", "--import-batch-size", "0"},
+		{"serve", "--backup-interval", "1h"},
+		{"serve", "--backup-interval", "1h", "--backup-dir", "/tmp", "--backup-keep", "0"},
 		{"serve", "--log-format", "xml"},
 		{"nonsense"},
 	}

@@ -469,7 +469,7 @@ func (fr *fileReader) readLine() ([]byte, error) {
 	if err == nil {
 		return line, nil
 	}
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		where := "before its manifest"
 		if fr.current != nil {
 			where = fmt.Sprintf("in table %s after %d rows", fr.current.Table, fr.rows)
