@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alumnid/alumnid/internal/database"
@@ -28,7 +29,10 @@ type RestoreOptions struct {
 	BatchBytes int
 	// TxRows is how many rows one transaction writes (default 50,000).
 	TxRows int
-	Log    *slog.Logger
+	// Workers is how many connections insert at once (default 2, at most 3): one decodes the
+	// file while they insert, batches of the same table spread over them.
+	Workers int
+	Log     *slog.Logger
 }
 
 // Restore loads the backup that open returns (it is called twice: the file is read twice)
@@ -53,10 +57,14 @@ func Restore(ctx context.Context, dsn string, open func() (io.ReadCloser, error)
 	if opts.TxRows <= 0 {
 		opts.TxRows = 50000
 	}
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if opts.Workers <= 0 {
+		opts.Workers = 2
 	}
+	opts.Workers = min(opts.Workers, 3) // the pool of Open has 4 connections
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	log := opts.Log
 	start := time.Now()
 	m, err := checkFile(open)
 	if err != nil {
@@ -180,9 +188,42 @@ type batch struct {
 	rows  int
 }
 
-// load reads the file again and inserts its rows. A goroutine decodes the file into
-// statements while this one runs them, so the client's work overlaps the server's.
+// load reads the file again and inserts its rows: a goroutine decodes the file into
+// statements while opts.Workers connections run them, so the client's work overlaps the
+// server's and the server uses more than one core. The first error stops all of them.
 func load(ctx context.Context, sqlDB *sql.DB, open func() (io.ReadCloser, error), tables []TableHeader, opts RestoreOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 2*opts.Workers)
+	errs := make([]error, opts.Workers+1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(batches)
+		if errs[0] = decodeBatches(ctx, open, tables, opts, batches); errs[0] != nil {
+			cancel()
+		}
+	})
+	for i := 1; i <= opts.Workers; i++ {
+		wg.Go(func() {
+			if errs[i] = execBatches(ctx, sqlDB, batches, opts.TxRows); errs[i] != nil {
+				cancel()
+			}
+			for range batches { // let the decoder finish
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs { // the first cause, not the cancellations it caused
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// execBatches runs batches on a connection of its own, TxRows rows per transaction, with
+// foreign key and unique checks off for that session.
+func execBatches(ctx context.Context, sqlDB *sql.DB, batches <-chan batch, txRows int) error {
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -193,25 +234,6 @@ func load(ctx context.Context, sqlDB *sql.DB, open func() (io.ReadCloser, error)
 	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 0, unique_checks = 0"); err != nil {
 		return fmt.Errorf("disable the load's checks: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan batch, 4)
-	decodeErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		decodeErr <- decodeBatches(ctx, open, tables, opts, batches)
-	}()
-	err = execBatches(ctx, conn, batches, opts.TxRows)
-	cancel()
-	for range batches { // let the decoder finish
-	}
-	if dErr := <-decodeErr; dErr != nil && !errors.Is(dErr, context.Canceled) {
-		return dErr
-	}
-	return err
-}
-
-func execBatches(ctx context.Context, conn *sql.Conn, batches <-chan batch, txRows int) error {
 	var tx *sql.Tx
 	inTx := 0
 	commit := func() error {
@@ -246,6 +268,9 @@ func execBatches(ctx context.Context, conn *sql.Conn, batches <-chan batch, txRo
 			}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return commit()
 }
 
@@ -261,6 +286,7 @@ func decodeBatches(ctx context.Context, open func() (io.ReadCloser, error), tabl
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	var (
 		dec     rowDecoder
 		cols    []Column
@@ -341,6 +367,7 @@ func decodeBatches(ctx context.Context, open func() (io.ReadCloser, error), tabl
 			if err := send(); err != nil {
 				return err
 			}
+			opts.Log.Debug("restore: table read", slog.String("table", b.table), slog.Int64("rows", fr.rows), slog.Duration("since_start", time.Since(start)))
 		case evDone:
 			return nil
 		}
