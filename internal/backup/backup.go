@@ -69,7 +69,7 @@ func Write(ctx context.Context, sqlDB *sql.DB, w io.Writer, opts Options) (m Man
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: connect: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
 		return Manifest{}, fmt.Errorf("backup: isolation level: %w", err)
 	}

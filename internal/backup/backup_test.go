@@ -44,18 +44,8 @@ func state(t *testing.T, dsn string) map[string]tableState {
 	defer sqlDB.Close()
 	ctx := context.Background()
 	var tables []string
-	rows, err := sqlDB.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> 'schema_migrations'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	_ = rows.Close()
+	query(t, sqlDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> 'schema_migrations'",
+		func(raw []sql.RawBytes) { tables = append(tables, string(raw[0])) })
 	out := map[string]tableState{}
 	for _, table := range tables {
 		var s tableState
@@ -63,21 +53,8 @@ func state(t *testing.T, dsn string) map[string]tableState {
 		if err := sqlDB.QueryRowContext(ctx, "CHECKSUM TABLE `"+table+"`").Scan(&name, &s.Checksum); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := sqlDB.QueryContext(ctx, "SELECT * FROM `"+table+"`")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		raw := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for i := range raw {
-			dest[i] = &raw[i]
-		}
 		var sums []string
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				t.Fatal(err)
-			}
+		query(t, sqlDB, "SELECT * FROM `"+table+"`", func(raw []sql.RawBytes) {
 			h := sha256.New()
 			for _, v := range raw {
 				if v == nil {
@@ -88,17 +65,38 @@ func state(t *testing.T, dsn string) map[string]tableState {
 				h.Write(v)
 			}
 			sums = append(sums, hex.EncodeToString(h.Sum(nil)))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		_ = rows.Close()
+		})
 		slices.Sort(sums)
 		d := sha256.Sum256([]byte(strings.Join(sums, "")))
 		s.Rows, s.Digest = int64(len(sums)), hex.EncodeToString(d[:])
 		out[table] = s
 	}
 	return out
+}
+
+// query runs q and calls fn with the raw values of each row.
+func query(t *testing.T, sqlDB *sql.DB, q string, fn func([]sql.RawBytes)) {
+	t.Helper()
+	rows, err := sqlDB.QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	raw := make([]sql.RawBytes, len(cols))
+	dest := make([]any, len(cols))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		fn(raw)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // seeded returns the DSN of a fresh database with synthetic alumni and rows that exercise

@@ -316,14 +316,14 @@ func (d *rowDecoder) decode(line []byte, cols []Column) ([]value, error) {
 			return nil, errors.New("a row ends early")
 		}
 		kind := cols[len(spans)].Kind
-		switch c := line[p]; {
-		case c == 'n':
+		switch line[p] {
+		case 'n':
 			if len(line) < p+4 || string(line[p:p+4]) != "null" {
 				return nil, errors.New("a row holds an unknown literal")
 			}
 			spans = append(spans, span{null: true})
 			p += 4
-		case c == '"':
+		case '"':
 			if kind == KindInt {
 				return nil, fmt.Errorf("column %s holds a string, not a number", cols[len(spans)].Name)
 			}

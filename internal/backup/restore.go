@@ -134,23 +134,9 @@ func checkEmpty(ctx context.Context, sqlDB *sql.DB, version uint) error {
 	if current > version {
 		return fmt.Errorf("%w: its schema is at version %d, newer than the backup's %d; restore into a new database", ErrNotEmpty, current, version)
 	}
-	rows, err := sqlDB.QueryContext(ctx, `SELECT TABLE_NAME FROM information_schema.TABLES
-		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> 'schema_migrations' ORDER BY TABLE_NAME`)
+	names, err := tableNames(ctx, sqlDB)
 	if err != nil {
-		return fmt.Errorf("list the tables: %w", err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("list the tables: %w", err)
-		}
-		names = append(names, n)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list the tables: %w", err)
+		return err
 	}
 	for _, n := range names {
 		var one int
@@ -163,6 +149,28 @@ func checkEmpty(ctx context.Context, sqlDB *sql.DB, version uint) error {
 		}
 	}
 	return nil
+}
+
+// tableNames lists the base tables of the database but schema_migrations.
+func tableNames(ctx context.Context, sqlDB *sql.DB) ([]string, error) {
+	rows, err := sqlDB.QueryContext(ctx, `SELECT TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> 'schema_migrations' ORDER BY TABLE_NAME`)
+	if err != nil {
+		return nil, fmt.Errorf("list the tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list the tables: %w", err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list the tables: %w", err)
+	}
+	return names, nil
 }
 
 // sameTables fails unless the database's tables are those of the manifest.

@@ -112,7 +112,7 @@ func (s *Scheduler) tick(ctx context.Context) Result {
 	if err != nil {
 		return Result{Start: time.Now(), Err: fmt.Errorf("backup lock: %w", err)}
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+lockExpr+", 0)").Scan(&got); err != nil {
 		return Result{Start: time.Now(), Err: fmt.Errorf("backup lock: %w", err)}
