@@ -29,6 +29,8 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Serve the API."`
 	Migrate migrateCmd `cmd:"" help:"Change the database schema."`
 	Seed    seedCmd    `cmd:"" help:"Load deterministic synthetic alumni."`
+	Backup  backupCmd  `cmd:"" help:"Write a consistent snapshot of the database to a file."`
+	Restore restoreCmd `cmd:"" help:"Load a backup into an empty database and verify it."`
 	Reindex reindexCmd `cmd:"" help:"Rebuild the search index and the analytics summary from the records."`
 	User    userCmd    `cmd:"" help:"Manage users."`
 	Keygen  keygenCmd  `cmd:"" help:"Create a token signing key file (Ed25519) unless it exists."`

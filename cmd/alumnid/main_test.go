@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/internal/apitest"
+	"github.com/alumnid/alumnid/internal/backup"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/schema"
 )
@@ -37,6 +38,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if out, err := runCmd(t, "keygen", "--out", keyFile); err != nil || !strings.Contains(out, "kept existing key") {
 		t.Fatalf("keygen again: %v %s", err, out)
 	}
+	backupDir := t.TempDir()
 	addr, metricsAddr := make(chan string, 1), make(chan string, 1)
 	listening = func(a string) { addr <- a }
 	listeningMetrics = func(a string) { metricsAddr <- a }
@@ -48,7 +50,8 @@ func TestServeEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--migrate", "--shutdown-timeout", "5s", "--jwt-key-file", keyFile, "--import-poll-interval", "50ms",
-			"--metrics-addr", "127.0.0.1:0"}, &logs, &logs)
+			"--metrics-addr", "127.0.0.1:0",
+			"--backup-dir", backupDir, "--backup-interval", "1h", "--backup-keep", "2"}, &logs, &logs)
 	}()
 	var base string
 	select {
@@ -106,8 +109,24 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The scheduler takes its first backup at start.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if files, _ := backup.ScheduledFiles(backupDir); len(files) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled backup in %s:\n%s", backupDir, logs.String())
+		}
+	}
+
 	// Metrics are on their own address, not on the API's (no token configured).
-	metrics := scrape(t, "http://"+<-metricsAddr+"/metrics")
+	metricsURL := "http://" + <-metricsAddr + "/metrics"
+	metrics := scrape(t, metricsURL)
+	// The backup's result is counted just after its file appears.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(metrics, `alumnid_backup_runs_total{outcome="success"} 1`) &&
+		time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		metrics = scrape(t, metricsURL)
+	}
 	for _, want := range []string{
 		`alumnid_http_requests_total{code="201",method="POST",route="/api/v1/alumni"} 1`,
 		`alumnid_http_requests_total{code="401",method="POST",route="/api/v1/alumni"} 1`,
@@ -115,6 +134,7 @@ func TestServeEndToEnd(t *testing.T) {
 		`go_sql_max_open_connections{db_name="alumnid"} 16`,
 		`alumnid_http_requests_in_flight 0`,
 		`process_resident_memory_bytes `,
+		`alumnid_backup_runs_total{outcome="success"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
@@ -180,6 +200,8 @@ func TestServeRejectsBadSettings(t *testing.T) {
 		{"serve", "--request-timeout", "0s"},
 		{"serve", "--import-timeout", "0s"},
 		{"serve", "--import-batch-size", "0"},
+		{"serve", "--backup-interval", "1h"},
+		{"serve", "--backup-interval", "1h", "--backup-dir", "/tmp", "--backup-keep", "0"},
 		{"serve", "--log-format", "xml"},
 		{"nonsense"},
 	}

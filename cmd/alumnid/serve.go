@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/backup"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
@@ -39,6 +40,15 @@ type serveCmd struct {
 	Import            importFlags   `embed:"" prefix:"import-"`
 	MetricsAddr       string        `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
 	MetricsToken      string        `name:"metrics-token" env:"ALUMNI_METRICS_TOKEN" help:"Also serve /metrics on the API's address, to requests bearing this token (Authorization: Bearer); off when empty. Prefer the environment variable: flags show in process lists."`
+	Backup            backupFlags   `embed:"" prefix:"backup-"`
+}
+
+// backupFlags configure scheduled backups (internal/backup.Scheduler).
+type backupFlags struct {
+	Dir      string        `name:"dir" env:"ALUMNI_BACKUP_DIR" type:"path" help:"Directory of scheduled backups."`
+	Interval time.Duration `name:"interval" env:"ALUMNI_BACKUP_INTERVAL" default:"0s" help:"Time between scheduled backups across all replicas; 0 turns them off."`
+	Keep     int           `name:"keep" env:"ALUMNI_BACKUP_KEEP" default:"7" help:"Scheduled backup files kept in --backup-dir; older ones are deleted."`
+	Level    int           `name:"level" env:"ALUMNI_BACKUP_LEVEL" default:"1" help:"gzip level of scheduled backups, 1 (fastest) to 9 (smallest)."`
 }
 
 // importFlags configure CSV imports: the uploads this replica accepts and its worker.
@@ -102,6 +112,9 @@ func (s serveCmd) Run(e *env) error {
 	}
 	if s.Import.MaxBytes <= 0 || s.Import.MaxRows <= 0 || s.Import.BatchSize <= 0 {
 		return errors.New("import-max-bytes, import-max-rows and import-batch-size must be positive")
+	}
+	if s.Backup.Interval < 0 || s.Backup.Interval > 0 && (s.Backup.Dir == "" || s.Backup.Keep < 1 || s.Backup.Level < 1 || s.Backup.Level > 9) {
+		return errors.New("scheduled backups need --backup-dir, --backup-keep of 1 or more and --backup-level 1 to 9; --backup-interval 0 turns them off")
 	}
 	proxies, err := cidrList(s.TrustedProxies)
 	if err != nil {
@@ -176,6 +189,13 @@ func (s serveCmd) Run(e *env) error {
 		stopWorker()
 		<-workerDone
 	}()
+	if s.Backup.Interval > 0 {
+		stopBackups, err := startBackups(e, s.Backup, m)
+		if err != nil {
+			return err
+		}
+		defer stopBackups()
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
@@ -244,4 +264,36 @@ func serveMetrics(e *env, addr string, m *metrics.Metrics, errs chan<- error) (*
 		}
 	}()
 	return srv, nil
+}
+
+// startBackups starts the backup scheduler on its own small pool (no statement timeout: a
+// backup reads whole tables) and returns the function that stops it, waiting for a backup in
+// progress to give up.
+func startBackups(e *env, f backupFlags, m *metrics.Metrics) (stop func(), err error) {
+	backupDB, err := backup.Open(e.ctx, e.cli.DBDSN)
+	if err != nil {
+		return nil, err
+	}
+	sched, err := backup.NewScheduler(backupDB, backup.ScheduleConfig{Dir: f.Dir, Interval: f.Interval, Keep: f.Keep, Level: f.Level}, e.log)
+	if err != nil {
+		_ = backupDB.Close()
+		return nil, err
+	}
+	sched.OnResult(func(r backup.Result) {
+		if r.Skipped == "" {
+			m.Backup(r.Err == nil, r.Start, r.Duration, r.Bytes, r.Rows)
+		}
+	})
+	e.log.Info("scheduled backups", slog.String("dir", f.Dir), slog.Duration("interval", f.Interval), slog.Int("keep", f.Keep))
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sched.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+		_ = backupDB.Close()
+	}, nil
 }

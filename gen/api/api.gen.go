@@ -115,6 +115,7 @@ func (e AlumnusStatus) Valid() bool {
 // Defines values for AuditEntityType.
 const (
 	AuditEntityTypeAlumnus  AuditEntityType = "alumnus"
+	AuditEntityTypeBackup   AuditEntityType = "backup"
 	AuditEntityTypeImport   AuditEntityType = "import"
 	AuditEntityTypeInvite   AuditEntityType = "invite"
 	AuditEntityTypeSession  AuditEntityType = "session"
@@ -126,6 +127,8 @@ const (
 func (e AuditEntityType) Valid() bool {
 	switch e {
 	case AuditEntityTypeAlumnus:
+		return true
+	case AuditEntityTypeBackup:
 		return true
 	case AuditEntityTypeImport:
 		return true
@@ -926,7 +929,8 @@ type AuditEntityType string
 type AuditEvent struct {
 	// Action `alumnus.create|update|delete|restore`, `user.create|update|delete|password_change`,
 	// `session.login|login_failed|logout|refresh_reuse`, `invite.create|accept`,
-	// `settings.update`, `alumni.export`, `import.create|complete`.
+	// `settings.update`, `alumni.export`, `import.create|complete`, `backup.create` (a backup
+	// file was written; no actor: the system or the command line).
 	//
 	//
 	// Example: alumnus.update

@@ -71,6 +71,14 @@ func (mg *Migrator) Up() error {
 	return nil
 }
 
+// To migrates up or down to version; being there already is not an error.
+func (mg *Migrator) To(version uint) error {
+	if err := mg.m.Migrate(version); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrate to version %d: %w", version, err)
+	}
+	return nil
+}
+
 // Down rolls back the n most recent migrations.
 func (mg *Migrator) Down(n int) error {
 	if n <= 0 {

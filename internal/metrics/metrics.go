@@ -32,6 +32,8 @@ type Metrics struct {
 	eventDelay    prometheus.Histogram
 	subscribers   prometheus.Gauge
 	dropped       *prometheus.CounterVec
+	backups       *prometheus.CounterVec
+	backupLast    *prometheus.GaugeVec
 }
 
 // New returns the service's metrics with the Go runtime and process collectors.
@@ -76,12 +78,20 @@ func New() *Metrics {
 			Namespace: namespace, Subsystem: "events", Name: "dropped_subscribers_total",
 			Help: "Subscribers disconnected by the server, by reason (too_slow).",
 		}, []string{"reason"}),
+		backups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "backup", Name: "runs_total",
+			Help: "Scheduled backups this replica took, by outcome (success, failure).",
+		}, []string{"outcome"}),
+		backupLast: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "backup", Name: "last_success",
+			Help: "The last successful scheduled backup of this replica: its start (unix seconds), duration (seconds), size (bytes) and rows.",
+		}, []string{"measure"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.inFlight, m.loginFailures, m.exportRows, m.importRows,
-		m.eventDelay, m.subscribers, m.dropped,
+		m.eventDelay, m.subscribers, m.dropped, m.backups, m.backupLast,
 	)
 	return m
 }
@@ -159,4 +169,20 @@ func (m *Metrics) Dropped(reason string) {
 	if m != nil {
 		m.dropped.WithLabelValues(reason).Inc()
 	}
+}
+
+// Backup records a scheduled backup that ran (ok when it succeeded).
+func (m *Metrics) Backup(ok bool, start time.Time, took time.Duration, bytes, rows int64) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.backups.WithLabelValues("failure").Inc()
+		return
+	}
+	m.backups.WithLabelValues("success").Inc()
+	m.backupLast.WithLabelValues("start_seconds").Set(float64(start.Unix()))
+	m.backupLast.WithLabelValues("duration_seconds").Set(took.Seconds())
+	m.backupLast.WithLabelValues("bytes").Set(float64(bytes))
+	m.backupLast.WithLabelValues("rows").Set(float64(rows))
 }
