@@ -41,11 +41,26 @@ export function setDefaultInstance(instance: AxiosInstance): void {
   defaultInstance = instance;
 }
 
+/**
+ * Query strings as the contract writes them: arrays comma-separated (style form, explode
+ * false: `columns=firstName,lastName`), dates in ISO 8601, undefined and null left out.
+ */
+export function serializeParams(params: Record<string, unknown>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) q.append(k, v.join(','));
+    else if (v instanceof Date) q.append(k, v.toISOString());
+    else q.append(k, String(v));
+  }
+  return q.toString();
+}
+
 function send<T>(config: AxiosRequestConfig, options?: RequestOptions): Promise<AxiosResponse<T>> {
   const { instance, ...rest } = options ?? {};
   const headers = { ...(config.headers as Record<string, string> | undefined), ...(rest.headers as Record<string, string> | undefined) };
   return (instance ?? defaultInstance)
-    .request<T>({ ...config, ...rest, headers })
+    .request<T>({ paramsSerializer: { serialize: serializeParams }, ...config, ...rest, headers })
     .catch(async (err: unknown) => {
       throw await toProblemError(err);
     });
