@@ -1,6 +1,6 @@
 // The configured client: base URL, the access token on every request, one shared token
 // refresh on 401 followed by a retry, login and logout.
-import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import axios, { isAxiosError } from 'axios';
 import { login as loginCall, logout as logoutCall, refreshTokens } from './gen/endpoints/auth/auth';
 import type { Tokens } from './gen/model';
@@ -106,7 +106,7 @@ export function createAlumniClient(config: ClientConfig = {}): AlumniClient {
       try {
         access = (await client.refresh()).accessToken;
       } catch {
-        throw err as AxiosError;
+        throw err; // the session ended: the caller gets the original 401
       }
     } // else another request refreshed meanwhile: retry with the new token.
     req._alumnidRetried = true;
