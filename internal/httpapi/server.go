@@ -129,11 +129,12 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 			},
 		}),
 		apiHeaders,
+		// Browser apps read ETag (for If-Match) and Content-Disposition (an export's file name).
 		middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  cfg.AllowedOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", echo.HeaderXRequestID},
-			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After"},
+			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After", echo.HeaderContentDisposition},
 			MaxAge:        600,
 		}),
 		uploadLimits(cmp.Or(cfg.ImportMaxBytes, DefaultImportMaxBytes), cmp.Or(cfg.ImportTimeout, DefaultImportTimeout)),

@@ -91,9 +91,11 @@ func TestCORS(t *testing.T) {
 		t.Errorf("foreign origin allowed: %v", bad)
 	}
 	resp := s.Client.Get("/api/v1/alumni", map[string]string{"Origin": "https://app.example.org"})
-	if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Etag") &&
-		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "ETag") {
-		t.Errorf("ETag not exposed to the browser: %v", resp.Header)
+	exposed := strings.ToLower(resp.Header.Get("Access-Control-Expose-Headers"))
+	for _, h := range []string{"ETag", "Content-Disposition", "X-Request-Id", "Location", "Retry-After"} {
+		if !strings.Contains(exposed, strings.ToLower(h)) {
+			t.Errorf("%s not exposed to the browser: Access-Control-Expose-Headers %q", h, exposed)
+		}
 	}
 }
 

@@ -1,0 +1,171 @@
+// End to end in Chromium (Debian's /usr/bin/chromium, driven by playwright-core): the built
+// app, served by `vite preview` with /api proxied to a real alumnid on a fresh database.
+// Screenshots of failed tests go to test-results/ (git-ignored).
+import { createAlumniClient, createAlumnus, getAlumnus, updateAlumnusIfMatch } from '@alumnid/client';
+import type { AlumniClient } from '@alumnid/client';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { preview } from 'vite';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startAlumnid } from '../../typescript/test/alumnid';
+import type { Alumnid } from '../../typescript/test/alumnid';
+
+const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = join(appDir, 'test-results');
+
+let server: Alumnid;
+let app: PreviewServer;
+let appURL: string;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+let api: AlumniClient; // "someone else", working through the API behind the page's back
+let recordId: string;
+
+beforeAll(async () => {
+  server = await startAlumnid({ alumni: 120 });
+  app = await preview({
+    root: appDir,
+    configFile: join(appDir, 'vite.config.ts'),
+    logLevel: 'warn',
+    preview: { host: '127.0.0.1', port: 0, strictPort: false, proxy: { '/api': { target: server.url } } },
+  });
+  appURL = app.resolvedUrls!.local[0]!;
+  profile = await mkdtemp(join(tmpdir(), 'alumnid-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  api = createAlumniClient({ baseURL: server.url, makeDefault: false });
+  await api.login(server.staff.email, server.staff.password);
+  const created = await createAlumnus(
+    { firstName: 'Grace', lastName: 'Quackenbush', address: { city: 'Arlington', country: 'US' }, employment: { employer: 'Navy' } },
+    { instance: api.axios },
+  );
+  recordId = created.data.id;
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+  await new Promise<void>((ok) => (app ? app.httpServer.close(() => ok()) : ok()));
+  await server?.stop();
+});
+
+beforeEach(({ task, onTestFailed }) => {
+  onTestFailed(async () => {
+    await mkdir(resultsDir, { recursive: true });
+    const name = task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+    await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+  });
+});
+
+const results = () => page.getByRole('list', { name: 'Results' }).getByRole('listitem');
+
+describe('the example admin page in Chromium', () => {
+  it('refuses a wrong password, then signs in', async () => {
+    await page.goto(appURL);
+    await page.getByLabel('Email').fill(server.staff.email);
+    await page.getByLabel('Password').fill('definitely not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Unauthorized');
+    await page.getByLabel('Password').fill(server.staff.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(`${server.staff.email} (staff)`).waitFor();
+  });
+
+  it('lists alumni and loads more', async () => {
+    await page.getByLabel('Count').getByText('25 shown').waitFor();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByLabel('Count').getByText('50 shown').waitFor();
+    expect(await results().count()).toBe(50);
+  });
+
+  it('searches with filters', async () => {
+    await page.getByLabel('Search').fill('quackenb');
+    await page.getByLabel('Country').fill('us');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByLabel('Count').getByText('1 shown').waitFor();
+    expect(await results().first().textContent()).toContain('Quackenbush, Grace');
+    await page.getByLabel('Country').fill('DE');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByText('No alumni match.').waitFor();
+    await page.getByLabel('Country').fill('');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByLabel('Count').getByText('1 shown').waitFor();
+  });
+
+  it('opens a record and saves a change', async () => {
+    await page.getByRole('button', { name: 'Quackenbush, Grace' }).click();
+    const editor = page.getByRole('region', { name: 'Record' });
+    await editor.getByLabel('Employer').fill('Harvard Computation Lab');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await editor.getByRole('status').getByText('Saved.').waitFor();
+    const stored = await getAlumnus(recordId, undefined, { instance: api.axios });
+    expect(stored.data.employment?.employer).toBe('Harvard Computation Lab');
+  });
+
+  it('shows a clear message when someone else changed the record first (412)', async () => {
+    const editor = page.getByRole('region', { name: 'Record' });
+    await editor.getByLabel('City').fill('Philadelphia');
+    // Behind the page's back: another user saves a change to the same record.
+    const theirs = await getAlumnus(recordId, undefined, { instance: api.axios });
+    await updateAlumnusIfMatch(theirs, { employment: { jobTitle: 'Rear Admiral' } }, { instance: api.axios });
+    const saved = page.waitForResponse((r) => r.request().method() === 'PATCH');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    expect((await saved).status()).toBe(412);
+    await expect.poll(() => editor.getByRole('alert').textContent()).toContain('Someone else changed this record');
+    // The form now shows their version, and nothing of ours was written.
+    await expect.poll(() => editor.getByLabel('Job title').inputValue()).toBe('Rear Admiral');
+    const stored = await getAlumnus(recordId, undefined, { instance: api.axios });
+    expect(stored.data.address?.city).toBe('Arlington');
+  });
+
+  it('exports the current search as CSV', async () => {
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/^alumni-\d{4}-\d{2}-\d{2}\.csv$/);
+    const text = await readFile((await file.path())!, 'utf8');
+    const lines = text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    expect(lines).toHaveLength(2); // the header and Grace
+    expect(lines[1]).toContain('Quackenbush');
+  });
+
+  it('Swagger UI: Authorize with a bearer token from login, then execute an operation', async () => {
+    const token = api.tokens()!.accessToken;
+    await page.goto(`${server.url}/docs/`);
+    await page.getByRole('button', { name: /Authorize/ }).first().click();
+    const dialog = page.locator('.modal-ux');
+    await dialog.locator('input').first().fill(token);
+    await dialog.locator('button.modal-btn.authorize').click(); // "Apply credentials"
+    await dialog.getByText('Authorized', { exact: true }).waitFor();
+    await dialog.locator('button.btn-done').click();
+    const op = page.locator('#operations-auth-getMe');
+    await op.locator('.opblock-summary').click();
+    await op.getByRole('button', { name: 'Try it out' }).click();
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/me'));
+    await op.getByRole('button', { name: 'Execute' }).click();
+    const res = await answered;
+    expect(res.status()).toBe(200);
+    expect(await res.request().headerValue('authorization')).toBe(`Bearer ${token}`);
+    await op.locator('.live-responses-table .response-col_status').getByText('200').waitFor();
+  });
+});
