@@ -23,21 +23,7 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 		return nil, err
 	}
 	cfg.ParseTime = false
-	connector, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("database connector: %w", err)
-	}
-	sqlDB := sql.OpenDB(connector)
-	sqlDB.SetMaxOpenConns(4)
-	sqlDB.SetMaxIdleConns(2)
-	sqlDB.SetConnMaxIdleTime(time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := sqlDB.PingContext(pingCtx); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect to database %s at %s: %w", cfg.DBName, cfg.Addr, err)
-	}
-	return sqlDB, nil
+	return database.OpenConfig(ctx, cfg, database.PoolConfig{MaxOpen: 4, MaxIdle: 2, MaxIdleTime: time.Minute})
 }
 
 // Options tune Write.

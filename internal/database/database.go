@@ -59,7 +59,7 @@ func Open(ctx context.Context, dsn string, pool PoolConfig) (*sql.DB, error) {
 		return nil, err
 	}
 	if pool.StatementTimeout > 0 {
-		probe, err := open(ctx, cfg, PoolConfig{MaxOpen: 1})
+		probe, err := OpenConfig(ctx, cfg, PoolConfig{MaxOpen: 1})
 		if err != nil {
 			return nil, err
 		}
@@ -75,10 +75,12 @@ func Open(ctx context.Context, dsn string, pool PoolConfig) (*sql.DB, error) {
 			cfg.Params["max_execution_time"] = fmt.Sprint(pool.StatementTimeout.Milliseconds())
 		}
 	}
-	return open(ctx, cfg, pool)
+	return OpenConfig(ctx, cfg, pool)
 }
 
-func open(ctx context.Context, cfg *mysql.Config, pool PoolConfig) (*sql.DB, error) {
+// OpenConfig opens a pool with the driver configuration cfg (from Config, perhaps adjusted)
+// sized by pool, and checks that the server answers.
+func OpenConfig(ctx context.Context, cfg *mysql.Config, pool PoolConfig) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database connector: %w", err)
