@@ -77,9 +77,11 @@ func (c restoreCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "restored %d rows of %d tables at schema version %d (backup of %s) in %s; every table matches the manifest\n"+
-		"the schema stays at version %d: run `alumnid migrate up` (or serve --migrate) to bring it to %d\n",
-		m.Rows(), len(m.Tables), m.SchemaVersion, m.CreatedAt.Format(time.RFC3339), time.Since(start).Round(time.Millisecond),
-		m.SchemaVersion, database.ExpectedVersion)
+	_, err = fmt.Fprintf(e.stdout, "restored %d rows of %d tables at schema version %d (backup of %s) in %s; every table matches the manifest\n",
+		m.Rows(), len(m.Tables), m.SchemaVersion, m.CreatedAt.Format(time.RFC3339), time.Since(start).Round(time.Millisecond))
+	if err == nil && int(m.SchemaVersion) < int(database.ExpectedVersion) {
+		_, err = fmt.Fprintf(e.stdout, "the schema stays at version %d: run `alumnid migrate up` (or serve --migrate) to bring it to %d\n",
+			m.SchemaVersion, database.ExpectedVersion)
+	}
 	return err
 }
