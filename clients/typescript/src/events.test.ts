@@ -150,3 +150,36 @@ describe('subscribeEvents', () => {
     stop();
   });
 });
+
+describe('token renewal', () => {
+  beforeEach(() => {
+    FakeSocket.all = [];
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('refreshes a minute before expiry and sends the new token on the open socket', async () => {
+    const jwt = (n: number) => `h.${btoa(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 300, n })).replace(/=+$/, '')}.s`;
+    let n = 0;
+    const client = {
+      axios: { defaults: { baseURL: 'https://api.test' } },
+      tokens: () => ({ accessToken: jwt(n) }) as Tokens,
+      refresh: vi.fn(async () => ({ accessToken: jwt(++n) }) as Tokens),
+    } as unknown as AlumniClient;
+    const stop = subscribeEvents(client, { onEvent: () => undefined, WebSocketImpl: FakeSocket });
+    const socket = FakeSocket.all[0]!;
+    expect(socket.url).toBe('wss://api.test/api/v1/events');
+    socket.open();
+    socket.receive({ type: 'ready' });
+    await vi.advanceTimersByTimeAsync(230_000);
+    expect(client.refresh).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(client.refresh).toHaveBeenCalledOnce();
+    expect(socket.sent).toHaveLength(2);
+    const renewed = JSON.parse(socket.sent[1]!) as { type: string; token: string };
+    expect(renewed.type).toBe('auth');
+    expect(renewed.token).toBe(((await vi.mocked(client.refresh).mock.results[0]!.value) as Tokens).accessToken);
+    expect(FakeSocket.all).toHaveLength(1); // renewed in place, no reconnect
+    stop();
+  });
+});

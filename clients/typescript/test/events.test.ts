@@ -1,10 +1,12 @@
 // The events WebSocket through subscribeEvents against a real alumnid: a change made through
-// the client arrives as an event, and a new subscription resumes after the last event id.
+// the client arrives as an event, a new subscription resumes after the last event id, and a
+// 1008 close for an expired token is followed by a refresh and a reconnect.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlumnus, createAlumniClient, subscribeEvents } from '../src';
+import { createAlumnus, createAlumniClient, memoryTokens, subscribeEvents } from '../src';
 import type { AlumniClient, Event, EventsStatus } from '../src';
 import { startAlumnid } from './alumnid';
 import type { Alumnid } from './alumnid';
+import { expiredCopy } from './tokens';
 
 let server: Alumnid;
 let client: AlumniClient;
@@ -78,6 +80,25 @@ describe('events WebSocket against a real server', () => {
       expect(second.events.some((e) => e.alumnusId === before.data.id)).toBe(false); // nothing twice
     } finally {
       second.stop();
+    }
+  });
+
+  it('refreshes and reconnects when the server closes with 1008 for an expired token', async () => {
+    const store = memoryTokens();
+    const other = createAlumniClient({ baseURL: server.url, tokens: store, makeDefault: false });
+    const t = await other.login(server.staff.email, server.staff.password);
+    store.set({ ...t, accessToken: await expiredCopy(t.accessToken, server.keyFile) });
+    const events: Event[] = [];
+    const statuses: EventsStatus[] = [];
+    const stop = subscribeEvents(other, { onEvent: (e) => events.push(e), onStatus: (s) => statuses.push(s) });
+    try {
+      await until('ready after a refresh', () => statuses.includes('ready'));
+      expect(statuses).toContain('reconnecting');
+      expect(other.tokens()!.accessToken).not.toBe(t.accessToken);
+      const created = await createAlumnus(person('Somerville'), { instance: client.axios });
+      await until('the event', () => events.some((e) => e.alumnusId === created.data.id));
+    } finally {
+      stop();
     }
   });
 });
