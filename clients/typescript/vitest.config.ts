@@ -6,5 +6,7 @@ export default defineConfig({
     // Integration tests start alumnid processes and create databases: give them time.
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    // The events tests use Node's WebSocket, which Node 20 has only behind this flag.
+    execArgv: ['--experimental-websocket'],
   },
 });

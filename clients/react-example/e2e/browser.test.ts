@@ -33,7 +33,7 @@ beforeAll(async () => {
     root: appDir,
     configFile: join(appDir, 'vite.config.ts'),
     logLevel: 'warn',
-    preview: { host: '127.0.0.1', port: 0, strictPort: false, proxy: { '/api': { target: server.url } } },
+    preview: { host: '127.0.0.1', port: 0, strictPort: false, proxy: { '/api': { target: server.url, ws: true } } },
   });
   appURL = app.resolvedUrls!.local[0]!;
   profile = await mkdtemp(join(tmpdir(), 'alumnid-chromium-'));
@@ -89,6 +89,18 @@ describe('the example admin page in Chromium', () => {
     await page.getByLabel('Password').fill(server.staff.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText(`${server.staff.email} (staff)`).waitFor();
+  });
+
+  it('shows a change made through the API in the Live changes panel', async () => {
+    const live = page.getByRole('region', { name: /Live changes/ });
+    await live.getByText('(ready)').waitFor();
+    // Behind the page's back: another user changes the record through the API.
+    const theirs = await getAlumnus(recordId, undefined, { instance: api.axios });
+    await updateAlumnusIfMatch(theirs, { employment: { jobTitle: 'Commodore' } }, { instance: api.axios });
+    const item = live.getByRole('list', { name: 'Live changes' }).getByRole('listitem');
+    const updated = item.filter({ hasText: recordId }).filter({ hasText: 'alumnus.updated' });
+    await updated.first().waitFor();
+    expect(await updated.first().textContent()).toContain('employment') // the changed field's name, never its value;
   });
 
   it('lists alumni and loads more', async () => {

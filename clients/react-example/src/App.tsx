@@ -1,6 +1,7 @@
 import type { AlumniClient } from '@alumnid/client';
 import { useEffect, useState } from 'react';
 import { Editor } from './Editor';
+import { LiveChanges } from './LiveChanges';
 import { Login } from './Login';
 import { Search } from './Search';
 
@@ -26,6 +27,7 @@ export function App({ client }: { client: AlumniClient }) {
         <Search onOpen={setOpenId} selected={openId} />
         {openId && <Editor key={openId} id={openId} onClose={() => setOpenId(null)} />}
       </div>
+      <LiveChanges client={client} />
     </main>
   );
 }

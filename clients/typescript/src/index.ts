@@ -20,3 +20,5 @@ export { alumniInfiniteQueryOptions, cursorInfiniteQueryOptions, nextPageParam }
 export type { CursorPage } from './pagination';
 export { EditConflictError, ProblemError, isEditConflict, isProblemError } from './problem';
 export type { FieldError, Problem } from './problem';
+export { authMessage, backoffDelay, eventsURL, msUntilExpiry, subscribeEvents } from './events';
+export type { EventsStatus, SubscribeOptions, WebSocketConstructor, WebSocketLike } from './events';
