@@ -68,3 +68,7 @@ DELETE FROM alumni_terms WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
 -- for the rest of the transaction, so that rebuilding what is derived from them (search index,
 -- counts) cannot interleave with a change to them.
 SELECT * FROM alumni WHERE id > sqlc.arg(after) ORDER BY id LIMIT ? FOR UPDATE;
+
+-- name: ListAlumniAccessByPublicIDs :many
+-- What deciding who may read a record needs (the real-time feed).
+SELECT public_id, directory_consent, status, deleted_at FROM alumni WHERE public_id IN (sqlc.slice(public_ids));

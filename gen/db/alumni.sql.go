@@ -241,6 +241,56 @@ func (q *Queries) GetAlumnusForUpdate(ctx context.Context, publicID string) (Alu
 	return i, err
 }
 
+const listAlumniAccessByPublicIDs = `-- name: ListAlumniAccessByPublicIDs :many
+SELECT public_id, directory_consent, status, deleted_at FROM alumni WHERE public_id IN (/*SLICE:public_ids*/?)
+`
+
+type ListAlumniAccessByPublicIDsRow struct {
+	PublicID         string
+	DirectoryConsent bool
+	Status           string
+	DeletedAt        *time.Time
+}
+
+// What deciding who may read a record needs (the real-time feed).
+func (q *Queries) ListAlumniAccessByPublicIDs(ctx context.Context, publicIds []string) ([]ListAlumniAccessByPublicIDsRow, error) {
+	query := listAlumniAccessByPublicIDs
+	var queryParams []interface{}
+	if len(publicIds) > 0 {
+		for _, v := range publicIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:public_ids*/?", strings.Repeat(",?", len(publicIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:public_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAlumniAccessByPublicIDsRow{}
+	for rows.Next() {
+		var i ListAlumniAccessByPublicIDsRow
+		if err := rows.Scan(
+			&i.PublicID,
+			&i.DirectoryConsent,
+			&i.Status,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listAlumniByIDs = `-- name: ListAlumniByIDs :many
 SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE id IN (/*SLICE:ids*/?)
 `

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 )
@@ -150,33 +151,22 @@ func toEvents(ctx context.Context, db *sql.DB, rows []trailRow) ([]Event, error)
 }
 
 // loadRecords fills records (by public id) with the state that decides who may read them.
-func loadRecords(ctx context.Context, db *sql.DB, records map[string]*record) error {
+func loadRecords(ctx context.Context, sqlDB *sql.DB, records map[string]*record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	ids := make([]any, 0, len(records))
+	ids := make([]string, 0, len(records))
 	for id := range records {
 		ids = append(ids, id)
 	}
-	// Only placeholders are added to the text; the ids are arguments.
-	query := "SELECT public_id, directory_consent, status, deleted_at FROM alumni WHERE public_id IN (?" + //nolint:gosec // G202: placeholders only
-		strings.Repeat(",?", len(ids)-1) + ")"
-	rows, err := db.QueryContext(ctx, query, ids...)
+	rows, err := db.New(sqlDB).ListAlumniAccessByPublicIDs(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("read the records of events: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a alumni.Alumnus
-		var status string
-		if err := rows.Scan(&a.ID, &a.DirectoryConsent, &status, &a.DeletedAt); err != nil {
-			return fmt.Errorf("read the records of events: %w", err)
-		}
-		a.Status = alumni.Status(status)
+	for _, r := range rows {
+		a := alumni.Alumnus{ID: r.PublicID, DeletedAt: r.DeletedAt}
+		a.DirectoryConsent, a.Status = r.DirectoryConsent, alumni.Status(r.Status)
 		records[a.ID].found, records[a.ID].a = true, a
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the records of events: %w", err)
 	}
 	return nil
 }
