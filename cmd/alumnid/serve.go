@@ -16,6 +16,7 @@ import (
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
+	"github.com/alumnid/alumnid/internal/idempotency"
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/token"
@@ -177,6 +178,7 @@ func (s serveCmd) Run(e *env) error {
 		return err
 	}
 	go auth.PurgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log)
+	go idempotency.PurgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log)
 	// The import worker stops with the context: it rolls back the batch in progress and
 	// releases its job for another replica.
 	workerCtx, stopWorker := context.WithCancel(e.ctx)

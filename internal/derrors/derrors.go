@@ -33,6 +33,11 @@ const (
 	Throttled
 	// TooLarge: the input is over a size limit (bytes, rows).
 	TooLarge
+	// KeyInUse: an earlier request with the same idempotency key is still running; the caller
+	// should retry after RetryAfter.
+	KeyInUse
+	// KeyReused: the idempotency key was used before with a different request.
+	KeyReused
 )
 
 // FieldError names one field and what is wrong with it.
@@ -46,7 +51,7 @@ type Error struct {
 	Kind   Kind
 	Detail string
 	Fields []FieldError
-	// RetryAfter is how long a Throttled caller should wait.
+	// RetryAfter is how long a Throttled (or KeyInUse) caller should wait.
 	RetryAfter time.Duration
 }
 

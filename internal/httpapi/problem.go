@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,6 +39,8 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Forbidden:            {http.StatusForbidden, "forbidden", "Forbidden", "Your role may not use this operation."},
 	derrors.Throttled:            {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many attempts; try again later."},
 	derrors.TooLarge:             {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large", "The request body is larger than the server accepts."},
+	derrors.KeyInUse:             {http.StatusConflict, "idempotency-key-in-use", "Request in progress", "A request with this Idempotency-Key is still being processed; retry after Retry-After seconds."},
+	derrors.KeyReused:            {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", "This Idempotency-Key was used with a different request; use a new key for a new request."},
 }
 
 // byStatus answers failures that carry only a status code (from Echo or the transport).
@@ -118,11 +119,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case http.StatusServiceUnavailable:
 			h.Set("Retry-After", "5")
 		case http.StatusTooManyRequests:
-			wait := 60 * time.Second
-			if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
-				wait = d.RetryAfter
-			}
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			h.Set("Retry-After", "60")
+		}
+		if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(d.RetryAfter.Seconds()))))
 		}
 		writeProblem(c, p)
 	}

@@ -27,7 +27,9 @@ import type {
   AlumnusPage,
   AlumnusPatch,
   BadRequestResponse,
+  ConflictOrKeyInUseResponse,
   ConflictResponse,
+  CreateAlumnusHeaders,
   DeleteAlumnusHeaders,
   ExportAlumniParams,
   ExportRow,
@@ -44,6 +46,7 @@ import type {
   UnauthorizedResponse,
   UnavailableResponse,
   UnprocessableContentResponse,
+  UnprocessableOrKeyReusedResponse,
   UnsupportedMediaTypeResponse,
   UpdateAlumnusHeaders
 } from '../../model';
@@ -172,17 +175,21 @@ export function useListAlumni<TData = Awaited<ReturnType<typeof listAlumni>>, TE
 
 
 /**
+ * Send an `Idempotency-Key` to make the request safe to retry: a retry with the same key
+and body gets the first answer again instead of creating a second record.
+
  * @summary Create an alumnus
  */
 export const createAlumnus = (
     alumnusInput: BodyType<AlumnusInput>,
+    headers?: CreateAlumnusHeaders,
  options?: SecondParameter<typeof versionedRequest>,signal?: AbortSignal
 ) => {
       
       
       return versionedRequest<Alumnus>(
       {url: `/api/v1/alumni`, method: 'POST',
-      headers: {'Content-Type': 'application/json', },
+      headers: {'Content-Type': 'application/json', ...headers},
       data: alumnusInput, signal
     },
       options);
@@ -190,9 +197,9 @@ export const createAlumnus = (
   
 
 
-export const getCreateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext>, request?: SecondParameter<typeof versionedRequest>}
-): UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext> => {
+export const getCreateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}, TContext>, request?: SecondParameter<typeof versionedRequest>}
+): UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}, TContext> => {
 
 const mutationKey = ['createAlumnus'];
 const {mutation: mutationOptions, request: requestOptions} = options ?
@@ -204,10 +211,10 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       
 
 
-      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createAlumnus>>, {data: BodyType<AlumnusInput>}> = (props) => {
-          const {data} = props ?? {};
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createAlumnus>>, {data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}> = (props) => {
+          const {data,headers} = props ?? {};
 
-          return  createAlumnus(data,requestOptions)
+          return  createAlumnus(data,headers,requestOptions)
         }
 
         
@@ -217,17 +224,17 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type CreateAlumnusMutationResult = NonNullable<Awaited<ReturnType<typeof createAlumnus>>>
     export type CreateAlumnusMutationBody = BodyType<AlumnusInput>
-    export type CreateAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>
+    export type CreateAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Create an alumnus
  */
-export const useCreateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext>, request?: SecondParameter<typeof versionedRequest>}
+export const useCreateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}, TContext>, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof createAlumnus>>,
         TError,
-        {data: BodyType<AlumnusInput>},
+        {data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders},
         TContext
       > => {
 

@@ -23,12 +23,15 @@ import type {
 
 import type {
   BadRequestResponse,
+  CreateImportHeaders,
   ForbiddenResponse,
   ImportErrorPage,
   ImportJob,
   ImportJobPage,
   ImportUpload,
   InternalErrorResponse,
+  KeyInUseResponse,
+  KeyReusedResponse,
   ListImportErrorsParams,
   ListImportsParams,
   NotFoundResponse,
@@ -160,11 +163,15 @@ would create, update or leave unchanged, without changing anything.
   email as an earlier one is a problem.
 * Send `mapping` (if any) before `file` in the form. The upload has its own size limit
   (100 MiB by default; `413` above it) and at most 1,000,000 rows.
+* Send an `Idempotency-Key` to make the upload safe to retry: a retry with the same key
+  and form (the same fields, file name and file) gets the first job again instead of
+  queueing a second one.
 
  * @summary Import a CSV file of alumni
  */
 export const createImport = (
     importUpload: BodyType<ImportUpload>,
+    headers?: CreateImportHeaders,
  options?: SecondParameter<typeof request>,signal?: AbortSignal
 ) => {
       
@@ -177,7 +184,7 @@ formData.append(`file`, importUpload.file)
 
       return request<ImportJob>(
       {url: `/api/v1/alumni/imports`, method: 'POST',
-      headers: {'Content-Type': 'multipart/form-data', },
+      headers: {'Content-Type': 'multipart/form-data', ...headers},
        data: formData, signal
     },
       options);
@@ -185,9 +192,9 @@ formData.append(`file`, importUpload.file)
   
 
 
-export const getCreateImportMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext>, request?: SecondParameter<typeof request>}
-): UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext> => {
+export const getCreateImportMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>;headers?: CreateImportHeaders}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>;headers?: CreateImportHeaders}, TContext> => {
 
 const mutationKey = ['createImport'];
 const {mutation: mutationOptions, request: requestOptions} = options ?
@@ -199,10 +206,10 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       
 
 
-      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createImport>>, {data: BodyType<ImportUpload>}> = (props) => {
-          const {data} = props ?? {};
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createImport>>, {data: BodyType<ImportUpload>;headers?: CreateImportHeaders}> = (props) => {
+          const {data,headers} = props ?? {};
 
-          return  createImport(data,requestOptions)
+          return  createImport(data,headers,requestOptions)
         }
 
         
@@ -212,17 +219,17 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type CreateImportMutationResult = NonNullable<Awaited<ReturnType<typeof createImport>>>
     export type CreateImportMutationBody = BodyType<ImportUpload>
-    export type CreateImportMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+    export type CreateImportMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Import a CSV file of alumni
  */
-export const useCreateImport = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext>, request?: SecondParameter<typeof request>}
+export const useCreateImport = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>;headers?: CreateImportHeaders}, TContext>, request?: SecondParameter<typeof request>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof createImport>>,
         TError,
-        {data: BodyType<ImportUpload>},
+        {data: BodyType<ImportUpload>;headers?: CreateImportHeaders},
         TContext
       > => {
 
