@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -180,22 +179,6 @@ func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
 		}
 		if n < 1000 {
 			return nil
-		}
-	}
-}
-
-// PurgeEvery runs Purge every interval until ctx ends, logging failures.
-func PurgeEvery(ctx context.Context, sqlDB *sql.DB, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if err := Purge(ctx, sqlDB, now); err != nil && ctx.Err() == nil {
-				log.WarnContext(ctx, "idempotency key purge failed", slog.String("error", err.Error()))
-			}
 		}
 	}
 }

@@ -29,7 +29,6 @@ import type {
   BadRequestResponse,
   ConflictOrKeyInUseResponse,
   ConflictResponse,
-  CreateAlumnusHeaders,
   DeleteAlumnusHeaders,
   ExportAlumniParams,
   ExportRow,
@@ -182,14 +181,13 @@ and body gets the first answer again instead of creating a second record.
  */
 export const createAlumnus = (
     alumnusInput: BodyType<AlumnusInput>,
-    headers?: CreateAlumnusHeaders,
  options?: SecondParameter<typeof versionedRequest>,signal?: AbortSignal
 ) => {
       
       
       return versionedRequest<Alumnus>(
       {url: `/api/v1/alumni`, method: 'POST',
-      headers: {'Content-Type': 'application/json', ...headers},
+      headers: {'Content-Type': 'application/json', },
       data: alumnusInput, signal
     },
       options);
@@ -198,8 +196,8 @@ export const createAlumnus = (
 
 
 export const getCreateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}, TContext>, request?: SecondParameter<typeof versionedRequest>}
-): UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}, TContext> => {
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext>, request?: SecondParameter<typeof versionedRequest>}
+): UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext> => {
 
 const mutationKey = ['createAlumnus'];
 const {mutation: mutationOptions, request: requestOptions} = options ?
@@ -211,10 +209,10 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       
 
 
-      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createAlumnus>>, {data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}> = (props) => {
-          const {data,headers} = props ?? {};
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createAlumnus>>, {data: BodyType<AlumnusInput>}> = (props) => {
+          const {data} = props ?? {};
 
-          return  createAlumnus(data,headers,requestOptions)
+          return  createAlumnus(data,requestOptions)
         }
 
         
@@ -230,11 +228,11 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
  * @summary Create an alumnus
  */
 export const useCreateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders}, TContext>, request?: SecondParameter<typeof versionedRequest>}
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext>, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof createAlumnus>>,
         TError,
-        {data: BodyType<AlumnusInput>;headers?: CreateAlumnusHeaders},
+        {data: BodyType<AlumnusInput>},
         TContext
       > => {
 

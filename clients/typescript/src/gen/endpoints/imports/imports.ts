@@ -23,7 +23,6 @@ import type {
 
 import type {
   BadRequestResponse,
-  CreateImportHeaders,
   ForbiddenResponse,
   ImportErrorPage,
   ImportJob,
@@ -171,7 +170,6 @@ would create, update or leave unchanged, without changing anything.
  */
 export const createImport = (
     importUpload: BodyType<ImportUpload>,
-    headers?: CreateImportHeaders,
  options?: SecondParameter<typeof request>,signal?: AbortSignal
 ) => {
       
@@ -184,7 +182,7 @@ formData.append(`file`, importUpload.file)
 
       return request<ImportJob>(
       {url: `/api/v1/alumni/imports`, method: 'POST',
-      headers: {'Content-Type': 'multipart/form-data', ...headers},
+      headers: {'Content-Type': 'multipart/form-data', },
        data: formData, signal
     },
       options);
@@ -193,8 +191,8 @@ formData.append(`file`, importUpload.file)
 
 
 export const getCreateImportMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>;headers?: CreateImportHeaders}, TContext>, request?: SecondParameter<typeof request>}
-): UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>;headers?: CreateImportHeaders}, TContext> => {
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext> => {
 
 const mutationKey = ['createImport'];
 const {mutation: mutationOptions, request: requestOptions} = options ?
@@ -206,10 +204,10 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       
 
 
-      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createImport>>, {data: BodyType<ImportUpload>;headers?: CreateImportHeaders}> = (props) => {
-          const {data,headers} = props ?? {};
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createImport>>, {data: BodyType<ImportUpload>}> = (props) => {
+          const {data} = props ?? {};
 
-          return  createImport(data,headers,requestOptions)
+          return  createImport(data,requestOptions)
         }
 
         
@@ -225,11 +223,11 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
  * @summary Import a CSV file of alumni
  */
 export const useCreateImport = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>;headers?: CreateImportHeaders}, TContext>, request?: SecondParameter<typeof request>}
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext>, request?: SecondParameter<typeof request>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof createImport>>,
         TError,
-        {data: BodyType<ImportUpload>;headers?: CreateImportHeaders},
+        {data: BodyType<ImportUpload>},
         TContext
       > => {
 
