@@ -261,7 +261,8 @@ func (k *idempotencyKeys) fingerprint(c echo.Context) *idempotency.Fingerprint {
 }
 
 // readBody returns a JSON body, which the contract guard has read (within the body limit),
-// and puts it back for the handler.
+// and puts it back for the handler — with the value the guard validated, which the generated
+// handler binds (see enforceContract's KeepValidatedValue).
 func readBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil {
 		return nil, nil
@@ -270,9 +271,23 @@ func readBody(req *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
+	again := io.NopCloser(bytes.NewReader(body))
+	if vb, ok := req.Body.(interface{ ValidatedValue() any }); ok {
+		req.Body = validatedBody{ReadCloser: again, value: vb.ValidatedValue()}
+	} else {
+		req.Body = again
+	}
 	return body, nil
 }
+
+// validatedBody is a body read again that keeps the value the contract guard validated.
+type validatedBody struct {
+	io.ReadCloser
+	value any
+}
+
+// ValidatedValue is what the generated handler looks for.
+func (b validatedBody) ValidatedValue() any { return b.value }
 
 // formBoundary is the boundary of a form, which the contract guard has checked is there.
 func formBoundary(req *http.Request) string {

@@ -145,52 +145,73 @@ func TestIdempotencyKeyMustBeSane(t *testing.T) {
 // Concurrent requests with the same key and body, as a client that retries too soon sends
 // them: one runs, each of the others waits for nothing and gets either 409 (the first still
 // runs) or the first one's answer.
-func TestIdempotentCreateConcurrent(t *testing.T) {
-	s := newServer(t)
-	const n = 8
-	start := make(chan struct{})
-	answers := make([]*apitest.Response, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			answers[i] = postWithKey(s.Client, "concurrent", ada())
-		})
-	}
-	close(start)
-	wg.Wait()
+func TestIdempotentConcurrent(t *testing.T) {
+	t.Parallel()
+	s := apitest.NewServer(t, apitest.DefaultConfig())
+	csv := "Student ID,First name,Last name\nS1,Ada,King\n"
+	for _, tt := range []struct {
+		name  string
+		send  func(key string) *apitest.Response
+		ok    int
+		count string
+	}{
+		{"create", func(key string) *apitest.Response { return postWithKey(s.Client, key, ada()) }, http.StatusCreated,
+			"SELECT COUNT(*) FROM alumni"},
+		{"import", func(key string) *apitest.Response {
+			return s.Client.UploadWithHeader(importsPath, map[string]string{"Idempotency-Key": key},
+				apitest.Field("mode", "dry_run"), apitest.File("alumni.csv", strings.NewReader(csv)))
+		}, http.StatusAccepted, "SELECT COUNT(*) FROM import_jobs"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 8
+			start := make(chan struct{})
+			answers := make([]*apitest.Response, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					answers[i] = tt.send("concurrent")
+				})
+			}
+			close(start)
+			wg.Wait()
 
-	created := ""
-	for i, resp := range answers {
-		switch resp.Status {
-		case http.StatusCreated:
-			var a api.Alumnus
-			resp.JSON(t, &a)
-			if created != "" && a.Id != created {
-				t.Errorf("answer %d created %s, another %s", i, a.Id, created)
+			var created string
+			statuses := map[int]int{}
+			for i, resp := range answers {
+				statuses[resp.Status]++
+				switch resp.Status {
+				case tt.ok:
+					var v struct{ ID string }
+					resp.JSON(t, &v)
+					if created != "" && v.ID != created {
+						t.Errorf("answer %d made %s, another %s", i, v.ID, created)
+					}
+					created = v.ID
+				case http.StatusConflict:
+					p := assertProblem(t, resp, http.StatusConflict, "Idempotency-Key")
+					if p.Type != "https://alumnid.dev/problems/idempotency-key-in-use" || resp.Header.Get("Retry-After") == "" {
+						t.Errorf("answer %d: %v %s", i, resp.Header, resp.Body)
+					}
+				default:
+					t.Errorf("answer %d: %d %s", i, resp.Status, resp.Body)
+				}
 			}
-			created = a.Id
-		case http.StatusConflict:
-			p := assertProblem(t, resp, http.StatusConflict, "Idempotency-Key")
-			if p.Type != "https://alumnid.dev/problems/idempotency-key-in-use" || resp.Header.Get("Retry-After") == "" {
-				t.Errorf("answer %d: %v %s", i, resp.Header, resp.Body)
+			t.Logf("answers by status: %v", statuses)
+			if created == "" {
+				t.Error("no request ran")
 			}
-		default:
-			t.Errorf("answer %d: %d %s", i, resp.Status, resp.Body)
-		}
-	}
-	if created == "" {
-		t.Error("no request created the record")
-	}
-	if got := countRows(t, s, "SELECT COUNT(*) FROM alumni"); got != 1 {
-		t.Errorf("%d records, want 1", got)
-	}
-	// Once the first has answered, every retry gets its answer.
-	resp := postWithKey(s.Client, "concurrent", ada())
-	var a api.Alumnus
-	resp.JSON(t, &a)
-	if resp.Status != http.StatusCreated || a.Id != created || resp.Header.Get("Idempotent-Replayed") != "true" {
-		t.Errorf("retry after all answered: %d %v %s", resp.Status, resp.Header, resp.Body)
+			if got := countRows(t, s, tt.count); got != 1 {
+				t.Errorf("%d made, want 1", got)
+			}
+			// Once the first has answered, every retry gets its answer.
+			resp := tt.send("concurrent")
+			var v struct{ ID string }
+			resp.JSON(t, &v)
+			if resp.Status != tt.ok || v.ID != created || resp.Header.Get("Idempotent-Replayed") != "true" {
+				t.Errorf("retry after all answered: %d %v %s", resp.Status, resp.Header, resp.Body)
+			}
+		})
 	}
 }
 
