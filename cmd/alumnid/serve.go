@@ -37,6 +37,7 @@ type serveCmd struct {
 	Admission         admissionFlags `embed:""`
 	Tokens            tokenFlags     `embed:""`
 	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
+	CountCacheTTL     time.Duration  `name:"count-cache-ttl" env:"ALUMNI_COUNT_CACHE_TTL" default:"30s" help:"How long filtered facets and analytics counts are remembered (per replica); 0 turns the cache off."`
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
 	MetricsAddr       string         `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
@@ -182,6 +183,7 @@ func (s serveCmd) Run(e *env) error {
 		BodyLimit:      s.BodyLimit,
 		RequestTimeout: s.RequestTimeout,
 		Admission:      admission,
+		CountCacheTTL:  s.CountCacheTTL,
 		Keys:           keys,
 		Issuer:         s.Tokens.Issuer,
 		Audience:       s.Tokens.Audience,

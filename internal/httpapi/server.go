@@ -65,6 +65,9 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Events is the real-time feed behind GET /api/v1/events (503 without one).
 	Events *events.Feed
+	// CountCacheTTL is how long filtered facets and analytics counts are remembered; 0 turns
+	// the cache off.
+	CountCacheTTL time.Duration
 	// Admission bounds the requests worked on and waiting (zero values: the defaults).
 	Admission Admission
 	// MetricsToken, when set (with Metrics), serves the metrics at /metrics to requests that
@@ -158,6 +161,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 
 	store := alumni.NewStore(sqlDB)
 	store.SetExportChunk(cfg.ExportChunk)
+	store.SetCountCache(cfg.CountCacheTTL)
 	server := &Server{
 		alumniHandlers:    alumniHandlers{store: store, settings: st},
 		analyticsHandlers: analyticsHandlers{store: store},
