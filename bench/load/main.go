@@ -153,7 +153,7 @@ func run(ctx context.Context, c config, ids []string) string {
 	}
 	res := &results{latency: map[string][]time.Duration{}, statuses: map[string]map[string]int{}}
 	transport := &http.Transport{MaxIdleConns: c.clients * 2, MaxIdleConnsPerHost: c.clients * 2, IdleConnTimeout: time.Minute}
-	hc := &http.Client{Transport: transport, Timeout: c.timeout}
+	hc := &http.Client{Transport: transport}
 	before, err := scrape(c.metricsURL)
 	if err != nil {
 		log.Fatalf("metrics: %v", err)
@@ -263,7 +263,15 @@ func (u *user) call(ctx context.Context, op, method, path string, body any, head
 			ct = "application/merge-patch+json"
 		}
 	}
-	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), method, u.c.base+path, rd)
+	// A request is not cut short when the run ends; it has its own deadline (an export's is
+	// longer: it streams for as long as it takes).
+	timeout := u.c.timeout
+	if op == "export" {
+		timeout = 10 * time.Minute
+	}
+	reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, method, u.c.base+path, rd)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -280,8 +288,7 @@ func (u *user) call(ctx context.Context, op, method, path string, body any, head
 	resp, err := u.hc.Do(req)
 	if err != nil {
 		status := "transport"
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Timeout() {
+		if errors.Is(err, context.DeadlineExceeded) {
 			status = "timeout"
 		}
 		u.res.add(op, status, time.Since(t0))
@@ -291,7 +298,11 @@ func (u *user) call(ctx context.Context, op, method, path string, body any, head
 	_ = resp.Body.Close()
 	d := time.Since(t0)
 	if err != nil {
-		u.res.add(op, "timeout", d)
+		status := "transport"
+		if errors.Is(err, context.DeadlineExceeded) {
+			status = "timeout"
+		}
+		u.res.add(op, status, d)
 		return 0, nil, nil
 	}
 	u.res.add(op, strconv.Itoa(resp.StatusCode), d)

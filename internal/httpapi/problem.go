@@ -104,8 +104,9 @@ func problemFor(c echo.Context, err error) api.Problem {
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		p := problemFor(c, err)
-		if p.Status >= 500 {
-			// Logged once here, with the cause; the client sees only the generic problem.
+		if d := derrors.As(err); p.Status >= 500 && (d == nil || d.Kind != derrors.Unavailable) {
+			// Logged once here, with the cause; the client sees only the generic problem. A
+			// request shed under load is no failure: the access log has it.
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", p.RequestId), slog.String("error", err.Error()))
 		}
