@@ -273,7 +273,7 @@ func (u *user) call(ctx context.Context, op, method, path string, body any, head
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, method, u.c.base+path, rd)
 	if err != nil {
-		log.Fatal(err)
+		panic(err) // a bug in this program: every path is built here
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", ct)
