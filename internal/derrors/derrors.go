@@ -33,6 +33,9 @@ const (
 	Throttled
 	// TooLarge: the input is over a size limit (bytes, rows).
 	TooLarge
+	// Unavailable: the service cannot take the work on right now (overloaded, or a
+	// dependency is down); the caller should retry after RetryAfter.
+	Unavailable
 	// KeyInUse: an earlier request with the same idempotency key is still running; the caller
 	// should retry after RetryAfter.
 	KeyInUse
@@ -51,7 +54,7 @@ type Error struct {
 	Kind   Kind
 	Detail string
 	Fields []FieldError
-	// RetryAfter is how long a Throttled (or KeyInUse) caller should wait.
+	// RetryAfter is how long a Throttled, Unavailable or KeyInUse caller should wait.
 	RetryAfter time.Duration
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -39,6 +40,7 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Forbidden:            {http.StatusForbidden, "forbidden", "Forbidden", "Your role may not use this operation."},
 	derrors.Throttled:            {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many attempts; try again later."},
 	derrors.TooLarge:             {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large", "The request body is larger than the server accepts."},
+	derrors.Unavailable:          {http.StatusServiceUnavailable, "unavailable", "Service unavailable", "The service cannot answer right now; try again shortly."},
 	derrors.KeyInUse:             {http.StatusConflict, "idempotency-key-in-use", "Request in progress", "A request with this Idempotency-Key is still being processed; retry after Retry-After seconds."},
 	derrors.KeyReused:            {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", "This Idempotency-Key was used with a different request; use a new key for a new request."},
 }
@@ -104,8 +106,9 @@ func problemFor(c echo.Context, err error) api.Problem {
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		p := problemFor(c, err)
-		if p.Status >= 500 {
-			// Logged once here, with the cause; the client sees only the generic problem.
+		if d := derrors.As(err); p.Status >= 500 && (d == nil || d.Kind != derrors.Unavailable) {
+			// Logged once here, with the cause; the client sees only the generic problem. A
+			// request shed under load is no failure: the access log has it.
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", p.RequestId), slog.String("error", err.Error()))
 		}
@@ -117,15 +120,25 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Bearer realm="alumnid"`)
 		case http.StatusServiceUnavailable:
-			h.Set("Retry-After", "5")
+			h.Set("Retry-After", retryAfter(err, 5*time.Second))
 		case http.StatusTooManyRequests:
-			h.Set("Retry-After", "60")
-		}
-		if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(d.RetryAfter.Seconds()))))
+			h.Set("Retry-After", retryAfter(err, 60*time.Second))
+		case http.StatusConflict:
+			if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
+				h.Set("Retry-After", retryAfter(err, 0))
+			}
 		}
 		writeProblem(c, p)
 	}
+}
+
+// retryAfter is the Retry-After value, in whole seconds, for err: its own wait, else def.
+func retryAfter(err error, def time.Duration) string {
+	wait := def
+	if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
+		wait = d.RetryAfter
+	}
+	return strconv.Itoa(int(math.Ceil(wait.Seconds())))
 }
 
 func writeProblem(c echo.Context, p api.Problem) {
