@@ -147,7 +147,10 @@ func TestIdempotencyKeyMustBeSane(t *testing.T) {
 // runs) or the first one's answer.
 func TestIdempotentConcurrent(t *testing.T) {
 	t.Parallel()
-	s := apitest.NewServer(t, apitest.DefaultConfig())
+	cfg := apitest.DefaultConfig()
+	const n = 8
+	cfg.Admission.MaxStreams = n // admission refuses uploads over its limit before they claim a key
+	s := apitest.NewServer(t, cfg)
 	csv := "Student ID,First name,Last name\nS1,Ada,King\n"
 	for _, tt := range []struct {
 		name  string
@@ -163,7 +166,6 @@ func TestIdempotentConcurrent(t *testing.T) {
 		}, http.StatusAccepted, "SELECT COUNT(*) FROM import_jobs"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			const n = 8
 			start := make(chan struct{})
 			answers := make([]*apitest.Response, n)
 			var wg sync.WaitGroup
