@@ -137,7 +137,6 @@ func (k *idempotencyKeys) answerPrior(c echo.Context, op idempotentOp, prior *id
 		return errKeyInUse
 	}
 	fp := k.fingerprint(c)
-	var sum []byte
 	if op.form {
 		if err := fp.Form(c.Request().Body, formBoundary(c.Request())); err != nil {
 			return formReadError(err)
@@ -149,8 +148,7 @@ func (k *idempotencyKeys) answerPrior(c echo.Context, op idempotentOp, prior *id
 		}
 		fp.Body(body)
 	}
-	sum = fp.Sum()
-	if !bytes.Equal(sum, prior.Fingerprint) {
+	if !bytes.Equal(fp.Sum(), prior.Fingerprint) {
 		return errKeyReused
 	}
 	return replay(c, prior.Answer)
