@@ -15,6 +15,10 @@ const (
 	errLockWaitTimeout = 1205
 	errDeadlock        = 1213
 	errTooManyConns    = 1040
+	// The statement ran past the server-side limit set from the request timeout: MariaDB's
+	// max_statement_time, MySQL's max_execution_time.
+	errMariaDBStatementTime = 1969
+	errMySQLExecutionTime   = 3024
 )
 
 // Unavailable reports whether err means the database could not do the work right now — it is
@@ -33,7 +37,10 @@ func Unavailable(err error) bool {
 		errors.As(err, &netErr):
 		return true
 	case errors.As(err, &myErr):
-		return myErr.Number == errLockWaitTimeout || myErr.Number == errDeadlock || myErr.Number == errTooManyConns
+		switch myErr.Number {
+		case errLockWaitTimeout, errDeadlock, errTooManyConns, errMariaDBStatementTime, errMySQLExecutionTime:
+			return true
+		}
 	}
 	return false
 }

@@ -22,6 +22,8 @@ func TestUnavailable(t *testing.T) {
 		{mysql.ErrInvalidConn, true},
 		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found"}, true},
 		{&mysql.MySQLError{Number: 1205, Message: "Lock wait timeout"}, true},
+		{&mysql.MySQLError{Number: 1969, Message: "Query execution was interrupted (max_statement_time exceeded)"}, true},
+		{&mysql.MySQLError{Number: 3024, Message: "Query execution was interrupted, maximum statement execution time exceeded"}, true},
 		{&mysql.MySQLError{Number: 1062, Message: "Duplicate entry"}, false},
 	}
 	for _, tt := range tests {
