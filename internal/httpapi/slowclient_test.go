@@ -141,7 +141,7 @@ func TestSlowExportReaderHitsWriteDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -269,6 +269,7 @@ func TestOversizedBodiesRefusedBeforeRead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no answer after %d bytes sent: %v", tt.body.read.Load(), err)
 			}
+			defer func() { _ = resp.Body.Close() }()
 			assertTooLarge(t, resp)
 			// The server stopped reading soon after the limit; what it did not read and the
 			// socket buffers did not take was never sent.
@@ -281,20 +282,20 @@ func TestOversizedBodiesRefusedBeforeRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			_ = conn.SetDeadline(time.Now().Add(hangGuard))
 			method := "POST"
 			if strings.Contains(tt.contentType, "merge-patch") {
 				method = "PATCH"
 			}
 			// Headers only: the body never comes. An answer proves it was not waited for.
-			fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: alumnid\r\nContent-Type: %s\r\nIf-Match: \"1\"\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n",
+			_, _ = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: alumnid\r\nContent-Type: %s\r\nIf-Match: \"1\"\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n",
 				method, tt.path, tt.contentType, s.Client.Token(), tt.limit+1)
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			assertTooLarge(t, resp)
 		})
 	}
