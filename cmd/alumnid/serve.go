@@ -221,15 +221,9 @@ func (s serveCmd) Run(e *env) error {
 		}
 		defer stopBackups()
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: s.ReadHeaderTimeout,
-		ReadTimeout:       s.ReadTimeout,
-		WriteTimeout:      s.WriteTimeout,
-		IdleTimeout:       s.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewHTTPServer(handler, httpapi.Timeouts{
+		ReadHeader: s.ReadHeaderTimeout, Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout,
+	}, slog.NewLogLogger(e.log.Handler(), slog.LevelWarn))
 	ln, err := (&net.ListenConfig{}).Listen(e.ctx, "tcp", s.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
