@@ -9,8 +9,15 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// countCacheSize is the most live counts remembered at once.
-const countCacheSize = 1024
+// countCacheSize is the most live counts remembered at once; staleFactor times the time to
+// live is how long a remembered count may still be served while a fresh one is counted;
+// refreshes is how many such counts run at once in the background.
+const (
+	countCacheSize = 1024
+	staleFactor    = 10
+	refreshes      = 2
+	refreshTimeout = time.Minute
+)
 
 // countCache remembers the answers of live counts — filtered facets and analytics, which read
 // every matching record — for a short time, and makes concurrent identical counts share one
@@ -18,16 +25,28 @@ const countCacheSize = 1024
 // of the caller's role, so one role never sees another's counts. Each replica has its own:
 // answers may lag writes by up to the time to live, which suits counts that are read as
 // dashboards and filter sidebars (lists, records and exports are never cached).
+//
+// An answer older than the time to live (but younger than staleFactor times it) is still
+// served once more while it is counted again in the background, so a dashboard never waits
+// for a count it saw a minute ago; when the background count fails, the old answer stays.
 type countCache struct {
-	answers *expirable.LRU[string, any]
+	ttl     time.Duration
+	answers *expirable.LRU[string, counted]
 	group   singleflight.Group
+	busy    chan struct{} // a slot per background refresh
+}
+
+type counted struct {
+	value any
+	at    time.Time
 }
 
 // SetCountCache makes live counts be remembered for ttl; 0 (the default) turns that off.
 func (s *Store) SetCountCache(ttl time.Duration) {
 	s.counts = nil
 	if ttl > 0 {
-		s.counts = &countCache{answers: expirable.NewLRU[string, any](countCacheSize, nil, ttl)}
+		s.counts = &countCache{ttl: ttl, answers: expirable.NewLRU[string, counted](countCacheSize, nil, staleFactor*ttl),
+			busy: make(chan struct{}, refreshes)}
 	}
 }
 
@@ -38,19 +57,39 @@ func cachedCount[T any](ctx context.Context, c *countCache, q sqlText, clone fun
 		return run(ctx)
 	}
 	key := q.String() + "\x00" + fmt.Sprint(q.args...)
-	if v, ok := c.answers.Get(key); ok {
-		return clone(v.(T)), nil
-	}
-	v, err, _ := c.group.Do(key, func() (any, error) {
+	count := func(ctx context.Context) (any, error) {
 		v, err := run(ctx)
 		if err == nil {
-			c.answers.Add(key, v)
+			c.answers.Add(key, counted{value: v, at: time.Now()})
 		}
 		return v, err
-	})
+	}
+	if a, ok := c.answers.Get(key); ok {
+		if time.Since(a.at) > c.ttl {
+			c.refresh(key, count)
+		}
+		return clone(a.value.(T)), nil
+	}
+	v, err, _ := c.group.Do(key, func() (any, error) { return count(ctx) })
 	if err != nil {
 		var zero T
 		return zero, err
 	}
 	return clone(v.(T)), nil
+}
+
+// refresh counts key again in the background, unless it is being counted already or every
+// background slot is taken (a later request will try again).
+func (c *countCache) refresh(key string, count func(context.Context) (any, error)) {
+	select {
+	case c.busy <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-c.busy }()
+		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
+		_, _, _ = c.group.Do(key, func() (any, error) { return count(ctx) })
+	}()
 }

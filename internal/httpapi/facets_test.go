@@ -202,3 +202,27 @@ func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 		t.Errorf("unfiltered overview %d, want the exact 3", got)
 	}
 }
+
+// A remembered count older than its time to live is counted again: the answers catch up.
+func TestCountCacheCatchesUp(t *testing.T) {
+	t.Parallel()
+	cfg := apitest.DefaultConfig()
+	cfg.CountCacheTTL = 20 * time.Millisecond
+	s := apitest.NewServer(t, cfg)
+	facetsTotal := func() int {
+		var f api.Facets
+		s.Client.Get("/api/v1/alumni/facets?status=active", nil).JSON(t, &f)
+		return f.Total.Count
+	}
+	for want := 1; want <= 3; want++ {
+		if r := s.Client.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		for i := 0; facetsTotal() != want; i++ {
+			if i == 500 { // hang guard
+				t.Fatalf("the count never caught up with %d records", want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
