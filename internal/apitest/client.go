@@ -25,6 +25,7 @@ import (
 
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
@@ -70,7 +71,16 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sqlDB, dsn := openDatabase(t, o.dsn)
+	var sqlDB *sql.DB
+	dsn := o.dsn
+	if o.proxy == nil {
+		sqlDB, dsn = openDatabase(t, dsn)
+	} else {
+		if dsn == "" {
+			dsn = NewDatabase(t)
+		}
+		sqlDB = openPool(t, o.proxy.DSN(dsn), database.PoolConfig{StatementTimeout: cfg.RequestTimeout})
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.Events == nil {
@@ -202,8 +212,21 @@ type Request struct {
 	Header      map[string]string
 }
 
-// Do sends req and returns the response after checking it against the contract.
+// Do sends req and returns the response after checking it against the contract. It fails the
+// test when no response comes.
 func (c *Client) Do(req Request) *Response {
+	c.t.Helper()
+	resp, err := c.Try(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp
+}
+
+// Try is Do for goroutines other than the test's: it returns the error when no response
+// comes (the connection failed, or the client's timeout of 30 s passed) instead of ending
+// the test. A response that breaks the contract still fails the test (t.Errorf).
+func (c *Client) Try(req Request) (*Response, error) {
 	c.t.Helper()
 	var body io.Reader
 	switch b := req.Body.(type) {
@@ -219,14 +242,14 @@ func (c *Client) Do(req Request) *Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			c.t.Fatal(err)
+			return nil, err
 		}
 		c.secrets.addJSON(raw)
 		body = bytes.NewReader(raw)
 	}
 	httpReq, err := http.NewRequestWithContext(context.Background(), req.Method, c.base+req.Path, body)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
 	if body != nil {
 		ct := req.ContentType
@@ -243,12 +266,12 @@ func (c *Client) Do(req Request) *Response {
 	}
 	httpResp, err := c.http.Do(httpReq)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.Path, err)
 	}
 	defer httpResp.Body.Close()
 	raw, err := io.ReadAll(httpResp.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, fmt.Errorf("%s %s: read the body: %w", req.Method, req.Path, err)
 	}
 	resp := &Response{Status: httpResp.StatusCode, Header: httpResp.Header, Body: raw}
 	if isJSON(httpResp.Header.Get("Content-Type")) {
@@ -257,7 +280,7 @@ func (c *Client) Do(req Request) *Response {
 	if err := c.check(httpReq, resp); err != nil {
 		c.t.Errorf("%s %s -> %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.Path, resp.Status, err, raw)
 	}
-	return resp
+	return resp, nil
 }
 
 // Get sends a GET with header.

@@ -19,6 +19,7 @@ type Option func(*serverOptions)
 type serverOptions struct {
 	noImportWorker bool
 	dsn            string // an existing database, else a fresh one
+	proxy          *Proxy // between the pool and the database, when set
 }
 
 // OnDatabaseOf starts the server on the database of another server, with a connection pool of
