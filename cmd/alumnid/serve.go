@@ -22,25 +22,42 @@ import (
 )
 
 type serveCmd struct {
-	HTTPAddr          string        `name:"http-addr" env:"ALUMNI_HTTP_ADDR" default:"127.0.0.1:8080" help:"Listen address."`
-	Migrate           bool          `name:"migrate" env:"ALUMNI_MIGRATE" help:"Apply pending migrations before serving."`
-	AllowedOrigins    []string      `name:"allowed-origins" env:"ALUMNI_ALLOWED_ORIGINS" help:"Browser origins allowed to call the API (CORS), comma-separated."`
-	TrustedProxies    string        `name:"trusted-proxies" env:"ALUMNI_TRUSTED_PROXIES" help:"Proxies whose X-Forwarded-For is believed: addresses or CIDR networks, comma-separated."`
-	BodyLimit         int64         `name:"body-limit" env:"ALUMNI_BODY_LIMIT" default:"1048576" help:"Largest request body in bytes."`
-	RequestTimeout    time.Duration `name:"request-timeout" env:"ALUMNI_REQUEST_TIMEOUT" default:"15s" help:"Longest a request may work, database included."`
-	ReadHeaderTimeout time.Duration `name:"read-header-timeout" env:"ALUMNI_READ_HEADER_TIMEOUT" default:"5s" help:"Time to read request headers."`
-	ReadTimeout       time.Duration `name:"read-timeout" env:"ALUMNI_READ_TIMEOUT" default:"30s" help:"Time to read a whole request."`
-	WriteTimeout      time.Duration `name:"write-timeout" env:"ALUMNI_WRITE_TIMEOUT" default:"60s" help:"Time to write a response."`
-	IdleTimeout       time.Duration `name:"idle-timeout" env:"ALUMNI_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection stays open."`
-	ShutdownTimeout   time.Duration `name:"shutdown-timeout" env:"ALUMNI_SHUTDOWN_TIMEOUT" default:"20s" help:"How long shutdown waits for requests in flight."`
-	Pool              poolFlags     `embed:"" prefix:"db-"`
-	Tokens            tokenFlags    `embed:""`
-	PasswordHashes    int           `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
-	ExportChunk       int           `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
-	Import            importFlags   `embed:"" prefix:"import-"`
-	MetricsAddr       string        `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
-	MetricsToken      string        `name:"metrics-token" env:"ALUMNI_METRICS_TOKEN" help:"Also serve /metrics on the API's address, to requests bearing this token (Authorization: Bearer); off when empty. Prefer the environment variable: flags show in process lists."`
-	Backup            backupFlags   `embed:"" prefix:"backup-"`
+	HTTPAddr          string         `name:"http-addr" env:"ALUMNI_HTTP_ADDR" default:"127.0.0.1:8080" help:"Listen address."`
+	Migrate           bool           `name:"migrate" env:"ALUMNI_MIGRATE" help:"Apply pending migrations before serving."`
+	AllowedOrigins    []string       `name:"allowed-origins" env:"ALUMNI_ALLOWED_ORIGINS" help:"Browser origins allowed to call the API (CORS), comma-separated."`
+	TrustedProxies    string         `name:"trusted-proxies" env:"ALUMNI_TRUSTED_PROXIES" help:"Proxies whose X-Forwarded-For is believed: addresses or CIDR networks, comma-separated."`
+	BodyLimit         int64          `name:"body-limit" env:"ALUMNI_BODY_LIMIT" default:"1048576" help:"Largest request body in bytes."`
+	RequestTimeout    time.Duration  `name:"request-timeout" env:"ALUMNI_REQUEST_TIMEOUT" default:"15s" help:"Longest a request may work, database included."`
+	ReadHeaderTimeout time.Duration  `name:"read-header-timeout" env:"ALUMNI_READ_HEADER_TIMEOUT" default:"5s" help:"Time to read request headers."`
+	ReadTimeout       time.Duration  `name:"read-timeout" env:"ALUMNI_READ_TIMEOUT" default:"30s" help:"Time to read a whole request."`
+	WriteTimeout      time.Duration  `name:"write-timeout" env:"ALUMNI_WRITE_TIMEOUT" default:"60s" help:"Time to write a response."`
+	IdleTimeout       time.Duration  `name:"idle-timeout" env:"ALUMNI_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection stays open."`
+	ShutdownTimeout   time.Duration  `name:"shutdown-timeout" env:"ALUMNI_SHUTDOWN_TIMEOUT" default:"20s" help:"How long shutdown waits for requests in flight."`
+	Pool              poolFlags      `embed:"" prefix:"db-"`
+	Admission         admissionFlags `embed:""`
+	Tokens            tokenFlags     `embed:""`
+	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
+	CountCacheTTL     time.Duration  `name:"count-cache-ttl" env:"ALUMNI_COUNT_CACHE_TTL" default:"30s" help:"How long filtered facets and analytics counts are remembered (per replica); 0 turns the cache off."`
+	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
+	Import            importFlags    `embed:"" prefix:"import-"`
+	MetricsAddr       string         `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
+	MetricsToken      string         `name:"metrics-token" env:"ALUMNI_METRICS_TOKEN" help:"Also serve /metrics on the API's address, to requests bearing this token (Authorization: Bearer); off when empty. Prefer the environment variable: flags show in process lists."`
+	Backup            backupFlags    `embed:"" prefix:"backup-"`
+}
+
+// admissionFlags bound the work one replica takes on (httpapi.Admission).
+type admissionFlags struct {
+	MaxInFlight  int           `name:"max-in-flight" env:"ALUMNI_MAX_IN_FLIGHT" default:"64" help:"API requests worked on at once."`
+	MaxQueue     int           `name:"max-queue" env:"ALUMNI_MAX_QUEUE" default:"1024" help:"API requests that may wait for a turn; more are refused with 503 at once."`
+	QueueTimeout time.Duration `name:"queue-timeout" env:"ALUMNI_QUEUE_TIMEOUT" default:"5s" help:"Longest an API request waits for a turn before a 503."`
+	MaxStreams   int           `name:"max-streams" env:"ALUMNI_MAX_STREAMS" default:"4" help:"Exports, and uploads, running at once (each); one more gets a 503."`
+}
+
+func (a admissionFlags) config() (httpapi.Admission, error) {
+	if a.MaxInFlight < 1 || a.MaxQueue < 1 || a.QueueTimeout <= 0 || a.MaxStreams < 1 {
+		return httpapi.Admission{}, errors.New("max-in-flight, max-queue, queue-timeout and max-streams must be positive")
+	}
+	return httpapi.Admission{MaxInFlight: a.MaxInFlight, MaxQueue: a.MaxQueue, QueueTimeout: a.QueueTimeout, MaxStreams: a.MaxStreams}, nil
 }
 
 // backupFlags configure scheduled backups (internal/backup.Scheduler).
@@ -121,6 +138,10 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	admission, err := s.Admission.config()
+	if err != nil {
+		return err
+	}
 	e.log.Info("starting", slog.String("version", version), slog.String("db", database.Redact(e.cli.DBDSN)),
 		slog.String("addr", s.HTTPAddr), slog.Bool("migrate", s.Migrate), slog.Any("allowed_origins", s.AllowedOrigins),
 		slog.Int("db_max_open", s.Pool.MaxOpen))
@@ -162,6 +183,8 @@ func (s serveCmd) Run(e *env) error {
 		TrustedProxies: proxies,
 		BodyLimit:      s.BodyLimit,
 		RequestTimeout: s.RequestTimeout,
+		Admission:      admission,
+		CountCacheTTL:  s.CountCacheTTL,
 		Keys:           keys,
 		Issuer:         s.Tokens.Issuer,
 		Audience:       s.Tokens.Audience,

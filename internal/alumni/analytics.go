@@ -3,6 +3,8 @@ package alumni
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/alumnid/alumnid/internal/auth"
@@ -88,7 +90,10 @@ func (s *Store) countBy(ctx context.Context, p auth.Principal, f Filter, dim, or
 	if limit > 0 {
 		q.add(" LIMIT ?", limit)
 	}
-	return s.buckets(ctx, q)
+	if plain(f) {
+		return s.buckets(ctx, q) // counters: cheap and exact
+	}
+	return cachedCount(ctx, s.counts, q, slices.Clone, func(ctx context.Context) ([]Bucket, error) { return s.buckets(ctx, q) })
 }
 
 // countCases counts, in one pass over the records matching f, those meeting each condition
@@ -111,6 +116,7 @@ func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim 
 	for name := range cases {
 		names = append(names, name)
 	}
+	slices.Sort(names) // the same statement every time (see countCache)
 	var q sqlText
 	q.add("SELECT ")
 	for i, name := range names {
@@ -126,18 +132,20 @@ func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim 
 		c.add("a.directory_consent = TRUE")
 	}
 	c.writeTo(&q)
-	counts := make([]any, len(names))
-	values := make([]int, len(names))
-	for i := range values {
-		counts[i] = &values[i]
-	}
-	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(counts...); err != nil {
-		return nil, fmt.Errorf("count %s: %w", dim, err)
-	}
-	for i, name := range names {
-		out[name] = values[i]
-	}
-	return out, nil
+	return cachedCount(ctx, s.counts, q, maps.Clone, func(ctx context.Context) (map[string]int, error) {
+		counts := make([]any, len(names))
+		values := make([]int, len(names))
+		for i := range values {
+			counts[i] = &values[i]
+		}
+		if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(counts...); err != nil {
+			return nil, fmt.Errorf("count %s: %w", dim, err)
+		}
+		for i, name := range names {
+			out[name] = values[i]
+		}
+		return out, nil
+	})
 }
 
 // Overview is the headline report.

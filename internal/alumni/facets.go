@@ -54,7 +54,7 @@ func (s *Store) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets,
 		})
 	}
 	if !plain(f) {
-		g.Go(func() (err error) { out.Total, err = s.count(gctx, f); return err })
+		g.Go(func() (err error) { out.Total, err = s.cachedTotal(gctx, f); return err })
 	}
 	if err := g.Wait(); err != nil {
 		return Facets{}, err

@@ -284,6 +284,17 @@ func (s *Store) load(ctx context.Context, p auth.Principal, rows []idRow) ([]Alu
 
 // count returns the number of records matching the prepared filter f, up to CountLimit.
 func (s *Store) count(ctx context.Context, f Filter) (Total, error) {
+	return s.runCount(ctx, countQuery(f))
+}
+
+// cachedTotal is count through the count cache (for facets; a list's total is always live).
+func (s *Store) cachedTotal(ctx context.Context, f Filter) (Total, error) {
+	q := countQuery(f)
+	return cachedCount(ctx, s.counts, q, func(t Total) Total { return t }, func(ctx context.Context) (Total, error) { return s.runCount(ctx, q) })
+}
+
+// countQuery is the statement that counts the records matching f, up to CountLimit+1.
+func countQuery(f Filter) sqlText {
 	f.plan = queryPlan{drive: len(f.words) > 0}
 	var q sqlText
 	fromClause, fromArgs := from(f)
@@ -291,6 +302,10 @@ func (s *Store) count(ctx context.Context, f Filter) (Total, error) {
 	c := where(f)
 	c.writeTo(&q)
 	q.add(" LIMIT ?) m", CountLimit+1)
+	return q
+}
+
+func (s *Store) runCount(ctx context.Context, q sqlText) (Total, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
 		return Total{}, fmt.Errorf("count alumni: %w", err)

@@ -21,6 +21,7 @@ type Store struct {
 	now         func() time.Time
 	probeLimit  int // see plan
 	exportChunk int
+	counts      *countCache // nil: live counts are not remembered
 }
 
 // NewStore returns a Store on the pool sqlDB.

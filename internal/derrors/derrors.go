@@ -33,6 +33,9 @@ const (
 	Throttled
 	// TooLarge: the input is over a size limit (bytes, rows).
 	TooLarge
+	// Unavailable: the service cannot take the work on right now (overloaded, or a
+	// dependency is down); the caller should retry after RetryAfter.
+	Unavailable
 )
 
 // FieldError names one field and what is wrong with it.
@@ -46,7 +49,7 @@ type Error struct {
 	Kind   Kind
 	Detail string
 	Fields []FieldError
-	// RetryAfter is how long a Throttled caller should wait.
+	// RetryAfter is how long a Throttled or Unavailable caller should wait.
 	RetryAfter time.Duration
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/apitest"
@@ -147,5 +148,57 @@ func TestListTotalIsBounded(t *testing.T) {
 	srv.Client.Get("/api/v1/alumni?limit=1", nil).JSON(t, &plain)
 	if plain.Total != nil {
 		t.Error(fmt.Sprint("total without includeTotal: ", *plain.Total))
+	}
+}
+
+// With the count cache on, a filtered count is remembered for its time to live — per statement,
+// so per role — while unfiltered counts (kept as counters) stay exact.
+func TestCountCacheRemembersFilteredCounts(t *testing.T) {
+	t.Parallel()
+	cfg := apitest.DefaultConfig()
+	cfg.CountCacheTTL = time.Hour
+	s := apitest.NewServer(t, cfg)
+	create := func(country string, consent bool) {
+		t.Helper()
+		r := s.Client.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King", "directoryConsent": consent,
+			"address": map[string]any{"line1": "1 High Street", "city": "Town", "country": country}})
+		if r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+	}
+	total := func(c *apitest.Client, query string) int {
+		t.Helper()
+		var f api.Facets
+		r := c.Get("/api/v1/alumni/facets?"+query, nil)
+		if r.Status != 200 {
+			t.Fatalf("facets: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &f)
+		return f.Total.Count
+	}
+	overview := func() int {
+		t.Helper()
+		var o api.AnalyticsOverview
+		s.Client.Get("/api/v1/analytics/overview", nil).JSON(t, &o)
+		return o.Total
+	}
+	create("DE", false)
+	create("DE", true)
+	viewer := s.As(t, auth.RoleViewer)
+	if got := total(s.Client, "country=DE"); got != 2 {
+		t.Fatalf("staff total %d, want 2", got)
+	}
+	if got := total(viewer, "country=DE"); got != 1 {
+		t.Fatalf("viewer total %d, want 1 (only who consented): the roles share an answer", got)
+	}
+	create("DE", true)
+	if got := total(s.Client, "country=DE"); got != 2 {
+		t.Errorf("staff total %d after a create, want the remembered 2", got)
+	}
+	if got := total(s.Client, "country=DE&status=active"); got != 3 {
+		t.Errorf("another filter: %d, want 3", got)
+	}
+	if got := overview(); got != 3 {
+		t.Errorf("unfiltered overview %d, want the exact 3", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -49,9 +50,9 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			status := c.Response().Status
 			level := slog.LevelInfo
 			switch {
-			case status >= 500:
+			case status >= 500 && status != http.StatusServiceUnavailable:
 				level = slog.LevelError
-			case status >= 400:
+			case status >= 400: // a 503 (busy, or the database is unreachable) is expected under load
 				level = slog.LevelWarn
 			}
 			req := c.Request()

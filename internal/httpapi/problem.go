@@ -40,6 +40,7 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Forbidden:            {http.StatusForbidden, "forbidden", "Forbidden", "Your role may not use this operation."},
 	derrors.Throttled:            {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many attempts; try again later."},
 	derrors.TooLarge:             {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large", "The request body is larger than the server accepts."},
+	derrors.Unavailable:          {http.StatusServiceUnavailable, "unavailable", "Service unavailable", "The service cannot answer right now; try again shortly."},
 }
 
 // byStatus answers failures that carry only a status code (from Echo or the transport).
@@ -103,8 +104,9 @@ func problemFor(c echo.Context, err error) api.Problem {
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		p := problemFor(c, err)
-		if p.Status >= 500 {
-			// Logged once here, with the cause; the client sees only the generic problem.
+		if d := derrors.As(err); p.Status >= 500 && (d == nil || d.Kind != derrors.Unavailable) {
+			// Logged once here, with the cause; the client sees only the generic problem. A
+			// request shed under load is no failure: the access log has it.
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", p.RequestId), slog.String("error", err.Error()))
 		}
@@ -116,16 +118,21 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Bearer realm="alumnid"`)
 		case http.StatusServiceUnavailable:
-			h.Set("Retry-After", "5")
+			h.Set("Retry-After", retryAfter(err, 5*time.Second))
 		case http.StatusTooManyRequests:
-			wait := 60 * time.Second
-			if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
-				wait = d.RetryAfter
-			}
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			h.Set("Retry-After", retryAfter(err, 60*time.Second))
 		}
 		writeProblem(c, p)
 	}
+}
+
+// retryAfter is the Retry-After value, in whole seconds, for err: its own wait, else def.
+func retryAfter(err error, def time.Duration) string {
+	wait := def
+	if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
+		wait = d.RetryAfter
+	}
+	return strconv.Itoa(int(math.Ceil(wait.Seconds())))
 }
 
 func writeProblem(c echo.Context, p api.Problem) {

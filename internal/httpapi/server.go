@@ -65,6 +65,11 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Events is the real-time feed behind GET /api/v1/events (503 without one).
 	Events *events.Feed
+	// CountCacheTTL is how long filtered facets and analytics counts are remembered; 0 turns
+	// the cache off.
+	CountCacheTTL time.Duration
+	// Admission bounds the requests worked on and waiting (zero values: the defaults).
+	Admission Admission
 	// MetricsToken, when set (with Metrics), serves the metrics at /metrics to requests that
 	// bear it (Authorization: Bearer …). Without it /metrics is not served here; the
 	// operator serves metrics on a separate address instead, or not at all.
@@ -149,12 +154,14 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Skipper: func(c echo.Context) bool { return !isExport(c) }, Timeout: cmp.Or(cfg.ExportTimeout, DefaultExportTimeout),
 		}),
+		admission(cfg.Admission, cfg.Metrics),
 		withActor,
 		contract,
 	)
 
 	store := alumni.NewStore(sqlDB)
 	store.SetExportChunk(cfg.ExportChunk)
+	store.SetCountCache(cfg.CountCacheTTL)
 	server := &Server{
 		alumniHandlers:    alumniHandlers{store: store, settings: st},
 		analyticsHandlers: analyticsHandlers{store: store},

@@ -26,6 +26,8 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	inFlight      prometheus.Gauge
+	queued        prometheus.Gauge
+	shed          *prometheus.CounterVec
 	loginFailures *prometheus.CounterVec
 	exportRows    *prometheus.CounterVec
 	importRows    *prometheus.CounterVec
@@ -53,6 +55,14 @@ func New() *Metrics {
 			Namespace: namespace, Subsystem: "http", Name: "requests_in_flight",
 			Help: "HTTP requests being answered.",
 		}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "http", Name: "requests_queued",
+			Help: "HTTP requests waiting for a turn to be worked on.",
+		}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "http", Name: "requests_shed_total",
+			Help: "HTTP requests refused with 503 because the replica was busy, by lane (api, export, upload) and reason (queue_full, queue_timeout).",
+		}, []string{"lane", "reason"}),
 		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "auth", Name: "login_failures_total",
 			Help: "Sign-ins refused, by reason (credentials, throttled, other).",
@@ -90,7 +100,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.inFlight, m.loginFailures, m.exportRows, m.importRows,
+		m.requests, m.duration, m.inFlight, m.queued, m.shed, m.loginFailures, m.exportRows, m.importRows,
 		m.eventDelay, m.subscribers, m.dropped, m.backups, m.backupLast,
 	)
 	return m
@@ -126,6 +136,20 @@ func (m *Metrics) RequestStarted() func(route, method string, status int) {
 		code := strconv.Itoa(status)
 		m.requests.WithLabelValues(route, method, code).Inc()
 		m.duration.WithLabelValues(route, method, code).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Queued counts requests that start (+1) or stop (-1) waiting for a turn.
+func (m *Metrics) Queued(delta int) {
+	if m != nil {
+		m.queued.Add(float64(delta))
+	}
+}
+
+// Shed counts a request refused because the replica was busy.
+func (m *Metrics) Shed(lane, reason string) {
+	if m != nil {
+		m.shed.WithLabelValues(lane, reason).Inc()
 	}
 }
 

@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/metrics"
+)
+
+// Admission defaults: enough work at once to keep a 16-connection pool and two cores busy,
+// a queue that absorbs bursts, and a bound on how long a request may wait in it.
+const (
+	DefaultMaxInFlight  = 64
+	DefaultMaxQueue     = 1024
+	DefaultQueueTimeout = 5 * time.Second
+	DefaultMaxStreams   = 4
+	// shedRetryAfter is what a shed client is told to wait: short, since load changes fast.
+	shedRetryAfter = 2 * time.Second
+)
+
+// Admission bounds the work one replica takes on, so that under overload it answers 503 with
+// Retry-After at once instead of queueing without bound until every request times out.
+type Admission struct {
+	// MaxInFlight is how many API requests are worked on at once (0: DefaultMaxInFlight).
+	MaxInFlight int
+	// MaxQueue is how many more may wait for a turn (0: DefaultMaxQueue); beyond it a request
+	// is refused at once.
+	MaxQueue int
+	// QueueTimeout is the longest a request waits for a turn (0: DefaultQueueTimeout); the
+	// wait also ends with the request's own deadline.
+	QueueTimeout time.Duration
+	// MaxStreams is how many exports and how many uploads run at once, each (0:
+	// DefaultMaxStreams). They last minutes and do not queue: one more is refused at once.
+	MaxStreams int
+}
+
+// lane is one admission queue: a number of slots, and a bounded number of waiters.
+type lane struct {
+	name     string
+	slots    *semaphore.Weighted
+	waiting  atomic.Int64
+	maxQueue int64
+	timeout  time.Duration
+	metrics  *metrics.Metrics
+}
+
+func newLane(name string, slots, maxQueue int, timeout time.Duration, m *metrics.Metrics) *lane {
+	return &lane{name: name, slots: semaphore.NewWeighted(int64(slots)), maxQueue: int64(maxQueue), timeout: timeout, metrics: m}
+}
+
+// errOverloaded is the answer to a request the replica has no room for.
+var errOverloaded = &derrors.Error{Kind: derrors.Unavailable, RetryAfter: shedRetryAfter,
+	Detail: "The service is busy; try again shortly."}
+
+// enter waits for a slot within the lane's bounds; the caller must call the returned release.
+func (l *lane) enter(ctx context.Context) (release func(), err error) {
+	release = func() { l.slots.Release(1) }
+	if l.slots.TryAcquire(1) {
+		return release, nil
+	}
+	if l.timeout <= 0 || l.waiting.Add(1) > l.maxQueue {
+		if l.timeout > 0 {
+			l.waiting.Add(-1)
+		}
+		l.metrics.Shed(l.name, "queue_full")
+		return nil, errOverloaded
+	}
+	l.metrics.Queued(1)
+	defer func() {
+		l.waiting.Add(-1)
+		l.metrics.Queued(-1)
+	}()
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	if err := l.slots.Acquire(ctx, 1); err != nil {
+		if !errors.Is(err, context.Canceled) { // not a client that went away
+			l.metrics.Shed(l.name, "queue_timeout")
+		}
+		return nil, errOverloaded
+	}
+	return release, nil
+}
+
+// admission returns the middleware that makes API requests take a turn: exports and uploads in
+// lanes of their own that do not queue, WebSocket subscriptions not at all (they hold no
+// database connection between events), everything else in the main lane.
+func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
+	streams := cmp.Or(cfg.MaxStreams, DefaultMaxStreams)
+	api := newLane("api", cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight), cmp.Or(cfg.MaxQueue, DefaultMaxQueue),
+		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
+	exports := newLane("export", streams, 0, 0, m)
+	uploads := newLane("upload", streams, 0, 0, m)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var l *lane
+			switch {
+			case !strings.HasPrefix(c.Request().URL.Path, "/api/") || isEvents(c):
+				return next(c)
+			case isExport(c):
+				l = exports
+			case isUpload(c):
+				l = uploads
+			default:
+				l = api
+			}
+			release, err := l.enter(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			defer release()
+			return next(c)
+		}
+	}
+}
