@@ -73,6 +73,15 @@ func newLedger() *ledger {
 	return &ledger{acked: map[string]recordState{}, maybe: map[string]*recordState{}, status: map[int]int{}, during: map[int]int{}}
 }
 
+// takeDuring returns the answers received while the fault was on, and starts counting anew.
+func (l *ledger) takeDuring() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.during
+	l.during = map[int]int{}
+	return d
+}
+
 func (l *ledger) count(status int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,8 +114,8 @@ func (l *ledger) unsure(s recordState) {
 
 // loadWorker runs a steady mix until stop is closed: a create, a read, two PATCHes with
 // If-Match, a list page and (every other record) a delete. After a 503 on a record it leaves
-// that record alone, so each record has at most one write of unknown outcome. It answers on
-// done how many full cycles it completed after progress was last reset.
+// that record alone, so each record has at most one write of unknown outcome, and pauses
+// 10 ms before the next cycle.
 type loadWorker struct {
 	id     int
 	c      *apitest.Client
@@ -145,6 +154,8 @@ func (w *loadWorker) run(stop <-chan struct{}) {
 		}
 		if w.cycle(i) {
 			w.cycles.Add(1)
+		} else {
+			time.Sleep(10 * time.Millisecond) // a client that meets a 503 pauses a little
 		}
 	}
 }
@@ -294,8 +305,8 @@ func (ld *faultLoad) check(srv *apitest.Server) {
 		}
 		t.Errorf("record %s is %+v in the database; acknowledged %+v (unsure write: %+v)", id, got, want, l.maybe[id])
 	}
-	t.Logf("answers by status: %v; while the fault was on: %v; records acknowledged: %d, writes answered 503: %d",
-		l.status, l.during, len(l.acked), len(l.maybe))
+	t.Logf("answers by status: %v; records acknowledged: %d, writes answered 503 (outcome unknown): %d",
+		l.status, len(l.acked), len(l.maybe))
 }
 
 // readRecord reads a record's acknowledged fields straight from the database.
@@ -336,6 +347,40 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// sample records, every 20 ms until the test ends, the most goroutines and database
+// connections in use it saw; peak returns them (and resets them) with the pool's waits so far.
+func sample(t *testing.T, sqlDB *sql.DB) (peak func() (goroutines, inUse int, waits int64)) {
+	var mu sync.Mutex
+	var g, u int
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			n, st := runtime.NumGoroutine(), sqlDB.Stats()
+			mu.Lock()
+			g, u = max(g, n), max(u, st.InUse)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+	return func() (int, int, int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		pg, pu := g, u
+		g, u = 0, 0
+		return pg, pu, sqlDB.Stats().WaitCount
+	}
+}
+
 // TestFaultDatabaseUnreachable makes the database unreachable under load: requests answer 503
 // problem+json with Retry-After (never 500, never hanging), /readyz turns 503 while /healthz
 // stays 200, and once the database is back everything works again without a restart.
@@ -369,12 +414,11 @@ func TestFaultDatabaseUnreachable(t *testing.T) {
 	readyAfter := time.Since(back)
 	load.recovered()
 	workAfter := time.Since(back)
+	during := load.l.takeDuring()
 	time.Sleep(times.after)
 	load.check(srv)
-	if times.long {
-		t.Logf("figures: database away %s; /readyz 200 %s after it returned (%d probes); every worker completed a cycle %s after it returned",
-			times.fault.Round(time.Millisecond), readyAfter.Round(time.Millisecond), tries, workAfter.Round(time.Millisecond))
-	}
+	t.Logf("figures: database away %s, answers meanwhile %v; /readyz 200 %s after it returned (%d probes); every worker completed a cycle %s after it returned",
+		times.fault.Round(time.Millisecond), during, readyAfter.Round(time.Millisecond), tries, workAfter.Round(time.Millisecond))
 }
 
 // TestFaultDatabaseSlow makes the database slow and then silent under load — latency spikes,
@@ -394,6 +438,7 @@ func TestFaultDatabaseSlow(t *testing.T) {
 	load := startLoad(t, srv, 4)
 	time.Sleep(times.before)
 	load.recovered()
+	peak := sample(t, srv.DB)
 
 	for _, toxic := range []apitest.Toxic{
 		{Name: "spikes", Type: "latency", Attributes: map[string]any{"latency": 500, "jitter": 500}},
@@ -416,7 +461,9 @@ func TestFaultDatabaseSlow(t *testing.T) {
 		proxy.RemoveToxics()
 		load.l.faulty.Store(false)
 		load.recovered()
-		t.Logf("after %s: answers %v", toxic.Name, load.l.during)
+		g, inUse, waits := peak()
+		t.Logf("figures: %s (%v) for %s: answers meanwhile %v; at most %d goroutines and %d connections in use, %d waits for a connection so far",
+			toxic.Name, toxic.Attributes, times.fault, load.l.takeDuring(), g, inUse, waits)
 	}
 	time.Sleep(times.after)
 	load.check(srv)
