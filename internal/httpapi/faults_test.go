@@ -67,6 +67,17 @@ type ledger struct {
 	during map[int]int // answers received while the fault was on
 	faulty atomic.Bool
 	errs   []string
+	// slowest is the longest an answer took, since the last takeSlowest.
+	slowest time.Duration
+}
+
+// takeSlowest returns the longest an answer took since the last call.
+func (l *ledger) takeSlowest() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.slowest
+	l.slowest = 0
+	return d
 }
 
 func newLedger() *ledger {
@@ -82,9 +93,10 @@ func (l *ledger) takeDuring() map[int]int {
 	return d
 }
 
-func (l *ledger) count(status int) {
+func (l *ledger) count(status int, took time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.slowest = max(l.slowest, took)
 	l.status[status]++
 	if l.faulty.Load() {
 		l.during[status]++
@@ -127,12 +139,13 @@ type loadWorker struct {
 // problem+json with Retry-After. It returns the response, or nil when there was none (the
 // test has failed then).
 func (w *loadWorker) send(req apitest.Request, ok ...int) *apitest.Response {
+	sent := time.Now()
 	resp, err := w.c.Try(req)
 	if err != nil {
 		w.l.fail("worker %d: no answer (hung past %s?): %v", w.id, hangGuard, err)
 		return nil
 	}
-	w.l.count(resp.Status)
+	w.l.count(resp.Status, time.Since(sent))
 	switch {
 	case slices.Contains(ok, resp.Status):
 	case resp.Status == http.StatusServiceUnavailable:
@@ -414,11 +427,11 @@ func TestFaultDatabaseUnreachable(t *testing.T) {
 	readyAfter := time.Since(back)
 	load.recovered()
 	workAfter := time.Since(back)
-	during := load.l.takeDuring()
+	during, slowest := load.l.takeDuring(), load.l.takeSlowest()
 	time.Sleep(times.after)
 	load.check(srv)
-	t.Logf("figures: database away %s, answers meanwhile %v; /readyz 200 %s after it returned (%d probes); every worker completed a cycle %s after it returned",
-		times.fault.Round(time.Millisecond), during, readyAfter.Round(time.Millisecond), tries, workAfter.Round(time.Millisecond))
+	t.Logf("figures: database away %s, answers meanwhile %v, the slowest answer took %s; /readyz 200 %s after it returned (%d probes); every worker completed a cycle %s after it returned",
+		times.fault.Round(time.Millisecond), during, slowest.Round(time.Millisecond), readyAfter.Round(time.Millisecond), tries, workAfter.Round(time.Millisecond))
 }
 
 // TestFaultDatabaseSlow makes the database slow and then silent under load — latency spikes,
@@ -439,6 +452,7 @@ func TestFaultDatabaseSlow(t *testing.T) {
 	time.Sleep(times.before)
 	load.recovered()
 	peak := sample(t, srv.DB)
+	load.l.takeSlowest()
 
 	for _, toxic := range []apitest.Toxic{
 		{Name: "spikes", Type: "latency", Attributes: map[string]any{"latency": 500, "jitter": 500}},
@@ -462,8 +476,8 @@ func TestFaultDatabaseSlow(t *testing.T) {
 		load.l.faulty.Store(false)
 		load.recovered()
 		g, inUse, waits := peak()
-		t.Logf("figures: %s (%v) for %s: answers meanwhile %v; at most %d goroutines and %d connections in use, %d waits for a connection so far",
-			toxic.Name, toxic.Attributes, times.fault, load.l.takeDuring(), g, inUse, waits)
+		t.Logf("figures: %s (%v) for %s: answers meanwhile %v, the slowest answer (until all recovered) took %s; at most %d goroutines and %d connections in use, %d waits for a connection so far",
+			toxic.Name, toxic.Attributes, times.fault, load.l.takeDuring(), load.l.takeSlowest().Round(time.Millisecond), g, inUse, waits)
 	}
 	time.Sleep(times.after)
 	load.check(srv)
