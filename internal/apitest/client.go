@@ -183,6 +183,10 @@ func (c *Client) WithToken(tok string) *Client {
 	return &cp
 }
 
+// CloseIdleConnections closes the keep-alive connections c holds (and so the goroutines
+// that serve them), for tests that count goroutines.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Token returns the access token c sends ("" for none).
 func (c *Client) Token() string { return c.token }
 
