@@ -500,7 +500,7 @@ func (u *user) create(ctx context.Context) {
 	u.call(ctx, "create", http.MethodPost, "/api/v1/alumni", map[string]any{
 		"firstName": "Load", "lastName": fmt.Sprintf("Tester%d", n%100000),
 		"email": fmt.Sprintf("load-%d-%d@load.alumnid.test", u.i, n), "studentId": fmt.Sprintf("L%d-%d", u.i, n),
-	}, nil)
+	}, map[string]string{"Idempotency-Key": fmt.Sprintf("load-%d-%d", u.i, n)})
 }
 
 func (u *user) facets(ctx context.Context) {

@@ -1,6 +1,6 @@
 // orval configuration: generates src/gen/ from the repository's openapi.yaml.
 // Run `npm run generate` (or `task generate` at the repository root); never edit src/gen/ by hand.
-import { defineConfig } from 'orval';
+import { defineConfig, type InputTransformerFn } from 'orval';
 
 // Operations whose 200/201 answer carries an ETag: their functions resolve to
 // Versioned<T> ({ data, etag }) instead of T, so an edit can send If-Match.
@@ -8,9 +8,26 @@ const versioned = {
   mutator: { path: './src/http.ts', name: 'versionedRequest' },
 };
 
+// Idempotency-Key is sent in the options' headers (withIdempotencyKey in src/http.ts), not as a
+// parameter of the generated functions: a new optional header parameter would become a new
+// argument before `options` and break every existing call such as
+// createAlumnus(body, { instance }). The transformer leaves it out of what orval reads.
+const idempotencyKeyRef = '#/components/parameters/IdempotencyKey';
+const withoutIdempotencyKey: InputTransformerFn = (spec) => {
+  for (const item of Object.values(spec.paths ?? {})) {
+    for (const op of Object.values(item ?? {})) {
+      if (op && typeof op === 'object' && 'parameters' in op && Array.isArray(op.parameters)) {
+        op.parameters = op.parameters.filter((p: { $ref?: string }) => p.$ref !== idempotencyKeyRef);
+      }
+    }
+  }
+  delete spec.components?.parameters?.['IdempotencyKey'];
+  return spec;
+};
+
 export default defineConfig({
   alumnid: {
-    input: { target: '../../openapi.yaml' },
+    input: { target: '../../openapi.yaml', override: { transformer: withoutIdempotencyKey } },
     output: {
       mode: 'tags-split',
       target: './src/gen/endpoints',

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
+	"github.com/alumnid/alumnid/internal/idempotency"
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/token"
@@ -200,7 +202,7 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	go auth.PurgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log)
+	go purgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log, auth.Purge, idempotency.Purge)
 	// The import worker stops with the context: it rolls back the batch in progress and
 	// releases its job for another replica.
 	workerCtx, stopWorker := context.WithCancel(e.ctx)
@@ -320,4 +322,25 @@ func startBackups(e *env, f backupFlags, m *metrics.Metrics) (stop func(), err e
 		<-done
 		_ = backupDB.Close()
 	}, nil
+}
+
+// purgeEvery runs each purge (sessions, throttle counts, idempotency keys...) every interval
+// until ctx ends, logging failures. Each is safe to run on every replica at once.
+func purgeEvery(ctx context.Context, sqlDB *sql.DB, interval time.Duration, log *slog.Logger,
+	purges ...func(context.Context, *sql.DB, time.Time) error,
+) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, purge := range purges {
+				if err := purge(ctx, sqlDB, now); err != nil && ctx.Err() == nil {
+					log.WarnContext(ctx, "purge failed", slog.String("error", err.Error()))
+				}
+			}
+		}
+	}
 }

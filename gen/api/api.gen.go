@@ -1654,6 +1654,9 @@ type GraduationYearFrom = int
 // GraduationYearTo defines model for GraduationYearTo.
 type GraduationYearTo = int
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // ImportId An opaque, non-sequential id (ULID).
 //
 // Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
@@ -1699,11 +1702,20 @@ type BadRequest = Problem
 // Conflict An RFC 9457 problem details object.
 type Conflict = Problem
 
+// ConflictOrKeyInUse An RFC 9457 problem details object.
+type ConflictOrKeyInUse = Problem
+
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
 
 // InternalError An RFC 9457 problem details object.
 type InternalError = Problem
+
+// KeyInUse An RFC 9457 problem details object.
+type KeyInUse = Problem
+
+// KeyReused An RFC 9457 problem details object.
+type KeyReused = Problem
 
 // NotFound An RFC 9457 problem details object.
 type NotFound = Problem
@@ -1728,6 +1740,9 @@ type Unavailable = Problem
 
 // UnprocessableContent An RFC 9457 problem details object.
 type UnprocessableContent = Problem
+
+// UnprocessableOrKeyReused An RFC 9457 problem details object.
+type UnprocessableOrKeyReused = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details object.
 type UnsupportedMediaType = Problem
@@ -1792,6 +1807,26 @@ type ListAlumniParams struct {
 
 	// Deleted When true, list only soft-deleted records (the trash) instead of live ones.
 	Deleted *Deleted `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// CreateAlumnusParams defines parameters for CreateAlumnus.
+type CreateAlumnusParams struct {
+	// IdempotencyKey Makes a create safe to retry after a timeout or a lost connection: a unique value the
+	// client chooses for one intended change (a UUID is a good choice) and sends again, unchanged,
+	// with every retry of it. 1 to 255 printable ASCII characters.
+	//
+	// * The first request with a key runs; the key and its answer (a `2xx`, or a `4xx` about
+	//   the request) are kept for 24 hours.
+	// * A retry with the same key and the same request (method, path, query and body; for a
+	//   form, its fields, file names and contents) gets that answer again, with
+	//   `Idempotent-Replayed: true`, and changes nothing.
+	// * The same key with a different request is refused with `422`.
+	// * While the first request is still running, a retry gets `409` with `Retry-After`.
+	// * Keys belong to the signed-in user and the operation: another user, or another
+	//   operation, may use the same key independently.
+	// * An answer of `5xx`, or a request that did not arrive whole (`413`, a broken connection),
+	//   keeps nothing: a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ExportAlumniParams defines parameters for ExportAlumni.
@@ -1903,6 +1938,26 @@ type ListImportsParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateImportParams defines parameters for CreateImport.
+type CreateImportParams struct {
+	// IdempotencyKey Makes a create safe to retry after a timeout or a lost connection: a unique value the
+	// client chooses for one intended change (a UUID is a good choice) and sends again, unchanged,
+	// with every retry of it. 1 to 255 printable ASCII characters.
+	//
+	// * The first request with a key runs; the key and its answer (a `2xx`, or a `4xx` about
+	//   the request) are kept for 24 hours.
+	// * A retry with the same key and the same request (method, path, query and body; for a
+	//   form, its fields, file names and contents) gets that answer again, with
+	//   `Idempotent-Replayed: true`, and changes nothing.
+	// * The same key with a different request is refused with `422`.
+	// * While the first request is still running, a retry gets `409` with `Retry-After`.
+	// * Keys belong to the signed-in user and the operation: another user, or another
+	//   operation, may use the same key independently.
+	// * An answer of `5xx`, or a request that did not arrive whole (`413`, a broken connection),
+	//   keeps nothing: a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListImportErrorsParams defines parameters for ListImportErrors.
@@ -2348,7 +2403,7 @@ type ServerInterface interface {
 	ListAlumni(ctx echo.Context, params ListAlumniParams) error
 	// CreateAlumnus Create an alumnus
 	// (POST /api/v1/alumni)
-	CreateAlumnus(ctx echo.Context) error
+	CreateAlumnus(ctx echo.Context, params CreateAlumnusParams) error
 	// ExportAlumni Export alumni as a file (CSV, JSON or NDJSON)
 	// (GET /api/v1/alumni/export)
 	ExportAlumni(ctx echo.Context, params ExportAlumniParams) error
@@ -2360,7 +2415,7 @@ type ServerInterface interface {
 	ListImports(ctx echo.Context, params ListImportsParams) error
 	// CreateImport Import a CSV file of alumni
 	// (POST /api/v1/alumni/imports)
-	CreateImport(ctx echo.Context) error
+	CreateImport(ctx echo.Context, params CreateImportParams) error
 	// GetImport Get an import
 	// (GET /api/v1/alumni/imports/{importId})
 	GetImport(ctx echo.Context, importId ImportId) error
@@ -2609,8 +2664,28 @@ func (w *ServerInterfaceWrapper) ListAlumni(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateAlumnus(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateAlumnusParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateAlumnus(ctx)
+	err = w.Handler.CreateAlumnus(ctx, params)
 	return err
 }
 
@@ -2889,8 +2964,28 @@ func (w *ServerInterfaceWrapper) ListImports(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateImport(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateImportParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateImport(ctx)
+	err = w.Handler.CreateImport(ctx, params)
 	return err
 }
 
@@ -4265,9 +4360,29 @@ type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ConflictApplicationProblemPlusJSONResponse Problem
 
+type ConflictOrKeyInUseResponseHeaders struct {
+	RetryAfter *int
+}
+type ConflictOrKeyInUseApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ConflictOrKeyInUseResponseHeaders
+}
+
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type InternalErrorApplicationProblemPlusJSONResponse Problem
+
+type KeyInUseResponseHeaders struct {
+	RetryAfter *int
+}
+type KeyInUseApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers KeyInUseResponseHeaders
+}
+
+type KeyReusedApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
@@ -4307,6 +4422,8 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 }
 
 type UnprocessableContentApplicationProblemPlusJSONResponse Problem
+
+type UnprocessableOrKeyReusedApplicationProblemPlusJSONResponse Problem
 
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
@@ -4472,7 +4589,8 @@ func (response ListAlumni503ApplicationProblemPlusJSONResponse) VisitListAlumniR
 }
 
 type CreateAlumnusRequestObject struct {
-	Body *CreateAlumnusJSONRequestBody
+	Params CreateAlumnusParams
+	Body   *CreateAlumnusJSONRequestBody
 }
 
 type CreateAlumnusResponseObject interface {
@@ -4480,8 +4598,9 @@ type CreateAlumnusResponseObject interface {
 }
 
 type CreateAlumnus201ResponseHeaders struct {
-	ETag     *string
-	Location *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 type CreateAlumnus201JSONResponse struct {
@@ -4498,6 +4617,9 @@ func (response CreateAlumnus201JSONResponse) VisitCreateAlumnusResponse(w http.R
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
@@ -4559,16 +4681,19 @@ func (response CreateAlumnus403ApplicationProblemPlusJSONResponse) VisitCreateAl
 }
 
 type CreateAlumnus409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	ConflictOrKeyInUseApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAlumnus409ApplicationProblemPlusJSONResponse) VisitCreateAlumnusResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4607,7 +4732,7 @@ func (response CreateAlumnus415ApplicationProblemPlusJSONResponse) VisitCreateAl
 }
 
 type CreateAlumnus422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableContentApplicationProblemPlusJSONResponse
+	UnprocessableOrKeyReusedApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAlumnus422ApplicationProblemPlusJSONResponse) VisitCreateAlumnusResponse(w http.ResponseWriter) error {
@@ -5063,7 +5188,8 @@ func (response ListImports503ApplicationProblemPlusJSONResponse) VisitListImport
 }
 
 type CreateImportRequestObject struct {
-	Body *multipart.Reader
+	Params CreateImportParams
+	Body   *multipart.Reader
 }
 
 type CreateImportResponseObject interface {
@@ -5071,7 +5197,8 @@ type CreateImportResponseObject interface {
 }
 
 type CreateImport202ResponseHeaders struct {
-	Location *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 type CreateImport202JSONResponse struct {
@@ -5086,6 +5213,9 @@ func (response CreateImport202JSONResponse) VisitCreateImportResponse(w http.Res
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -5145,6 +5275,25 @@ func (response CreateImport403ApplicationProblemPlusJSONResponse) VisitCreateImp
 	return err
 }
 
+type CreateImport409ApplicationProblemPlusJSONResponse struct {
+	KeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport409ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateImport413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -5173,6 +5322,22 @@ func (response CreateImport415ApplicationProblemPlusJSONResponse) VisitCreateImp
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport422ApplicationProblemPlusJSONResponse struct {
+	KeyReusedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport422ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9118,8 +9283,10 @@ func (sh *strictHandler) ListAlumni(ctx echo.Context, params ListAlumniParams) e
 }
 
 // CreateAlumnus operation middleware
-func (sh *strictHandler) CreateAlumnus(ctx echo.Context) error {
+func (sh *strictHandler) CreateAlumnus(ctx echo.Context, params CreateAlumnusParams) error {
 	var request CreateAlumnusRequestObject
+
+	request.Params = params
 
 	var body CreateAlumnusJSONRequestBody
 	var err error
@@ -9239,8 +9406,10 @@ func (sh *strictHandler) ListImports(ctx echo.Context, params ListImportsParams)
 }
 
 // CreateImport operation middleware
-func (sh *strictHandler) CreateImport(ctx echo.Context) error {
+func (sh *strictHandler) CreateImport(ctx echo.Context, params CreateImportParams) error {
 	var request CreateImportRequestObject
+
+	request.Params = params
 
 	if reader, err := ctx.Request().MultipartReader(); err != nil {
 		return err

@@ -91,6 +91,23 @@ type Degree struct {
 	IsPrimary          bool
 }
 
+type IdempotencyKey struct {
+	UserID      string
+	Operation   string
+	IdemKey     string
+	State       string
+	ClaimToken  []byte
+	LeaseUntil  time.Time
+	Fingerprint []byte
+	Status      *int16
+	Location    *string
+	Etag        *string
+	ContentType *string
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
 type ImportError struct {
 	ID         int64
 	ImportID   int64

@@ -83,6 +83,12 @@ func File(name string, body io.Reader) Part {
 // against the contract.
 func (c *Client) Upload(path string, parts ...Part) *Response {
 	c.t.Helper()
+	return c.UploadWithHeader(path, nil, parts...)
+}
+
+// UploadWithHeader is Upload with more request headers.
+func (c *Client) UploadWithHeader(path string, header map[string]string, parts ...Part) *Response {
+	c.t.Helper()
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -112,5 +118,5 @@ func (c *Client) Upload(path string, parts ...Part) *Response {
 	}()
 	long := *c // a large upload may take longer than other requests
 	long.http = &http.Client{Timeout: 10 * time.Minute}
-	return long.Do(Request{Method: http.MethodPost, Path: path, Body: pr, ContentType: mw.FormDataContentType()})
+	return long.Do(Request{Method: http.MethodPost, Path: path, Body: pr, ContentType: mw.FormDataContentType(), Header: header})
 }

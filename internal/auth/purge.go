@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -44,20 +43,4 @@ func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
 		}
 	}
 	return nil
-}
-
-// PurgeEvery runs Purge every interval until ctx ends, logging failures.
-func PurgeEvery(ctx context.Context, sqlDB *sql.DB, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := Purge(ctx, sqlDB, time.Now()); err != nil && ctx.Err() == nil {
-				log.WarnContext(ctx, "purge failed", slog.String("error", err.Error()))
-			}
-		}
-	}
 }

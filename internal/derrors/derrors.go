@@ -36,6 +36,11 @@ const (
 	// Unavailable: the service cannot take the work on right now (overloaded, or a
 	// dependency is down); the caller should retry after RetryAfter.
 	Unavailable
+	// KeyInUse: an earlier request with the same idempotency key is still running; the caller
+	// should retry after RetryAfter.
+	KeyInUse
+	// KeyReused: the idempotency key was used before with a different request.
+	KeyReused
 )
 
 // FieldError names one field and what is wrong with it.
@@ -49,7 +54,7 @@ type Error struct {
 	Kind   Kind
 	Detail string
 	Fields []FieldError
-	// RetryAfter is how long a Throttled or Unavailable caller should wait.
+	// RetryAfter is how long a Throttled, Unavailable or KeyInUse caller should wait.
 	RetryAfter time.Duration
 }
 

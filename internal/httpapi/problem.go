@@ -41,6 +41,8 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Throttled:            {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many attempts; try again later."},
 	derrors.TooLarge:             {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large", "The request body is larger than the server accepts."},
 	derrors.Unavailable:          {http.StatusServiceUnavailable, "unavailable", "Service unavailable", "The service cannot answer right now; try again shortly."},
+	derrors.KeyInUse:             {http.StatusConflict, "idempotency-key-in-use", "Request in progress", "A request with this Idempotency-Key is still being processed; retry after Retry-After seconds."},
+	derrors.KeyReused:            {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", "This Idempotency-Key was used with a different request; use a new key for a new request."},
 }
 
 // byStatus answers failures that carry only a status code (from Echo or the transport).
@@ -121,6 +123,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			h.Set("Retry-After", retryAfter(err, 5*time.Second))
 		case http.StatusTooManyRequests:
 			h.Set("Retry-After", retryAfter(err, 60*time.Second))
+		case http.StatusConflict:
+			if d := derrors.As(err); d != nil && d.RetryAfter > 0 {
+				h.Set("Retry-After", retryAfter(err, 0))
+			}
 		}
 		writeProblem(c, p)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/export"
+	"github.com/alumnid/alumnid/internal/idempotency"
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/password"
@@ -134,13 +135,16 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 			},
 		}),
 		apiHeaders,
-		// Browser apps read ETag (for If-Match) and Content-Disposition (an export's file name).
+		// Browser apps read ETag (for If-Match), Content-Disposition (an export's file name) and
+		// Idempotent-Replayed, and send Idempotency-Key.
 		middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:  cfg.AllowedOrigins,
-			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
-			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", echo.HeaderXRequestID},
-			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After", echo.HeaderContentDisposition},
-			MaxAge:        600,
+			AllowOrigins: cfg.AllowedOrigins,
+			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", echo.HeaderXRequestID,
+				headerIdempotencyKey},
+			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After", echo.HeaderContentDisposition,
+				headerIdempotentReplayed},
+			MaxAge: 600,
 		}),
 		uploadLimits(cmp.Or(cfg.ImportMaxBytes, DefaultImportMaxBytes), cmp.Or(cfg.ImportTimeout, DefaultImportTimeout)),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Skipper: isUpload, Limit: fmt.Sprintf("%dB", cfg.BodyLimit)}),
@@ -157,6 +161,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		admission(cfg.Admission, cfg.Metrics),
 		withActor,
 		contract,
+		newIdempotencyKeys(doc, idempotency.NewStore(sqlDB), log).middleware,
 	)
 
 	store := alumni.NewStore(sqlDB)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filenameFromContentDisposition, serializeParams } from './http';
+import { filenameFromContentDisposition, serializeParams, withIdempotencyKey } from './http';
 
 describe('filenameFromContentDisposition', () => {
   it.each([
@@ -23,5 +23,13 @@ describe('serializeParams', () => {
       'format=csv&columns=firstName%2ClastName&deleted=false',
     );
     expect(serializeParams({ updatedSince: new Date(Date.UTC(2026, 0, 2)) })).toBe('updatedSince=2026-01-02T00%3A00%3A00.000Z');
+  });
+});
+
+describe('withIdempotencyKey', () => {
+  it('adds the header and keeps the other options', () => {
+    const options = withIdempotencyKey('k-1', { timeout: 5, headers: { 'X-Request-Id': 'r' } });
+    expect(options).toEqual({ timeout: 5, headers: { 'X-Request-Id': 'r', 'Idempotency-Key': 'k-1' } });
+    expect(withIdempotencyKey('k-2')).toEqual({ headers: { 'Idempotency-Key': 'k-2' } });
   });
 });

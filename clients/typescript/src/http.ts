@@ -66,6 +66,18 @@ function send<T>(config: AxiosRequestConfig, options?: RequestOptions): Promise<
     });
 }
 
+/**
+ * Options that make a create (createAlumnus, createImport) safe to retry: send the same key,
+ * unchanged, with every retry of one intended change, and the server answers a retry with the
+ * first answer instead of doing it again. Make a new key per change, e.g. crypto.randomUUID().
+ *
+ *   const key = crypto.randomUUID();
+ *   const created = await createAlumnus(input, withIdempotencyKey(key, { instance }));
+ */
+export function withIdempotencyKey(key: string, options: RequestOptions = {}): RequestOptions {
+  return { ...options, headers: { ...(options.headers as Record<string, string> | undefined), 'Idempotency-Key': key } };
+}
+
 /** The mutator of most operations: resolves to the response body. */
 export function request<T>(config: AxiosRequestConfig, options?: RequestOptions): Promise<T> {
   return send<T>(config, options).then((r) => r.data);

@@ -14,7 +14,7 @@ export type { AlumniClient, ClientConfig, TokenStore } from './client';
 export { downloadAlumniExport, saveDownload } from './download';
 export { ifMatch, updateAlumnusIfMatch, updateAlumnusMutationOptions } from './etag';
 export type { UpdateAlumnusVariables } from './etag';
-export { filenameFromContentDisposition, getDefaultInstance, serializeParams, setDefaultInstance } from './http';
+export { filenameFromContentDisposition, getDefaultInstance, serializeParams, setDefaultInstance, withIdempotencyKey } from './http';
 export type { Download, ErrorType, RequestOptions, Versioned } from './http';
 export { alumniInfiniteQueryOptions, cursorInfiniteQueryOptions, nextPageParam } from './pagination';
 export type { CursorPage } from './pagination';

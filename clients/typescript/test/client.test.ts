@@ -9,6 +9,7 @@ import {
   alumniInfiniteQueryOptions,
   createAlumnus,
   createAlumniClient,
+  deleteAlumnus,
   downloadAlumniExport,
   getAlumnus,
   getMe,
@@ -18,6 +19,7 @@ import {
   ifMatch,
   updateAlumnusIfMatch,
   updateAlumnusMutationOptions,
+  withIdempotencyKey,
 } from '../src';
 import type { AlumniClient, AlumnusInput, Tokens } from '../src';
 import { startAlumnid } from './alumnid';
@@ -117,6 +119,18 @@ describe('alumnid client against a real server', () => {
     const sort = await rejection(listAlumni({ sort: 'shoeSize' as never }));
     expect(sort.status).toBe(400);
     expect(sort.fieldError('sort')).toBeTruthy();
+  });
+
+  it('retries a create with an Idempotency-Key without creating twice', async () => {
+    const key = crypto.randomUUID();
+    const input = { firstName: 'Mary', lastName: 'Somerville' };
+    const first = await createAlumnus(input, withIdempotencyKey(key));
+    const retry = await createAlumnus(input, withIdempotencyKey(key));
+    expect(retry).toEqual(first);
+    const reused = await rejection(createAlumnus({ ...input, firstName: 'Marie' }, withIdempotencyKey(key)));
+    expect(reused.status).toBe(422);
+    expect(reused.type).toBe('https://alumnid.dev/problems/idempotency-key-reused');
+    await deleteAlumnus(first.data.id); // the export test below counts the records
   });
 
   it('updates with If-Match and reports a concurrent change as an EditConflictError', async () => {

@@ -27,6 +27,7 @@ import type {
   AlumnusPage,
   AlumnusPatch,
   BadRequestResponse,
+  ConflictOrKeyInUseResponse,
   ConflictResponse,
   DeleteAlumnusHeaders,
   ExportAlumniParams,
@@ -44,6 +45,7 @@ import type {
   UnauthorizedResponse,
   UnavailableResponse,
   UnprocessableContentResponse,
+  UnprocessableOrKeyReusedResponse,
   UnsupportedMediaTypeResponse,
   UpdateAlumnusHeaders
 } from '../../model';
@@ -172,6 +174,9 @@ export function useListAlumni<TData = Awaited<ReturnType<typeof listAlumni>>, TE
 
 
 /**
+ * Send an `Idempotency-Key` to make the request safe to retry: a retry with the same key
+and body gets the first answer again instead of creating a second record.
+
  * @summary Create an alumnus
  */
 export const createAlumnus = (
@@ -190,7 +195,7 @@ export const createAlumnus = (
   
 
 
-export const getCreateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
+export const getCreateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext>, request?: SecondParameter<typeof versionedRequest>}
 ): UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext> => {
 
@@ -217,12 +222,12 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type CreateAlumnusMutationResult = NonNullable<Awaited<ReturnType<typeof createAlumnus>>>
     export type CreateAlumnusMutationBody = BodyType<AlumnusInput>
-    export type CreateAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>
+    export type CreateAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Create an alumnus
  */
-export const useCreateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
+export const useCreateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | ConflictOrKeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableOrKeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createAlumnus>>, TError,{data: BodyType<AlumnusInput>}, TContext>, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof createAlumnus>>,

@@ -29,6 +29,8 @@ import type {
   ImportJobPage,
   ImportUpload,
   InternalErrorResponse,
+  KeyInUseResponse,
+  KeyReusedResponse,
   ListImportErrorsParams,
   ListImportsParams,
   NotFoundResponse,
@@ -160,6 +162,9 @@ would create, update or leave unchanged, without changing anything.
   email as an earlier one is a problem.
 * Send `mapping` (if any) before `file` in the form. The upload has its own size limit
   (100 MiB by default; `413` above it) and at most 1,000,000 rows.
+* Send an `Idempotency-Key` to make the upload safe to retry: a retry with the same key
+  and form (the same fields, file name and file) gets the first job again instead of
+  queueing a second one.
 
  * @summary Import a CSV file of alumni
  */
@@ -185,7 +190,7 @@ formData.append(`file`, importUpload.file)
   
 
 
-export const getCreateImportMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+export const getCreateImportMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext>, request?: SecondParameter<typeof request>}
 ): UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext> => {
 
@@ -212,12 +217,12 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type CreateImportMutationResult = NonNullable<Awaited<ReturnType<typeof createImport>>>
     export type CreateImportMutationBody = BodyType<ImportUpload>
-    export type CreateImportMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+    export type CreateImportMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Import a CSV file of alumni
  */
-export const useCreateImport = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+export const useCreateImport = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | KeyInUseResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | KeyReusedResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createImport>>, TError,{data: BodyType<ImportUpload>}, TContext>, request?: SecondParameter<typeof request>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof createImport>>,
