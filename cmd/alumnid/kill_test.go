@@ -71,31 +71,14 @@ func binary(t *testing.T) string {
 type child struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	logs *syncLog
+	logs *apitest.SyncBuffer
 	done chan struct{}
-}
-
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // start runs the binary with args; the process is killed when the test ends.
 func start(t *testing.T, args ...string) *child {
 	t.Helper()
-	c := &child{t: t, logs: &syncLog{}, done: make(chan struct{})}
+	c := &child{t: t, logs: &apitest.SyncBuffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command(binary(t), args...) //nolint:gosec // the binary this test built
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {

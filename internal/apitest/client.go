@@ -41,7 +41,7 @@ type Server struct {
 	DSN    string
 	DB     *sql.DB
 	Auth   *auth.Service
-	logs   *syncBuffer
+	logs   *SyncBuffer
 	// secrets are the passwords, tokens and contact details the clients saw; none may be
 	// logged (checked when the test ends).
 	secrets *secretSet
@@ -81,7 +81,7 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 		}
 		sqlDB = openPool(t, o.proxy.DSN(dsn), database.PoolConfig{StatementTimeout: cfg.RequestTimeout})
 	}
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.Events == nil {
 		feed := events.NewFeed(sqlDB, events.Config{PollInterval: 50 * time.Millisecond}, log, cfg.Metrics)
@@ -115,18 +115,20 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	return s
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that several goroutines may write and read at once: where a
+// test collects what a server or a child process logs.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
