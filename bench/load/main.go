@@ -237,7 +237,7 @@ type user struct {
 }
 
 func newUser(i int, c config, hc *http.Client, ids []string, res *results) *user {
-	u := &user{i: i, c: c, hc: hc, ids: ids, res: res, rnd: rand.New(rand.NewPCG(uint64(i), 42))}
+	u := &user{i: i, c: c, hc: hc, ids: ids, res: res, rnd: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 	switch n := i % 10; {
 	case n < 6 || len(c.alumni) == 0 && n >= 8:
 		u.role, u.account = "staff", c.staff[i%len(c.staff)]
@@ -363,37 +363,39 @@ type action struct {
 	do     func(u *user, ctx context.Context)
 }
 
+// The mixes: relative weights of a user's actions. Exports are rare: an office exports a class
+// or a region now and then, not every minute.
 var officeMix = []action{
-	{30, (*user).getRecord},
-	{18, (*user).listPage},
-	{6, (*user).listNext},
-	{10, (*user).search},
-	{8, (*user).update},
-	{3, (*user).create},
-	{4, (*user).facets},
-	{6, (*user).analytics},
+	{300, (*user).getRecord},
+	{180, (*user).listPage},
+	{60, (*user).listNext},
+	{100, (*user).search},
+	{80, (*user).update},
+	{30, (*user).create},
+	{40, (*user).facets},
+	{69, (*user).analytics},
 	{1, (*user).export},
-	{2, (*user).refreshTokens},
+	{20, (*user).refreshTokens},
 }
 
 var viewerMix = []action{
-	{35, (*user).getRecord},
-	{25, (*user).listPage},
-	{8, (*user).listNext},
-	{15, (*user).search},
-	{6, (*user).facets},
-	{8, (*user).analytics},
+	{350, (*user).getRecord},
+	{250, (*user).listPage},
+	{80, (*user).listNext},
+	{150, (*user).search},
+	{60, (*user).facets},
+	{89, (*user).analytics},
 	{1, (*user).export},
-	{2, (*user).refreshTokens},
+	{20, (*user).refreshTokens},
 }
 
 var alumnusMix = []action{
-	{30, (*user).getOwn},
-	{10, (*user).updateOwn},
-	{30, (*user).directory},
-	{15, (*user).search},
-	{13, (*user).getDirectoryRecord},
-	{2, (*user).refreshTokens},
+	{300, (*user).getOwn},
+	{100, (*user).updateOwn},
+	{300, (*user).directory},
+	{150, (*user).search},
+	{130, (*user).getDirectoryRecord},
+	{20, (*user).refreshTokens},
 }
 
 func (u *user) act(ctx context.Context) {

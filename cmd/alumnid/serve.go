@@ -52,14 +52,16 @@ type admissionFlags struct {
 	MaxInFlight  int           `name:"max-in-flight" env:"ALUMNI_MAX_IN_FLIGHT" default:"64" help:"API requests worked on at once."`
 	MaxQueue     int           `name:"max-queue" env:"ALUMNI_MAX_QUEUE" default:"1024" help:"API requests that may wait for a turn; more are refused with 503 at once."`
 	QueueTimeout time.Duration `name:"queue-timeout" env:"ALUMNI_QUEUE_TIMEOUT" default:"5s" help:"Longest an API request waits for a turn before a 503."`
+	MaxHeavy     int           `name:"max-heavy" env:"ALUMNI_MAX_HEAVY" default:"4" help:"Searches, facets and filtered analytics worked on at once (they wait like other requests)."`
 	MaxStreams   int           `name:"max-streams" env:"ALUMNI_MAX_STREAMS" default:"4" help:"Exports, and uploads, running at once (each); one more gets a 503."`
 }
 
 func (a admissionFlags) config() (httpapi.Admission, error) {
-	if a.MaxInFlight < 1 || a.MaxQueue < 1 || a.QueueTimeout <= 0 || a.MaxStreams < 1 {
-		return httpapi.Admission{}, errors.New("max-in-flight, max-queue, queue-timeout and max-streams must be positive")
+	if a.MaxInFlight < 1 || a.MaxQueue < 1 || a.QueueTimeout <= 0 || a.MaxHeavy < 1 || a.MaxStreams < 1 {
+		return httpapi.Admission{}, errors.New("max-in-flight, max-queue, queue-timeout, max-heavy and max-streams must be positive")
 	}
-	return httpapi.Admission{MaxInFlight: a.MaxInFlight, MaxQueue: a.MaxQueue, QueueTimeout: a.QueueTimeout, MaxStreams: a.MaxStreams}, nil
+	return httpapi.Admission{MaxInFlight: a.MaxInFlight, MaxQueue: a.MaxQueue, QueueTimeout: a.QueueTimeout,
+		MaxHeavy: a.MaxHeavy, MaxStreams: a.MaxStreams}, nil
 }
 
 // backupFlags configure scheduled backups (internal/backup.Scheduler).
@@ -222,15 +224,9 @@ func (s serveCmd) Run(e *env) error {
 		}
 		defer stopBackups()
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: s.ReadHeaderTimeout,
-		ReadTimeout:       s.ReadTimeout,
-		WriteTimeout:      s.WriteTimeout,
-		IdleTimeout:       s.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewHTTPServer(handler, httpapi.Timeouts{
+		ReadHeader: s.ReadHeaderTimeout, Read: s.ReadTimeout, Write: s.WriteTimeout, Idle: s.IdleTimeout,
+	}, slog.NewLogLogger(e.log.Handler(), slog.LevelWarn))
 	ln, err := (&net.ListenConfig{}).Listen(e.ctx, "tcp", s.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -141,17 +141,9 @@ func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort 
 	if err := prepare(p, f); err != nil {
 		return nil, "", err
 	}
-	switch {
-	case sort == "" && f.Q != "":
-		sort = SortRelevance
-	case sort == "":
-		sort = SortLastName
-	case !sort.valid():
-		return nil, "", derrors.New(derrors.Malformed, "Unknown order.",
-			derrors.FieldError{Field: "sort", Message: "is not one of the orders a list has"})
-	case sort == SortRelevance && f.Q == "":
-		return nil, "", derrors.New(derrors.Malformed, "Relevance order needs a search.",
-			derrors.FieldError{Field: "sort", Message: "relevance is only allowed with q"})
+	sort, err := resolveSort(sort, *f)
+	if err != nil {
+		return nil, "", err
 	}
 	keys := sort.keys()
 	bound := cursorScope{Filter: *f, Sort: sort}
@@ -170,37 +162,7 @@ func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort 
 		pos = &c
 	}
 
-	// The relevance of each match is computed in a derived table, so the keyset condition can
-	// use it; the other orders put the keyset condition on the indexed columns themselves.
-	var q sqlText
-	relevance := sort == SortRelevance
-	if relevance {
-		q.add("SELECT * FROM (")
-	}
-	q.add("SELECT a.id, a.public_id, a.last_name, a.first_name, a.class_year, a.updated_at")
-	if relevance {
-		expr, args := scoreExpr(*f)
-		q.add(", "+expr+" AS score", args...)
-	} else {
-		q.add(", 0 AS score")
-	}
-	fromClause, fromArgs := from(*f)
-	q.add(fromClause, fromArgs...)
-	c := where(*f)
-	if pos != nil && !relevance {
-		cond, args := after(keys, *pos)
-		c.add(cond, args...)
-	}
-	c.writeTo(&q)
-	if relevance {
-		q.add(") r")
-		if pos != nil {
-			cond, args := after(keys, *pos)
-			q.add(" WHERE "+cond, args...)
-		}
-	}
-	q.add(orderBy(keys)+" LIMIT ?", limit+1)
-
+	q := pageStatement(*f, sort, pos, limit)
 	res, err := s.db.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list alumni: %w", err)
@@ -224,6 +186,63 @@ func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort 
 	}
 	rows = rows[:limit]
 	return rows, page.Encode(used(keys, rows[len(rows)-1].pos), bound), nil
+}
+
+// resolveSort returns the order of a list of the prepared filter f: sort, or the default when
+// it is empty (relevance with a search, else last name). It returns a Malformed error for an
+// unknown order and for relevance without a search.
+func resolveSort(sort Sort, f Filter) (Sort, error) {
+	switch {
+	case sort == "" && f.Q != "":
+		return SortRelevance, nil
+	case sort == "":
+		return SortLastName, nil
+	case !sort.valid():
+		return "", derrors.New(derrors.Malformed, "Unknown order.",
+			derrors.FieldError{Field: "sort", Message: "is not one of the orders a list has"})
+	case sort == SortRelevance && f.Q == "":
+		return "", derrors.New(derrors.Malformed, "Relevance order needs a search.",
+			derrors.FieldError{Field: "sort", Message: "relevance is only allowed with q"})
+	}
+	return sort, nil
+}
+
+// pageStatement is the id query of a page of the prepared and planned filter f in order sort
+// (resolved), after pos (nil for the first page), reading one more row than limit to tell
+// whether a next page exists.
+func pageStatement(f Filter, sort Sort, pos *position, limit int) *sqlText {
+	keys := sort.keys()
+	// The relevance of each match is computed in a derived table, so the keyset condition can
+	// use it; the other orders put the keyset condition on the indexed columns themselves.
+	q := &sqlText{}
+	relevance := sort == SortRelevance
+	if relevance {
+		q.add("SELECT * FROM (")
+	}
+	q.add("SELECT a.id, a.public_id, a.last_name, a.first_name, a.class_year, a.updated_at")
+	if relevance {
+		expr, args := scoreExpr(f)
+		q.add(", "+expr+" AS score", args...)
+	} else {
+		q.add(", 0 AS score")
+	}
+	fromClause, fromArgs := from(f)
+	q.add(fromClause, fromArgs...)
+	c := where(f)
+	if pos != nil && !relevance {
+		cond, args := after(keys, *pos)
+		c.add(cond, args...)
+	}
+	c.writeTo(q)
+	if relevance {
+		q.add(") r")
+		if pos != nil {
+			cond, args := after(keys, *pos)
+			q.add(" WHERE "+cond, args...)
+		}
+	}
+	q.add(orderBy(keys)+" LIMIT ?", limit+1)
+	return q
 }
 
 // used keeps only the values of p that keys use, so a cursor carries nothing else.

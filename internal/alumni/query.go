@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/search"
 )
 
@@ -77,7 +78,7 @@ func where(f Filter) conditions {
 		c.add("a.directory_consent = ?", *f.DirectoryConsent)
 	}
 	if !f.UpdatedSince.IsZero() {
-		c.add("a.updated_at >= ?", f.UpdatedSince.UTC())
+		c.add("a.updated_at >= ?", database.ClampTime(f.UpdatedSince))
 	}
 	if f.Tag != "" {
 		sub := "SELECT 1 FROM alumni_tags t WHERE t.alumnus_id = a.id AND t.tag = ?"

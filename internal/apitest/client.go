@@ -97,7 +97,11 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(e)
+	ts := httptest.NewUnstartedServer(e)
+	if o.timeouts != nil {
+		ts.Config = httpapi.NewHTTPServer(e, *o.timeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	}
+	ts.Start()
 	secrets := newSecretSet()
 	secrets.add("password", TestPassword)
 	t.Cleanup(func() {

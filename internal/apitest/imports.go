@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
 )
 
@@ -18,8 +19,15 @@ type Option func(*serverOptions)
 
 type serverOptions struct {
 	noImportWorker bool
-	dsn            string // an existing database, else a fresh one
-	proxy          *Proxy // between the pool and the database, when set
+	dsn            string            // an existing database, else a fresh one
+	proxy          *Proxy            // between the pool and the database, when set
+	timeouts       *httpapi.Timeouts // the HTTP server of alumnid serve with these, else httptest's
+}
+
+// WithHTTPServerTimeouts serves the service with the HTTP server alumnid serve runs
+// (httpapi.NewHTTPServer) and timeouts t, instead of httptest's server, which has none.
+func WithHTTPServerTimeouts(t httpapi.Timeouts) Option {
+	return func(o *serverOptions) { o.timeouts = &t }
 }
 
 // OnDatabaseOf starts the server on the database of another server, with a connection pool of

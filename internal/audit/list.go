@@ -57,11 +57,11 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 		Action: database.Optional(f.Action), Limit: page.FetchLimit(limit),
 	}
 	if !f.From.IsZero() {
-		t := f.From.UTC()
+		t := database.ClampTime(f.From)
 		params.FromTime = &t
 	}
 	if !f.To.IsZero() {
-		t := f.To.UTC()
+		t := database.ClampTime(f.To)
 		params.Before = &t
 	}
 	if after != "" {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ const (
 	DefaultMaxQueue     = 1024
 	DefaultQueueTimeout = 5 * time.Second
 	DefaultMaxStreams   = 4
+	DefaultMaxHeavy     = 4
 	// shedRetryAfter is what a shed client is told to wait: short, since load changes fast.
 	shedRetryAfter = 2 * time.Second
 )
@@ -37,6 +39,11 @@ type Admission struct {
 	// QueueTimeout is the longest a request waits for a turn (0: DefaultQueueTimeout); the
 	// wait also ends with the request's own deadline.
 	QueueTimeout time.Duration
+	// MaxHeavy is how many requests that read every matching record — searches, filtered
+	// facets and analytics — are worked on at once (0: DefaultMaxHeavy). They wait in the same
+	// bounds as other requests, but never take the turns of cheap ones: a bulkhead that keeps
+	// reads and writes of single records fast while the database counts.
+	MaxHeavy int
 	// MaxStreams is how many exports and how many uploads run at once, each (0:
 	// DefaultMaxStreams). They last minutes and do not queue: one more is refused at once.
 	MaxStreams int
@@ -96,6 +103,8 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 	streams := cmp.Or(cfg.MaxStreams, DefaultMaxStreams)
 	api := newLane("api", cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight), cmp.Or(cfg.MaxQueue, DefaultMaxQueue),
 		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
+	heavy := newLane("heavy", cmp.Or(cfg.MaxHeavy, DefaultMaxHeavy), cmp.Or(cfg.MaxQueue, DefaultMaxQueue),
+		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
 	exports := newLane("export", streams, 0, 0, m)
 	uploads := newLane("upload", streams, 0, 0, m)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -108,6 +117,8 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 				l = exports
 			case isUpload(c):
 				l = uploads
+			case isHeavy(c.Request()):
+				l = heavy
 			default:
 				l = api
 			}
@@ -119,4 +130,23 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// isHeavy reports whether req reads every record matching a filter: a search or a list with
+// its total, facets, and analytics with a filter (unfiltered analytics read counters).
+func isHeavy(req *http.Request) bool {
+	if req.Method != http.MethodGet {
+		return false
+	}
+	q := req.URL.Query()
+	switch path := req.URL.Path; {
+	case path == "/api/v1/alumni":
+		return q.Get("q") != "" || q.Get("includeTotal") == "true"
+	case path == "/api/v1/alumni/facets":
+		return true
+	case strings.HasPrefix(path, "/api/v1/analytics/"):
+		delete(q, "deleted")
+		return len(q) > 0
+	}
+	return false
 }

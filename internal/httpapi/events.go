@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,8 +272,14 @@ func readAuth(ctx context.Context, conn *websocket.Conn) (api.EventsAuth, error)
 	if err != nil {
 		return api.EventsAuth{}, err
 	}
+	return decodeAuth(typ, data)
+}
+
+// decodeAuth reads the first message of a subscriber: a text message holding one EventsAuth
+// object with a token and nothing else. Anything else is closeBadInput.
+func decodeAuth(typ websocket.MessageType, data []byte) (api.EventsAuth, error) {
 	var msg api.EventsAuth
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if typ != websocket.MessageText || dec.Decode(&msg) != nil || msg.Type != api.Auth || msg.Token == "" {
 		return api.EventsAuth{}, closeBadInput

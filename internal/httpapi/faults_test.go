@@ -39,9 +39,9 @@ func faultTimes() faultTiming {
 	return faultTiming{before: 500 * time.Millisecond, fault: 2 * time.Second, after: time.Second}
 }
 
-// hangGuard is how long a request may take before the test calls it hung: three times the
+// faultHangGuard is how long a request may take before the test calls it hung: three times the
 // request timeout of apitest.DefaultConfig (10 s), so a loaded machine does not fail the test.
-const hangGuard = 30 * time.Second // the apitest client's timeout
+const faultHangGuard = 30 * time.Second // the apitest client's timeout
 
 // recordState is a record as a response acknowledged it.
 type recordState struct {
@@ -142,7 +142,7 @@ func (w *loadWorker) send(req apitest.Request, ok ...int) *apitest.Response {
 	sent := time.Now()
 	resp, err := w.c.Try(req)
 	if err != nil {
-		w.l.fail("worker %d: no answer (hung past %s?): %v", w.id, hangGuard, err)
+		w.l.fail("worker %d: no answer (hung past %s?): %v", w.id, faultHangGuard, err)
 		return nil
 	}
 	w.l.count(resp.Status, time.Since(sent))
@@ -340,7 +340,7 @@ func readRecord(sqlDB *sql.DB, id string) (recordState, error) {
 // probe answers the status of GET path on a plain client (health checks are not in the
 // contract), 0 when no answer came.
 func probe(base, path string) int {
-	c := &http.Client{Timeout: hangGuard}
+	c := &http.Client{Timeout: faultHangGuard}
 	resp, err := c.Get(base + path)
 	if err != nil {
 		return 0

@@ -121,6 +121,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			h.Set("WWW-Authenticate", `Bearer realm="alumnid"`)
 		case http.StatusServiceUnavailable:
 			h.Set("Retry-After", retryAfter(err, 5*time.Second))
+		case http.StatusRequestEntityTooLarge:
+			// The rest of a body too large to read is not read: without this, net/http reads
+			// (up to 256 KiB of) what is left before it answers, waiting for a client that
+			// may never send it.
+			h.Set("Connection", "close")
 		case http.StatusTooManyRequests:
 			h.Set("Retry-After", retryAfter(err, 60*time.Second))
 		case http.StatusConflict:
