@@ -79,6 +79,7 @@ type importFlags struct {
 	Timeout      time.Duration `name:"timeout" env:"ALUMNI_IMPORT_TIMEOUT" default:"10m" help:"Time to receive one upload."`
 	PollInterval time.Duration `name:"poll-interval" env:"ALUMNI_IMPORT_POLL_INTERVAL" default:"2s" help:"How often an idle import worker looks for jobs."`
 	BatchSize    int           `name:"batch-size" env:"ALUMNI_IMPORT_BATCH_SIZE" default:"500" help:"Rows of an import per transaction."`
+	Lease        time.Duration `name:"lease" env:"ALUMNI_IMPORT_LEASE" default:"2m" help:"How long an import stays with a worker that gives no news (renewed with every batch); after it, a worker that died loses the job to another."`
 }
 
 // tokenFlags configure access tokens. Keys are PEM (PKCS#8) or JWK / JWK Set, Ed25519 or
@@ -126,7 +127,7 @@ var listening, listeningMetrics func(addr string)
 
 // Run serves until the context ends (SIGINT or SIGTERM), then drains requests in flight.
 func (s serveCmd) Run(e *env) error {
-	for name, d := range map[string]time.Duration{"request-timeout": s.RequestTimeout, "read-header-timeout": s.ReadHeaderTimeout, "read-timeout": s.ReadTimeout, "write-timeout": s.WriteTimeout, "shutdown-timeout": s.ShutdownTimeout, "import-timeout": s.Import.Timeout, "import-poll-interval": s.Import.PollInterval} {
+	for name, d := range map[string]time.Duration{"request-timeout": s.RequestTimeout, "read-header-timeout": s.ReadHeaderTimeout, "read-timeout": s.ReadTimeout, "write-timeout": s.WriteTimeout, "shutdown-timeout": s.ShutdownTimeout, "import-timeout": s.Import.Timeout, "import-poll-interval": s.Import.PollInterval, "import-lease": s.Import.Lease} {
 		if err := positive(name, d); err != nil {
 			return err
 		}
@@ -210,7 +211,7 @@ func (s serveCmd) Run(e *env) error {
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		importer.NewRunner(sqlDB, importer.RunnerConfig{PollInterval: s.Import.PollInterval, BatchSize: s.Import.BatchSize, Metrics: m}, e.log).Run(workerCtx)
+		importer.NewRunner(sqlDB, importer.RunnerConfig{PollInterval: s.Import.PollInterval, BatchSize: s.Import.BatchSize, Lease: s.Import.Lease, Metrics: m}, e.log).Run(workerCtx)
 	}()
 	defer func() {
 		stopWorker()

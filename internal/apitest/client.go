@@ -25,6 +25,7 @@ import (
 
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
@@ -40,7 +41,7 @@ type Server struct {
 	DSN    string
 	DB     *sql.DB
 	Auth   *auth.Service
-	logs   *syncBuffer
+	logs   *SyncBuffer
 	// secrets are the passwords, tokens and contact details the clients saw; none may be
 	// logged (checked when the test ends).
 	secrets *secretSet
@@ -70,8 +71,17 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sqlDB, dsn := openDatabase(t, o.dsn)
-	logs := &syncBuffer{}
+	var sqlDB *sql.DB
+	dsn := o.dsn
+	if o.proxy == nil {
+		sqlDB, dsn = openDatabase(t, dsn)
+	} else {
+		if dsn == "" {
+			dsn = NewDatabase(t)
+		}
+		sqlDB = openPool(t, o.proxy.DSN(dsn), database.PoolConfig{StatementTimeout: cfg.RequestTimeout})
+	}
+	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.Events == nil {
 		feed := events.NewFeed(sqlDB, events.Config{PollInterval: 50 * time.Millisecond}, log, cfg.Metrics)
@@ -109,18 +119,20 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	return s
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that several goroutines may write and read at once: where a
+// test collects what a server or a child process logs.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
@@ -177,6 +189,10 @@ func (c *Client) WithToken(tok string) *Client {
 	return &cp
 }
 
+// CloseIdleConnections closes the keep-alive connections c holds (and so the goroutines
+// that serve them), for tests that count goroutines.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Token returns the access token c sends ("" for none).
 func (c *Client) Token() string { return c.token }
 
@@ -206,8 +222,21 @@ type Request struct {
 	Header      map[string]string
 }
 
-// Do sends req and returns the response after checking it against the contract.
+// Do sends req and returns the response after checking it against the contract. It fails the
+// test when no response comes.
 func (c *Client) Do(req Request) *Response {
+	c.t.Helper()
+	resp, err := c.Try(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp
+}
+
+// Try is Do for goroutines other than the test's: it returns the error when no response
+// comes (the connection failed, or the client's timeout of 30 s passed) instead of ending
+// the test. A response that breaks the contract still fails the test (t.Errorf).
+func (c *Client) Try(req Request) (*Response, error) {
 	c.t.Helper()
 	var body io.Reader
 	switch b := req.Body.(type) {
@@ -223,14 +252,14 @@ func (c *Client) Do(req Request) *Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			c.t.Fatal(err)
+			return nil, err
 		}
 		c.secrets.addJSON(raw)
 		body = bytes.NewReader(raw)
 	}
 	httpReq, err := http.NewRequestWithContext(context.Background(), req.Method, c.base+req.Path, body)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
 	if body != nil {
 		ct := req.ContentType
@@ -247,12 +276,12 @@ func (c *Client) Do(req Request) *Response {
 	}
 	httpResp, err := c.http.Do(httpReq)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.Path, err)
 	}
 	defer httpResp.Body.Close()
 	raw, err := io.ReadAll(httpResp.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, fmt.Errorf("%s %s: read the body: %w", req.Method, req.Path, err)
 	}
 	resp := &Response{Status: httpResp.StatusCode, Header: httpResp.Header, Body: raw}
 	if isJSON(httpResp.Header.Get("Content-Type")) {
@@ -261,7 +290,7 @@ func (c *Client) Do(req Request) *Response {
 	if err := c.check(httpReq, resp); err != nil {
 		c.t.Errorf("%s %s -> %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.Path, resp.Status, err, raw)
 	}
-	return resp
+	return resp, nil
 }
 
 // Get sends a GET with header.

@@ -96,10 +96,18 @@ func openDatabase(t testing.TB, dsn string) (*sql.DB, string) {
 	if dsn == "" {
 		dsn = NewDatabase(t)
 	}
-	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 8, MaxIdle: 8, MaxLifetime: time.Minute})
+	return openPool(t, dsn, database.PoolConfig{}), dsn
+}
+
+// openPool opens the pool tests run with on dsn — 8 connections, each kept a minute, and
+// pool's StatementTimeout — closed when t ends.
+func openPool(t testing.TB, dsn string, pool database.PoolConfig) *sql.DB {
+	t.Helper()
+	pool.MaxOpen, pool.MaxIdle, pool.MaxLifetime = 8, 8, time.Minute
+	sqlDB, err := database.Open(context.Background(), dsn, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sqlDB.Close() })
-	return sqlDB, dsn
+	return sqlDB
 }

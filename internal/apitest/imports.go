@@ -20,6 +20,7 @@ type Option func(*serverOptions)
 type serverOptions struct {
 	noImportWorker bool
 	dsn            string            // an existing database, else a fresh one
+	proxy          *Proxy            // between the pool and the database, when set
 	timeouts       *httpapi.Timeouts // the HTTP server of alumnid serve with these, else httptest's
 }
 

@@ -29,10 +29,12 @@ type Result struct {
 	Err     error
 }
 
-// ToFile writes a backup of the database of sqlDB (a pool from Open) to path: first to
-// path.partial, synced, then renamed, so that path exists only complete. It refuses to
-// overwrite path. The backup is recorded in the audit trail (action backup.create, no actor:
-// the system). Result.Err holds the error, which is also returned.
+// ToFile writes a backup of the database of sqlDB (a pool from Open) to path: first to a
+// temporary file beside it (path's name, a random part and ".partial"), synced, then renamed,
+// so that path exists only complete. A process killed half-way leaves only its .partial file,
+// which blocks no later backup. It refuses to overwrite path. The backup is recorded in the
+// audit trail (action backup.create, no actor: the system). Result.Err holds the error, which
+// is also returned.
 func ToFile(ctx context.Context, sqlDB *sql.DB, path string, opts Options) (Result, error) {
 	res := Result{Start: time.Now()}
 	err := toFile(ctx, sqlDB, path, opts, &res)
@@ -49,11 +51,11 @@ func toFile(ctx context.Context, sqlDB *sql.DB, path string, opts Options, res *
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; backups never overwrite a file", path)
 	}
-	tmp := path + ".partial"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // the operator names the file
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*"+partialSuffix) // mode 0600
 	if err != nil {
 		return fmt.Errorf("create backup file: %w", err)
 	}
+	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close()
@@ -84,6 +86,9 @@ func toFile(ctx context.Context, sqlDB *sql.DB, path string, opts Options, res *
 	res.Manifest, res.Bytes, res.Rows, res.Tables = m, info.Size(), m.Rows(), len(m.Tables)
 	return nil
 }
+
+// partialSuffix ends the name of a backup file being written.
+const partialSuffix = ".partial"
 
 // recordAudit writes the backup.create event of res.
 func recordAudit(ctx context.Context, sqlDB *sql.DB, res Result) error {

@@ -162,14 +162,26 @@ func (s *Scheduler) due(ctx context.Context, conn *sql.Conn) (bool, error) {
 	return time.Since(at)+s.poll()/2 >= s.cfg.Interval, nil
 }
 
-// prune deletes the scheduled backup files of Dir beyond the newest Keep. Other files are
-// left alone.
+// prune deletes the scheduled backup files of Dir beyond the newest Keep, and the partial
+// files of scheduled backups that a killed process left (it runs under the backup lock, so no
+// other replica is writing one). Other files are left alone.
 func (s *Scheduler) prune() error {
 	files, err := ScheduledFiles(s.cfg.Dir)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	leftovers, err := filepath.Glob(filepath.Join(s.cfg.Dir, FilePrefix+"*"+FileSuffix+".*"+partialSuffix))
+	if err != nil {
+		return err
+	}
+	for _, f := range leftovers {
+		if err := os.Remove(f); err != nil {
+			errs = append(errs, fmt.Errorf("delete a partial backup: %w", err))
+			continue
+		}
+		s.log.Info("deleted a partial backup left by a stopped process", slog.String("file", f))
+	}
 	for _, f := range files[:max(len(files)-s.cfg.Keep, 0)] {
 		if err := os.Remove(f); err != nil {
 			errs = append(errs, fmt.Errorf("delete old backup: %w", err))

@@ -24,8 +24,23 @@ type PoolConfig struct {
 	// longer (MariaDB max_statement_time, MySQL max_execution_time for SELECT). A request
 	// whose deadline passes only closes its connection; without this the server would go on
 	// running the statement for nobody.
+	//
+	// It also bounds how long one read or write on a connection may block (the driver's
+	// readTimeout and writeTimeout, unless the DSN sets them): IOTimeout(StatementTimeout).
+	// A query without a deadline (a background worker's) on a connection whose server went
+	// silent — a dead host, a network partition — then fails instead of waiting forever.
 	StatementTimeout time.Duration
 }
+
+// DialTimeout bounds connecting to the server (the driver's timeout, unless the DSN sets it):
+// an unreachable host fails a new connection after it rather than after the operating
+// system's minutes.
+const DialTimeout = 5 * time.Second
+
+// IOTimeout is how long one read or write on a connection of a pool with the statement
+// timeout st may block: the server ends any statement after st, so a connection that stays
+// silent for twice as long, and 5 s more, has a dead server behind it.
+func IOTimeout(st time.Duration) time.Duration { return 2*st + 5*time.Second }
 
 // sqlMode is set on every connection: strict, so an out-of-range or truncated value is an
 // error instead of a silent change; it is valid on MySQL 8.0+ and MariaDB 10.11+.
@@ -49,6 +64,9 @@ func Config(dsn string) (*mysql.Config, error) {
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.Params["sql_mode"] = sqlMode
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DialTimeout
+	}
 	return cfg, nil
 }
 
@@ -73,6 +91,12 @@ func Open(ctx context.Context, dsn string, pool PoolConfig) (*sql.DB, error) {
 			cfg.Params["max_statement_time"] = fmt.Sprintf("%.3f", pool.StatementTimeout.Seconds())
 		} else {
 			cfg.Params["max_execution_time"] = fmt.Sprint(pool.StatementTimeout.Milliseconds())
+		}
+		if cfg.ReadTimeout == 0 {
+			cfg.ReadTimeout = IOTimeout(pool.StatementTimeout)
+		}
+		if cfg.WriteTimeout == 0 {
+			cfg.WriteTimeout = IOTimeout(pool.StatementTimeout)
 		}
 	}
 	return OpenConfig(ctx, cfg, pool)

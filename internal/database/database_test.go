@@ -225,3 +225,58 @@ func TestStatementTimeout(t *testing.T) {
 		t.Fatalf("SLEEP(5) ran to its end (%d) despite the statement timeout", slept)
 	}
 }
+
+// TestStatementTimeoutIsUnavailable: a statement the server stops at the statement timeout
+// is "try again later" (503), not a bug.
+func TestStatementTimeoutIsUnavailable(t *testing.T) {
+	t.Parallel()
+	dsn := apitest.NewEmptyDatabase(t)
+	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 1, StatementTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	var n int
+	err = sqlDB.QueryRow("SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, information_schema.columns c").Scan(&n)
+	if err == nil {
+		t.Skip("the server ran the statement to its end despite the statement timeout")
+	}
+	if !database.Unavailable(err) {
+		t.Errorf("Unavailable(%v) = false", err)
+	}
+}
+
+// TestSilentServerDoesNotHangAQuery: a query without a deadline (as background workers run
+// them) on a connection whose server went silent — the proxy drops every byte and never
+// closes, as a dead host would — fails after the pool's I/O timeout instead of waiting
+// forever, and the pool works again once the server answers.
+func TestSilentServerDoesNotHangAQuery(t *testing.T) {
+	t.Parallel()
+	proxy := apitest.NewProxy(t)
+	dsn := proxy.DSN(apitest.NewEmptyDatabase(t))
+	sqlDB, err := database.Open(context.Background(), dsn, database.PoolConfig{MaxOpen: 2, MaxIdle: 2, StatementTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	proxy.AddToxic(apitest.Toxic{Name: "silent", Type: "timeout", Attributes: map[string]any{"timeout": 0}})
+	done := make(chan error, 1)
+	go func() {
+		var one int
+		done <- sqlDB.QueryRowContext(context.Background(), "SELECT 1").Scan(&one)
+	}()
+	select {
+	case err := <-done:
+		if !database.Unavailable(err) {
+			t.Errorf("a query on a silent server: %v; want an error Unavailable reports", err)
+		}
+	case <-time.After(database.IOTimeout(500*time.Millisecond) + time.Minute):
+		t.Fatal("a query on a silent server hung past the I/O timeout")
+	}
+	proxy.RemoveToxics()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sqlDB.PingContext(ctx); err != nil {
+		t.Errorf("after the server came back: %v", err)
+	}
+}

@@ -10,20 +10,31 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// MySQL error numbers that mean "try again": the work itself was fine.
+// MySQL and MariaDB error numbers that mean "try again": the work itself was fine.
 const (
-	errLockWaitTimeout = 1205
-	errDeadlock        = 1213
-	errTooManyConns    = 1040
-	// The statement ran past the server-side limit set from the request timeout: MariaDB's
-	// max_statement_time, MySQL's max_execution_time.
-	errMariaDBStatementTime = 1969
-	errMySQLExecutionTime   = 3024
+	errLockWaitTimeout  = 1205
+	errDeadlock         = 1213
+	errTooManyConns     = 1040
+	errServerShutdown   = 1053 // the server is shutting down
+	errQueryInterrupted = 1317 // KILL QUERY, or the server stopping
+	errReadOnly         = 1290 // --read-only (a replica during a failover) refuses writes
+	errReadOnlyMode     = 1836 // the same, as MySQL says it in some cases
+	errConnectionKilled = 1927 // MariaDB: KILL CONNECTION
+	errStatementTimeout = 1969 // MariaDB: max_statement_time passed
+	errExecutionTimeout = 3024 // MySQL: max_execution_time passed
 )
 
+// retryable are the server errors Unavailable reports.
+var retryable = map[uint16]bool{
+	errLockWaitTimeout: true, errDeadlock: true, errTooManyConns: true, errServerShutdown: true,
+	errQueryInterrupted: true, errReadOnly: true, errReadOnlyMode: true, errConnectionKilled: true,
+	errStatementTimeout: true, errExecutionTimeout: true,
+}
+
 // Unavailable reports whether err means the database could not do the work right now — it is
-// unreachable, the connection broke, the request's deadline passed, or the transaction lost a
-// lock race — so that the caller should answer "try again later" rather than "bug".
+// unreachable, the connection broke, the request's deadline passed, the statement ran past
+// the statement timeout, the server is stopping or read-only, or the transaction lost a lock
+// race — so that the caller should answer "try again later" rather than "bug".
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -37,10 +48,7 @@ func Unavailable(err error) bool {
 		errors.As(err, &netErr):
 		return true
 	case errors.As(err, &myErr):
-		switch myErr.Number {
-		case errLockWaitTimeout, errDeadlock, errTooManyConns, errMariaDBStatementTime, errMySQLExecutionTime:
-			return true
-		}
+		return retryable[myErr.Number]
 	}
 	return false
 }

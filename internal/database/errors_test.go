@@ -24,7 +24,10 @@ func TestUnavailable(t *testing.T) {
 		{&mysql.MySQLError{Number: 1205, Message: "Lock wait timeout"}, true},
 		{&mysql.MySQLError{Number: 1969, Message: "Query execution was interrupted (max_statement_time exceeded)"}, true},
 		{&mysql.MySQLError{Number: 3024, Message: "Query execution was interrupted, maximum statement execution time exceeded"}, true},
+		{&mysql.MySQLError{Number: 1317, Message: "Query execution was interrupted"}, true},
+		{&mysql.MySQLError{Number: 1290, Message: "The MariaDB server is running with the --read-only option"}, true},
 		{&mysql.MySQLError{Number: 1062, Message: "Duplicate entry"}, false},
+		{&mysql.MySQLError{Number: 1406, Message: "Data too long"}, false},
 	}
 	for _, tt := range tests {
 		if got := Unavailable(tt.err); got != tt.want {
