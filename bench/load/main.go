@@ -56,7 +56,7 @@ func main() {
 	flag.IntVar(&c.subscribeEvery, "subscribe-every", 10, "every Nth office user also holds an events WebSocket")
 	flag.DurationVar(&c.duration, "duration", 2*time.Minute, "how long every user works after the ramp")
 	flag.DurationVar(&c.ramp, "ramp", 60*time.Second, "time over which users sign in and start")
-	flag.DurationVar(&c.think, "think", 2*time.Second, "mean think time between a user's requests (uniform, 0.5 to 1.5 times)")
+	flag.DurationVar(&c.think, "think", 5*time.Second, "mean think time between a user's requests (uniform, 0.5 to 1.5 times)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "client timeout per request: longer counts as a timeout")
 	flag.DurationVar(&c.settle, "settle", 20*time.Second, "wait after the run before the 'after' sample")
 	flag.Parse()

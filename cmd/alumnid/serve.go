@@ -39,6 +39,7 @@ type serveCmd struct {
 	Admission         admissionFlags `embed:""`
 	Tokens            tokenFlags     `embed:""`
 	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
+	MaxCounts         int            `name:"max-counts" env:"ALUMNI_MAX_COUNTS" default:"4" help:"Statements of filtered facets and analytics run at once (with the count cache on); others wait within their request's deadline."`
 	CountCacheTTL     time.Duration  `name:"count-cache-ttl" env:"ALUMNI_COUNT_CACHE_TTL" default:"30s" help:"How long filtered facets and analytics counts are remembered (per replica); 0 turns the cache off."`
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
@@ -189,6 +190,7 @@ func (s serveCmd) Run(e *env) error {
 		RequestTimeout: s.RequestTimeout,
 		Admission:      admission,
 		CountCacheTTL:  s.CountCacheTTL,
+		MaxCounts:      s.MaxCounts,
 		Keys:           keys,
 		Issuer:         s.Tokens.Issuer,
 		Audience:       s.Tokens.Audience,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -31,6 +32,7 @@ const (
 // for a count it saw a minute ago; when the background count fails, the old answer stays.
 type countCache struct {
 	ttl     time.Duration
+	queries *semaphore.Weighted // live count statements running at once
 	answers *expirable.LRU[string, counted]
 	group   singleflight.Group
 	busy    chan struct{} // a slot per background refresh
@@ -41,12 +43,14 @@ type counted struct {
 	at    time.Time
 }
 
-// SetCountCache makes live counts be remembered for ttl; 0 (the default) turns that off.
-func (s *Store) SetCountCache(ttl time.Duration) {
+// SetCountCache makes live counts be remembered for ttl, and lets at most queries of their
+// statements run at once (the others wait, within their request's deadline, so that counting
+// never takes every connection); a ttl of 0 (the default) turns both off.
+func (s *Store) SetCountCache(ttl time.Duration, queries int) {
 	s.counts = nil
 	if ttl > 0 {
 		s.counts = &countCache{ttl: ttl, answers: expirable.NewLRU[string, counted](countCacheSize, nil, staleFactor*ttl),
-			busy: make(chan struct{}, refreshes)}
+			busy: make(chan struct{}, refreshes), queries: semaphore.NewWeighted(int64(max(queries, 1)))}
 	}
 }
 
@@ -58,6 +62,10 @@ func cachedCount[T any](ctx context.Context, c *countCache, q sqlText, clone fun
 	}
 	key := q.String() + "\x00" + fmt.Sprint(q.args...)
 	count := func(ctx context.Context) (any, error) {
+		if err := c.queries.Acquire(ctx, 1); err != nil {
+			return nil, fmt.Errorf("wait to count: %w", err)
+		}
+		defer c.queries.Release(1)
 		v, err := run(ctx)
 		if err == nil {
 			c.answers.Add(key, counted{value: v, at: time.Now()})

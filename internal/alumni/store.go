@@ -44,7 +44,7 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 		return Alumnus{}, err
 	}
 	a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
-	err := database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		res, err := q.CreateAlumnus(ctx, toCreateParams(a))
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 	}
 	now := s.timestamp()
 	var out Alumnus
-	err := database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := lockLive(ctx, q, id, nil)
 		if err != nil {
@@ -177,7 +177,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 // record's current version, under the row lock, and false gives PreconditionFailed.
 func (s *Store) Delete(ctx context.Context, id string, matches func(version int) bool) error {
 	now := s.timestamp()
-	return database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+	return database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := lockLive(ctx, q, id, matches)
 		if err != nil {
@@ -198,7 +198,7 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 	now := s.timestamp()
 	var out Alumnus
-	err := database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := q.GetAlumnusForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -139,6 +140,28 @@ func Redact(dsn string) string {
 // fn's error otherwise, and returns the error of begin or commit when those fail.
 func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) error {
 	return InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error { return fn(db.New(tx)) })
+}
+
+// deadlockRetries is how many times InTxRetry runs a transaction that lost a deadlock.
+const deadlockRetries = 3
+
+// InTxRetry is InTxRaw for a fn that can run again from the start: when the database chose
+// the transaction as a deadlock's victim (and rolled it back), it runs it again, up to
+// deadlockRetries times in all, after a short random pause. A deadlock is no fault of the
+// client, so it should not see one while a retry would succeed.
+func InTxRetry(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := InTxRaw(ctx, sqlDB, fn)
+		if attempt == deadlockRetries || !Deadlock(err) {
+			return err
+		}
+		pause := time.Duration(attempt) * (5*time.Millisecond + rand.N(20*time.Millisecond)) //nolint:gosec // jitter, not a secret
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // InTxRaw is InTx for writers that also run statements sqlc cannot write (InsertRows).

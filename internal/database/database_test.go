@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"strings"
@@ -138,6 +139,9 @@ func TestInTx(t *testing.T) {
 		var id string
 		_ = rows.Scan(&id)
 		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	if strings.Join(ids, ",") != "COMMITTED" {
 		t.Errorf("rows after InTx: %v", ids)
@@ -278,5 +282,77 @@ func TestSilentServerDoesNotHangAQuery(t *testing.T) {
 	defer cancel()
 	if err := sqlDB.PingContext(ctx); err != nil {
 		t.Errorf("after the server came back: %v", err)
+	}
+}
+
+// A transaction chosen as a deadlock's victim runs again and succeeds; other errors are not
+// retried.
+func TestInTxRetryRunsADeadlockVictimAgain(t *testing.T) {
+	t.Parallel()
+	sqlDB, _ := apitest.OpenDatabase(t)
+	ctx := context.Background()
+	for _, stmt := range []string{
+		"CREATE TABLE deadlock_t (id INT PRIMARY KEY, n INT NOT NULL)",
+		"INSERT INTO deadlock_t VALUES (1, 0), (2, 0), (3, 0), (4, 0), (5, 0)",
+	} {
+		if _, err := sqlDB.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The other transaction locks row 2 and writes more rows (so it is the heavier one, and
+	// the database picks the retried one as the victim), then waits for row 1.
+	other, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := 2; id <= 5; id++ { // one row at a time: each by its primary key, so only it is locked
+		if _, err := other.ExecContext(ctx, "UPDATE deadlock_t SET n = n + 1 WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attempts := 0
+	locked1 := make(chan struct{})
+	otherDone := make(chan error, 1)
+	err = database.InTxRetry(ctx, sqlDB, func(tx *sql.Tx) error {
+		attempts++
+		if _, err := tx.ExecContext(ctx, "UPDATE deadlock_t SET n = n + 10 WHERE id = 1"); err != nil {
+			return err
+		}
+		if attempts == 1 {
+			close(locked1)
+			go func() {
+				_, err := other.ExecContext(ctx, "UPDATE deadlock_t SET n = n + 1 WHERE id = 1") // waits for us
+				if err == nil {
+					err = other.Commit()
+				}
+				otherDone <- err
+			}()
+			time.Sleep(200 * time.Millisecond) // let the other transaction queue on row 1 (not an assertion)
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE deadlock_t SET n = n + 10 WHERE id = 2") // closes the cycle
+		return err
+	})
+	if err != nil {
+		t.Fatalf("InTxRetry: %v (after %d attempts)", err, attempts)
+	}
+	<-locked1
+	if err := <-otherDone; err != nil {
+		t.Fatalf("the other transaction: %v", err)
+	}
+	if attempts != 2 {
+		t.Fatalf("%d attempts, want 2 (one deadlock, one success)", attempts)
+	}
+	var n1, n2 int
+	if err := sqlDB.QueryRowContext(ctx, "SELECT (SELECT n FROM deadlock_t WHERE id = 1), (SELECT n FROM deadlock_t WHERE id = 2)").Scan(&n1, &n2); err != nil {
+		t.Fatal(err)
+	}
+	if n1 != 11 || n2 != 11 {
+		t.Fatalf("rows 1 and 2 hold %d and %d, want 11 and 11 (both transactions once)", n1, n2)
+	}
+
+	attempts = 0
+	boom := errors.New("boom")
+	if err := database.InTxRetry(ctx, sqlDB, func(*sql.Tx) error { attempts++; return boom }); !errors.Is(err, boom) || attempts != 1 {
+		t.Fatalf("another error: %v after %d attempts, want boom after 1", err, attempts)
 	}
 }

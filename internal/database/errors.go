@@ -53,6 +53,13 @@ func Unavailable(err error) bool {
 	return false
 }
 
+// Deadlock reports whether err is a deadlock: the database rolled the transaction back, and
+// running it again is likely to succeed.
+func Deadlock(err error) bool {
+	var myErr *mysql.MySQLError
+	return errors.As(err, &myErr) && myErr.Number == errDeadlock
+}
+
 // errDuplicateKey is MySQL's "Duplicate entry … for key …".
 const errDuplicateKey = 1062
 

@@ -24,6 +24,7 @@ const (
 	DefaultQueueTimeout = 5 * time.Second
 	DefaultMaxStreams   = 4
 	DefaultMaxHeavy     = 4
+	DefaultMaxCounts    = 4
 	// shedRetryAfter is what a shed client is told to wait: short, since load changes fast.
 	shedRetryAfter = 2 * time.Second
 )
@@ -39,10 +40,10 @@ type Admission struct {
 	// QueueTimeout is the longest a request waits for a turn (0: DefaultQueueTimeout); the
 	// wait also ends with the request's own deadline.
 	QueueTimeout time.Duration
-	// MaxHeavy is how many requests that read every matching record — searches, filtered
-	// facets and analytics — are worked on at once (0: DefaultMaxHeavy). They wait in the same
-	// bounds as other requests, but never take the turns of cheap ones: a bulkhead that keeps
-	// reads and writes of single records fast while the database counts.
+	// MaxHeavy is how many searches — lists with q or includeTotal, which read every matching
+	// record — are worked on at once (0: DefaultMaxHeavy). They wait in the same bounds as
+	// other requests, but never take the turns of cheap ones: a bulkhead that keeps reads and
+	// writes of single records fast while the database searches.
 	MaxHeavy int
 	// MaxStreams is how many exports and how many uploads run at once, each (0:
 	// DefaultMaxStreams). They last minutes and do not queue: one more is refused at once.
@@ -132,21 +133,13 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 	}
 }
 
-// isHeavy reports whether req reads every record matching a filter: a search or a list with
-// its total, facets, and analytics with a filter (unfiltered analytics read counters).
+// isHeavy reports whether req searches: a list with a search or with its total reads every
+// matching record. (Facets and analytics also count, but mostly answer from the count cache,
+// which bounds its own statements: see alumni.Store.SetCountCache.)
 func isHeavy(req *http.Request) bool {
-	if req.Method != http.MethodGet {
+	if req.Method != http.MethodGet || req.URL.Path != "/api/v1/alumni" {
 		return false
 	}
 	q := req.URL.Query()
-	switch path := req.URL.Path; {
-	case path == "/api/v1/alumni":
-		return q.Get("q") != "" || q.Get("includeTotal") == "true"
-	case path == "/api/v1/alumni/facets":
-		return true
-	case strings.HasPrefix(path, "/api/v1/analytics/"):
-		delete(q, "deleted")
-		return len(q) > 0
-	}
-	return false
+	return q.Get("q") != "" || q.Get("includeTotal") == "true"
 }

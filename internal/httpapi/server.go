@@ -69,6 +69,9 @@ type Config struct {
 	// CountCacheTTL is how long filtered facets and analytics counts are remembered; 0 turns
 	// the cache off.
 	CountCacheTTL time.Duration
+	// MaxCounts is how many statements of filtered facets and analytics run at once, with the
+	// count cache on (0: DefaultMaxCounts).
+	MaxCounts int
 	// Admission bounds the requests worked on and waiting (zero values: the defaults).
 	Admission Admission
 	// MetricsToken, when set (with Metrics), serves the metrics at /metrics to requests that
@@ -166,7 +169,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 
 	store := alumni.NewStore(sqlDB)
 	store.SetExportChunk(cfg.ExportChunk)
-	store.SetCountCache(cfg.CountCacheTTL)
+	store.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, DefaultMaxCounts))
 	server := &Server{
 		alumniHandlers:    alumniHandlers{store: store, settings: st},
 		analyticsHandlers: analyticsHandlers{store: store},
