@@ -2,7 +2,9 @@ package alumni
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -12,12 +14,14 @@ import (
 
 // countCacheSize is the most live counts remembered at once; staleFactor times the time to
 // live is how long a remembered count may still be served while a fresh one is counted;
-// refreshes is how many such counts run at once in the background.
+// refreshes is how many such counts run at once in the background; refreshTimeout bounds
+// every count the cache runs.
 const (
 	countCacheSize = 1024
 	staleFactor    = 10
 	refreshes      = 2
 	refreshTimeout = time.Minute
+	maxDetached    = 64
 )
 
 // countCache remembers the answers of live counts — filtered facets and analytics, which read
@@ -31,11 +35,12 @@ const (
 // served once more while it is counted again in the background, so a dashboard never waits
 // for a count it saw a minute ago; when the background count fails, the old answer stays.
 type countCache struct {
-	ttl     time.Duration
-	queries *semaphore.Weighted // live count statements running at once
-	answers *expirable.LRU[string, counted]
-	group   singleflight.Group
-	busy    chan struct{} // a slot per background refresh
+	ttl      time.Duration
+	queries  *semaphore.Weighted // live count statements running at once
+	answers  *expirable.LRU[string, counted]
+	group    singleflight.Group
+	busy     chan struct{} // a slot per background refresh
+	detached atomic.Int64  // counts running on past the request that started them
 }
 
 type counted struct {
@@ -78,12 +83,35 @@ func cachedCount[T any](ctx context.Context, c *countCache, q sqlText, clone fun
 		}
 		return clone(a.value.(T)), nil
 	}
-	v, err, _ := c.group.Do(key, func() (any, error) { return count(ctx) })
-	if err != nil {
-		var zero T
-		return zero, err
+	// The count runs on its own deadline, not the request's: when this request gives up
+	// waiting, the count still finishes and is remembered for the next one, so work done
+	// under load is never thrown away.
+	// At most maxDetached counts run on past their requests; beyond that a count ends with
+	// its request, so that requests that give up cannot pile up work.
+	done := c.group.DoChan(key, func() (any, error) {
+		if c.detached.Add(1) > maxDetached {
+			c.detached.Add(-1)
+			return count(ctx)
+		}
+		defer c.detached.Add(-1)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return count(ctx)
+	})
+	var zero T
+	select {
+	case r := <-done:
+		if r.Err != nil && errors.Is(r.Err, context.Canceled) && ctx.Err() == nil {
+			// Shared with a request that gave up (past maxDetached): not this caller's doing.
+			return zero, fmt.Errorf("count shared with a request that gave up: %w", context.DeadlineExceeded)
+		}
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return clone(r.Val.(T)), nil
+	case <-ctx.Done():
+		return zero, fmt.Errorf("count: %w", ctx.Err())
 	}
-	return clone(v.(T)), nil
 }
 
 // refresh counts key again in the background, unless it is being counted already or every
