@@ -19,17 +19,8 @@ PASSWORD='load: amber heron glides past the lighthouse'
 out=bin/load
 mkdir -p "$out"
 
-pool=$(mariadb -uroot -h127.0.0.1 -N -e 'SELECT @@innodb_buffer_pool_size')
-if [ "$pool" -lt $((2 * 1024 * 1024 * 1024)) ]; then
-  echo "raising innodb_buffer_pool_size from $((pool / 1048576)) MB to 4 GB (SET GLOBAL; not persisted)"
-  mariadb -uroot -h127.0.0.1 -e 'SET GLOBAL innodb_buffer_pool_size = 4294967296'
-fi
-./bin/alumnid --db-dsn "$DSN" migrate up --create-database
-have=$(mariadb -uroot -h127.0.0.1 -N -e "SELECT COUNT(*) FROM $DB.alumni")
-if [ "$have" -lt "$N" ]; then
-  echo "seeding $((N - have)) alumni into $DB (about 20 minutes for a million on 2 vCPUs)"
-  ./bin/alumnid --db-dsn "$DSN" seed --alumni $((N - have)) --batch 2000
-fi
+source bench/million.sh
+prepare_database "$DB" "$DSN" "$N"
 
 # Accounts: 50 staff, 20 viewers, 200 alumni with their own records (created once).
 account() { # email role [alumnus-id]

@@ -17,20 +17,8 @@ PASSWORD='bench: violet kestrel sings over quiet harbours'
 out=bin/bench-scale
 mkdir -p "$out"
 
-# A million alumni with their search index is about 3 GB of InnoDB pages; the server's
-# default 128 MB buffer pool turns every query into disk reads.
-pool=$(mariadb -uroot -h127.0.0.1 -N -e 'SELECT @@innodb_buffer_pool_size')
-if [ "$pool" -lt $((2 * 1024 * 1024 * 1024)) ]; then
-  echo "raising innodb_buffer_pool_size from $((pool / 1048576)) MB to 4 GB (SET GLOBAL; not persisted)"
-  mariadb -uroot -h127.0.0.1 -e 'SET GLOBAL innodb_buffer_pool_size = 4294967296'
-fi
-
-./bin/alumnid --db-dsn "$DSN" migrate up --create-database
-have=$(mariadb -uroot -h127.0.0.1 -N -e "SELECT COUNT(*) FROM $DB.alumni")
-if [ "$have" -lt "$N" ]; then
-  echo "seeding $((N - have)) alumni into $DB (about 15 minutes for a million on 2 vCPUs)"
-  ./bin/alumnid --db-dsn "$DSN" seed --alumni $((N - have)) --batch 2000
-fi
+source bench/million.sh
+prepare_database "$DB" "$DSN" "$N"
 for role in admin viewer; do
   email="bench-$role@bench.alumnid.test"
   echo "$PASSWORD" | ./bin/alumnid --db-dsn "$DSN" user create --email "$email" --role $role >/dev/null 2>&1 ||
