@@ -19,4 +19,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.settings TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.import_jobs TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.import_rows TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.import_errors TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.idempotency_keys TO 'alumnid'@'%';
 GRANT SELECT, INSERT ON alumni.audit_events TO 'alumnid'@'%';
