@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -63,24 +62,21 @@ type idempotentOp struct {
 	form bool
 }
 
-// idempotencyKeys is the middleware; ops are keyed by method and Echo route.
+// idempotencyKeys is the middleware; ops are the operations of the contract that take a key.
 type idempotencyKeys struct {
 	store *idempotency.Store
 	log   *slog.Logger
-	ops   map[string]idempotentOp
+	ops   map[*openapi3.Operation]idempotentOp
 }
-
-var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // newIdempotencyKeys finds the operations of doc that declare the Idempotency-Key header.
 func newIdempotencyKeys(doc *openapi3.T, store *idempotency.Store, log *slog.Logger) *idempotencyKeys {
-	k := &idempotencyKeys{store: store, log: log, ops: map[string]idempotentOp{}}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
+	k := &idempotencyKeys{store: store, log: log, ops: map[*openapi3.Operation]idempotentOp{}}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
 			for _, p := range op.Parameters {
 				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, headerIdempotencyKey) {
-					route := pathParam.ReplaceAllString(path, ":$1") // Echo's form of the path
-					k.ops[method+" "+route] = idempotentOp{id: op.OperationID, form: streamed(op)}
+					k.ops[op] = idempotentOp{id: op.OperationID, form: streamed(op)}
 				}
 			}
 		}
@@ -93,7 +89,7 @@ func newIdempotencyKeys(doc *openapi3.T, store *idempotency.Store, log *slog.Log
 func (k *idempotencyKeys) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		op, ok := k.ops[req.Method+" "+c.Path()]
+		op, ok := k.ops[operationOf(c)] // the operation the contract middleware matched
 		if !ok {
 			return next(c)
 		}

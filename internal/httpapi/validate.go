@@ -61,6 +61,16 @@ func LoadSpec(raw []byte) (*openapi3.T, error) {
 // against the contract: parameters (including unknown query parameters, which kin-openapi
 // lets through), the Content-Type and the body. Requests for paths or methods the contract
 // does not have pass on to Echo, which answers 404 or 405.
+// operationKey names, in the Echo context, the contract's operation of a request that the
+// contract middleware let through.
+const operationKey = "openapi.operation"
+
+// operationOf returns the contract's operation of c, or nil outside the contract.
+func operationOf(c echo.Context) *openapi3.Operation {
+	op, _ := c.Get(operationKey).(*openapi3.Operation)
+	return op
+}
+
 func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error) {
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
@@ -119,6 +129,7 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil || len(unknown) > 0 {
 				return requestProblem(err, unknown)
 			}
+			c.Set(operationKey, route.Operation) // for the middleware after this one
 			return next(c)
 		}
 	}, nil
