@@ -2,6 +2,7 @@ package alumnid_test
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/alumnid/alumnid"
+	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
@@ -51,6 +53,32 @@ func TestContract(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		checkClosed(t, "#/components/schemas/"+name, doc.Components.Schemas[name].Value, map[*openapi3.Schema]bool{})
+	}
+}
+
+// TestContractAuditActions: the contract's AuditEvent.action lists exactly the actions the
+// trail may record (audit.Record refuses any other). The description writes them as
+// `entity.verb|verb`.
+func TestContractAuditActions(t *testing.T) {
+	doc, err := httpapi.LoadSpec(alumnid.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := doc.Components.Schemas["AuditEvent"].Value.Properties["action"].Value.Description
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("`([a-z_]+)\\.([a-z_|]+)`").FindAllStringSubmatch(desc, -1) {
+		for _, verb := range strings.Split(m[2], "|") {
+			documented[m[1]+"."+verb] = true
+		}
+	}
+	for _, a := range audit.Actions {
+		if !documented[a] {
+			t.Errorf("the trail records %s, which the contract's AuditEvent.action does not list", a)
+		}
+		delete(documented, a)
+	}
+	for a := range documented {
+		t.Errorf("the contract lists the audit action %s, which is never recorded", a)
 	}
 }
 

@@ -3,10 +3,12 @@ INSERT INTO sessions (public_id, user_id, created_at, refreshed_at, idle_expires
 VALUES (?, ?, ?, ?, ?, ?, ?);
 
 -- name: GetSessionAuth :one
--- GetSessionAuth is the check every authenticated request makes: one primary-key lookup.
+-- GetSessionAuth is the check every authenticated request makes: primary-key lookups, with
+-- the access-token lifetime in effect (no row: the default).
 SELECT s.id, s.ended_at, s.expires_at, u.id AS user_id, u.public_id AS user_public_id, u.role, u.enabled,
-  a.public_id AS alumnus_public_id
+  a.public_id AS alumnus_public_id, COALESCE(st.value, 'null') AS access_token_minutes
 FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN alumni a ON a.id = u.alumnus_id
+  LEFT JOIN settings st ON st.name = 'accessTokenMinutes'
 WHERE s.public_id = ?;
 
 -- name: GetSessionForUpdate :one

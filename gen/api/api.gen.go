@@ -927,10 +927,13 @@ type AuditEntityType string
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
-	// Action `alumnus.create|update|delete|restore`, `user.create|update|delete|password_change`,
+	// Action `alumnus.create|update|delete|restore`,
+	// `user.create|update|delete|password_change|password_reset`,
 	// `session.login|login_failed|logout|refresh_reuse`, `invite.create|accept`,
-	// `settings.update`, `alumni.export`, `import.create|complete`, `backup.create` (a backup
-	// file was written; no actor: the system or the command line).
+	// `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:
+	// one per batch of rows an import job wrote, with the rows done so far),
+	// `backup.create` (a backup file was written; no actor: the system or the command
+	// line).
 	//
 	//
 	// Example: alumnus.update

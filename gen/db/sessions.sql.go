@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 )
 
@@ -153,23 +154,26 @@ func (q *Queries) GetSession(ctx context.Context, id int64) (Session, error) {
 
 const getSessionAuth = `-- name: GetSessionAuth :one
 SELECT s.id, s.ended_at, s.expires_at, u.id AS user_id, u.public_id AS user_public_id, u.role, u.enabled,
-  a.public_id AS alumnus_public_id
+  a.public_id AS alumnus_public_id, COALESCE(st.value, 'null') AS access_token_minutes
 FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN alumni a ON a.id = u.alumnus_id
+  LEFT JOIN settings st ON st.name = 'accessTokenMinutes'
 WHERE s.public_id = ?
 `
 
 type GetSessionAuthRow struct {
-	ID              int64
-	EndedAt         *time.Time
-	ExpiresAt       time.Time
-	UserID          int64
-	UserPublicID    string
-	Role            string
-	Enabled         bool
-	AlumnusPublicID *string
+	ID                 int64
+	EndedAt            *time.Time
+	ExpiresAt          time.Time
+	UserID             int64
+	UserPublicID       string
+	Role               string
+	Enabled            bool
+	AlumnusPublicID    *string
+	AccessTokenMinutes json.RawMessage
 }
 
-// GetSessionAuth is the check every authenticated request makes: one primary-key lookup.
+// GetSessionAuth is the check every authenticated request makes: primary-key lookups, with
+// the access-token lifetime in effect (no row: the default).
 func (q *Queries) GetSessionAuth(ctx context.Context, publicID string) (GetSessionAuthRow, error) {
 	row := q.db.QueryRowContext(ctx, getSessionAuth, publicID)
 	var i GetSessionAuthRow
@@ -182,6 +186,7 @@ func (q *Queries) GetSessionAuth(ctx context.Context, publicID string) (GetSessi
 		&i.Role,
 		&i.Enabled,
 		&i.AlumnusPublicID,
+		&i.AccessTokenMinutes,
 	)
 	return i, err
 }

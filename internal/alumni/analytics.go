@@ -58,7 +58,7 @@ func (s *Store) countBy(ctx context.Context, p auth.Principal, f Filter, dim, or
 	if plain(f) {
 		q.add("SELECT value, SUM(n) FROM alumni_stats WHERE dim = ? AND deleted = ?", dim, f.Deleted)
 		if consent {
-			q.add(" AND consent = TRUE")
+			q.add(" AND " + consentCondition(dim))
 		}
 		if f.directoryOnly {
 			q.add(" AND listed = TRUE")
@@ -123,14 +123,15 @@ func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim 
 		if i > 0 {
 			q.add(", ")
 		}
-		q.add("COALESCE(SUM(CASE WHEN " + cases[name] + " THEN 1 ELSE 0 END), 0)")
+		cond := cases[name]
+		if p.Role == auth.RoleViewer && consentDims[dim] && (dim != dimQuality || slices.Contains(contactGaps, name)) {
+			cond = "a.directory_consent = TRUE AND (" + cond + ")"
+		}
+		q.add("COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)")
 	}
 	fromClause, fromArgs := from(f)
 	q.add(fromClause, fromArgs...)
 	c := where(f)
-	if p.Role == auth.RoleViewer && consentDims[dim] {
-		c.add("a.directory_consent = TRUE")
-	}
 	c.writeTo(&q)
 	return cachedCount(ctx, s.counts, q, maps.Clone, func(ctx context.Context) (map[string]int, error) {
 		counts := make([]any, len(names))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -39,7 +40,19 @@ const (
 )
 
 // consentDims show contact details: a viewer counts only the records of those who consented.
+// Of dimQuality, only the contactGaps values do: degrees and employment are no contact details.
 var consentDims = map[string]bool{dimContact: true, dimCountry: true, dimCity: true, dimQuality: true}
+
+// contactGaps are the dimQuality values that tell about contact details.
+var contactGaps = []string{"missing_email", "no_address"}
+
+// consentCondition is the SQL condition on alumni_stats rows of dim that a viewer counts.
+func consentCondition(dim string) string {
+	if dim == dimQuality {
+		return "(consent = TRUE OR value NOT IN ('" + strings.Join(contactGaps, "', '") + "'))"
+	}
+	return "consent = TRUE"
+}
 
 // statColumns are the alumni_stats columns of a delta row.
 var statColumns = []string{"dim", "value", "deleted", "consent", "listed", "n"}

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/emailaddr"
+	"github.com/alumnid/alumnid/internal/safetext"
 )
 
 // Limits of the stored fields, in characters. They match the columns in schema/ and the
@@ -51,8 +51,8 @@ func Normalize(f *Fields, now time.Time) error {
 			errs.Add(field, "is required")
 		case utf8.RuneCountInString(*s) > limit:
 			errs.Add(field, fmt.Sprintf("must be at most %d characters", limit))
-		case strings.ContainsFunc(*s, unicode.IsControl):
-			errs.Add(field, "must not contain control characters or line breaks")
+		case safetext.Problem(*s, false) != "":
+			errs.Add(field, safetext.Problem(*s, false))
 		}
 	}
 	text("studentId", &f.StudentID, maxStudentID, false)
@@ -165,8 +165,8 @@ func Normalize(f *Fields, now time.Time) error {
 	if utf8.RuneCountInString(f.Notes) > maxNotes {
 		errs.Add("notes", fmt.Sprintf("must be at most %d characters", maxNotes))
 	}
-	if strings.ContainsFunc(f.Notes, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) {
-		errs.Add("notes", "must not contain control characters")
+	if msg := safetext.Problem(f.Notes, true); msg != "" {
+		errs.Add("notes", msg)
 	}
 	return errs.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,6 +47,27 @@ type Change struct {
 	After  any    `json:"after,omitempty"`
 }
 
+// Actions are the actions the trail records: the contract's AuditEvent.action lists the
+// same (a test compares them), and Record and RecordAll refuse any other, so that nothing is
+// written that clients were not told about.
+var Actions = []string{
+	"alumnus.create", "alumnus.update", "alumnus.delete", "alumnus.restore",
+	"user.create", "user.update", "user.delete", "user.password_change", "user.password_reset",
+	"session.login", "session.login_failed", "session.logout", "session.refresh_reuse",
+	"invite.create", "invite.accept",
+	"settings.update", "alumni.export",
+	"import.create", "import.progress", "import.complete",
+	"backup.create",
+}
+
+// checkAction returns an error unless action is one of Actions.
+func checkAction(action string) error {
+	if !slices.Contains(Actions, action) {
+		return fmt.Errorf("audit: %q is not one of the documented actions (audit.Actions)", action)
+	}
+	return nil
+}
+
 // Event is one change to record.
 type Event struct {
 	Action     string // entity.verb, e.g. alumnus.update
@@ -60,6 +82,9 @@ type Event struct {
 // Record writes e with the actor of ctx through q, which should be the transaction of the
 // change so that both commit or neither does. It returns the database's error.
 func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
+	if err := checkAction(e.Action); err != nil {
+		return err
+	}
 	actor := ActorFrom(ctx)
 	if e.Actor != nil {
 		actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
@@ -113,6 +138,9 @@ func RecordAll(ctx context.Context, tx Execer, events []Event, now time.Time) er
 	}
 	at := now.UTC().Truncate(time.Microsecond)
 	for _, e := range events {
+		if err := checkAction(e.Action); err != nil {
+			return err
+		}
 		actor := ActorFrom(ctx)
 		if e.Actor != nil {
 			actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role

@@ -27,7 +27,12 @@ type Invite struct {
 
 var errNoAlumnus = derrors.New(derrors.NotFound, "No alumnus with this id.")
 
-var errInviteInvalid = derrors.New(derrors.Invalid, "The invitation is not valid: it is unknown, used or expired.",
+// errInviteInvalid is the one answer to an invitation that cannot be accepted, whatever the
+// reason, so that its answer tells nothing about other accounts: its email may belong to
+// another user, and whoever holds the invitation (the office member who made it, too) must
+// not learn that.
+var errInviteInvalid = derrors.New(derrors.Invalid,
+	"The invitation cannot be accepted: it is unknown, used or expired, or its email cannot be used. Ask the alumni office for a new one.",
 	derrors.FieldError{Field: "token", Message: "is not a valid invitation"})
 
 var errAlreadyClaimed = derrors.New(derrors.Conflict, "A user is already linked to this record.",
@@ -87,8 +92,9 @@ func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (In
 }
 
 // AcceptInvite creates the alumnus user of an invitation with pw and signs it in. Unknown,
-// used and expired invitations give Invalid (and count as failures from clientIP, so they
-// cannot be guessed), a weak password Invalid, a taken email or record Conflict.
+// used and expired invitations, and those whose email another user holds, give the same
+// Invalid error (and count as failures from clientIP, so they cannot be guessed or used to
+// probe for accounts); a weak password gives Invalid, a record already claimed Conflict.
 func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string) (Tokens, error) {
 	now := s.timestamp()
 	const account = inviteAccount
@@ -145,6 +151,12 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string)
 		out, err = s.openSession(ctx, q, u, key, clientIP, now)
 		return err
 	})
+	if errors.Is(err, errEmailTaken) {
+		if err := countFailure(ctx, db.New(s.db), account, clientIP, now); err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, errInviteInvalid
+	}
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,6 +87,10 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, fmt.Errorf("%w (user disabled)", ErrUnauthenticated)
 	case row.UserPublicID != claims.Subject || row.Role != claims.Role:
 		return Principal{}, fmt.Errorf("%w (token does not match its session)", ErrUnauthenticated)
+	case claims.ExpiresAt.Sub(claims.IssuedAt) > accessTokenTTL(row.AccessTokenMinutes):
+		// Tokens are issued for the configured lifetime; one claiming more was not issued by
+		// this service as it is configured now (a leaked key, or a lifetime since shortened).
+		return Principal{}, fmt.Errorf("%w (token lifetime longer than configured)", ErrUnauthenticated)
 	}
 	p := Principal{
 		UserID: row.UserPublicID, Role: Role(row.Role), SessionID: claims.SessionID, TokenExpiresAt: claims.ExpiresAt,
@@ -95,6 +100,16 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		p.AlumnusID = *row.AlumnusPublicID
 	}
 	return p, nil
+}
+
+// accessTokenTTL is the access-token lifetime stored in the settings (raw: its JSON value;
+// none or unreadable: the default).
+func accessTokenTTL(raw json.RawMessage) time.Duration {
+	var minutes int
+	if json.Unmarshal(raw, &minutes) != nil || minutes <= 0 {
+		minutes = settings.Defaults().AccessTokenMinutes
+	}
+	return settings.Settings{AccessTokenMinutes: minutes}.AccessTokenTTL()
 }
 
 // Login checks an email and password and opens a session. An unknown email, a wrong password

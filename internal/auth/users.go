@@ -152,11 +152,13 @@ func alumnusKey(ctx context.Context, q *db.Queries, id string) (*int64, error) {
 	return &a.ID, nil
 }
 
+var errEmailTaken = derrors.New(derrors.Conflict, "Another user already has this email.",
+	derrors.FieldError{Field: "email", Message: "another user already has this email"})
+
 func translateUserErr(err error) error {
 	switch key, _ := database.DuplicateKey(err); key {
 	case "uq_users_email":
-		return derrors.New(derrors.Conflict, "Another user already has this email.",
-			derrors.FieldError{Field: "email", Message: "another user already has this email"})
+		return errEmailTaken
 	case "uq_users_alumnus":
 		return derrors.New(derrors.Conflict, "Another user is already linked to this record.",
 			derrors.FieldError{Field: "alumnusId", Message: "another user is already linked to this record"})

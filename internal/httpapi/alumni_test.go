@@ -296,6 +296,8 @@ func TestListRejectsBadParameters(t *testing.T) {
 		{"country=Germany", "country"},
 		{"deleted=maybe", "deleted"},
 		{"colour=red", "colour"},
+		{"city=%FF", "city"}, // not UTF-8: refused, not matched as U+FFFD
+		{"employer=Acme%C3%28", "employer"},
 		{"sort=name", "sort"},
 		{"sort=relevance", "sort"},
 		{"sort=email", "sort"},

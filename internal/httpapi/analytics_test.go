@@ -171,3 +171,37 @@ func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Degrees and employment are no contact details: a viewer counts the records missing them
+// among everyone, as the office does; only the contact gaps (email, address) are counted
+// among those who consented to the directory.
+func TestAnalyticsViewerCountsRecordGapsOfEveryone(t *testing.T) {
+	srv := newServer(t)
+	create(t, srv.Client, map[string]any{"firstName": "Una", "lastName": "Listed", "directoryConsent": false})
+	create(t, srv.Client, person("Con", "Sented", map[string]any{
+		"directoryConsent": true, "email": "con@example.org", "degrees": degree("History", 2001),
+		"address":    map[string]any{"city": "Ghent", "country": "BE"},
+		"employment": map[string]any{"employer": "Globex"},
+	}))
+	viewer := srv.As(t, auth.RoleViewer)
+	tests := []struct {
+		name string
+		c    *apitest.Client
+		want api.AnalyticsDataQuality
+	}{
+		{"office", srv.Client, api.AnalyticsDataQuality{Total: 2, NoDegree: 1, NoEmployment: 1, MissingEmail: 1, NoAddress: 1}},
+		{"viewer", viewer, api.AnalyticsDataQuality{Total: 2, NoDegree: 1, NoEmployment: 1, MissingEmail: 0, NoAddress: 0}},
+	}
+	for _, tt := range tests {
+		for _, query := range []string{"", everything} {
+			t.Run(tt.name+" "+query, func(t *testing.T) {
+				var got api.AnalyticsDataQuality
+				tt.c.Get("/api/v1/analytics/data-quality?"+query, nil).JSON(t, &got)
+				got.LostContact, got.DuplicateGroups, got.DuplicateRecords = 0, 0, 0
+				if got != tt.want {
+					t.Errorf("got %+v, want %+v", got, tt.want)
+				}
+			})
+		}
+	}
+}

@@ -202,13 +202,14 @@ func TestAuthRejectedTokens(t *testing.T) {
 
 	// Positive controls: the crafting below is right.
 	for name, authz := range map[string]string{
-		"hand-made token":              "Bearer " + craftJWS(t, hdr, claims, ours),
-		"typ application/at+jwt":       "Bearer " + craftJWS(t, withMembers(hdr, "typ", "application/at+jwt"), claims, ours),
-		"lower-case scheme":            "bearer " + tok.AccessToken,
-		"token as issued, to compare":  "Bearer " + tok.AccessToken,
-		"fresh iat and exp, same sid":  "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now, "nbf", now, "exp", now+60), ours),
-		"aud as an array containing":   "Bearer " + craftJWS(t, hdr, withMembers(claims, "aud", []string{"someone-else", apitest.Audience}), ours),
-		"no nbf (it is optional here)": "Bearer " + craftJWS(t, hdr, withMembers(claims, "nbf", nil), ours),
+		"hand-made token":               "Bearer " + craftJWS(t, hdr, claims, ours),
+		"typ application/at+jwt":        "Bearer " + craftJWS(t, withMembers(hdr, "typ", "application/at+jwt"), claims, ours),
+		"lower-case scheme":             "bearer " + tok.AccessToken,
+		"token as issued, to compare":   "Bearer " + tok.AccessToken,
+		"fresh iat and exp, same sid":   "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now, "nbf", now, "exp", now+60), ours),
+		"aud as an array containing":    "Bearer " + craftJWS(t, hdr, withMembers(claims, "aud", []string{"someone-else", apitest.Audience}), ours),
+		"no nbf (it is optional here)":  "Bearer " + craftJWS(t, hdr, withMembers(claims, "nbf", nil), ours),
+		"lifetime as configured (15 m)": "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now, "nbf", now, "exp", now+15*60), ours),
 	} {
 		if r := s.Anon.Get("/api/v1/auth/me", map[string]string{"Authorization": authz}); r.Status != http.StatusOK {
 			t.Fatalf("control %q: %d %s", name, r.Status, r.Body)
@@ -241,6 +242,9 @@ func TestAuthRejectedTokens(t *testing.T) {
 		{"nbf in the future", "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now, "nbf", now+3600, "exp", now+7200), ours)},
 		{"iat in the future", "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now+3600, "nbf", nil, "exp", now+7200), ours)},
 		{"no exp", "Bearer " + craftJWS(t, hdr, withMembers(claims, "exp", nil), ours)},
+		{"lifetime of ten years", "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now, "nbf", now, "exp", now+10*365*24*3600), ours)},
+		{"lifetime a second over the configured", "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now, "nbf", now, "exp", now+15*60+1), ours)},
+		{"old iat stretching the lifetime", "Bearer " + craftJWS(t, hdr, withMembers(claims, "iat", now-3600, "nbf", nil, "exp", now+60), ours)},
 		{"role escalated, signed", "Bearer " + craftJWS(t, hdr, withMembers(claims, "role", "admin"), ours)},
 		{"role escalated, signature kept", "Bearer " + tampered},
 		{"another user's session", "Bearer " + craftJWS(t, hdr, withMembers(claims, "sid", otherClaims["sid"]), ours)},
@@ -909,14 +913,21 @@ func TestAuthAcceptInviteRefusals(t *testing.T) {
 			var inv api.Invite
 			resp.JSON(t, &inv)
 			return inv
-		}, http.StatusConflict, "email"},
+		}, http.StatusUnprocessableEntity, "token"}, // not 409: the answer must not tell that the email has an account
 	}
+	invalid := map[string]string{} // the detail and field errors of each 422, which must not differ
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, _ := create(t, staff, map[string]any{"firstName": "Case", "lastName": fmt.Sprintf("Number%d", i), "email": fmt.Sprintf("case%d@example.org", i)})
 			inv := tt.prepare(t, rec.Id)
-			assertProblem(t, s.Anon.Post("/api/v1/auth/accept-invite", map[string]string{"token": inv.Token, "password": good}), tt.status, tt.field)
+			p := assertProblem(t, s.Anon.Post("/api/v1/auth/accept-invite", map[string]string{"token": inv.Token, "password": good}), tt.status, tt.field)
+			if tt.status == http.StatusUnprocessableEntity {
+				invalid[tt.name] = fmt.Sprintf("%s %s %v", p.Title, *p.Detail, *p.Errors)
+			}
 		})
+	}
+	if invalid["email of another user"] != invalid["expired"] || invalid["expired"] == "" {
+		t.Errorf("an invitation to a taken email is answered differently from an expired one:\n%s\n%s", invalid["email of another user"], invalid["expired"])
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/events"
+	"github.com/alumnid/alumnid/internal/strictjson"
 )
 
 // The events WebSocket (GET /api/v1/events, described in openapi.yaml): authentication in the
@@ -89,12 +90,7 @@ func (h eventsHandler) originAllowed(origin, host string) bool {
 	if o, ok := strings.CutPrefix(origin, "https://"); ok && strings.EqualFold(o, host) {
 		return true
 	}
-	for _, allowed := range h.origins {
-		if strings.EqualFold(allowed, origin) {
-			return true
-		}
-	}
-	return false
+	return configuredOrigin(h.origins, origin)
 }
 
 // closeError is why the server ends a connection: a WebSocket close code and reason.
@@ -276,12 +272,13 @@ func readAuth(ctx context.Context, conn *websocket.Conn) (api.EventsAuth, error)
 }
 
 // decodeAuth reads the first message of a subscriber: a text message holding one EventsAuth
-// object with a token and nothing else. Anything else is closeBadInput.
+// object with a token and nothing else, read as strictly as request bodies (strictjson).
+// Anything else is closeBadInput.
 func decodeAuth(typ websocket.MessageType, data []byte) (api.EventsAuth, error) {
 	var msg api.EventsAuth
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if typ != websocket.MessageText || dec.Decode(&msg) != nil || msg.Type != api.Auth || msg.Token == "" {
+	if typ != websocket.MessageText || strictjson.Check(data) != nil || dec.Decode(&msg) != nil || msg.Type != api.Auth || msg.Token == "" {
 		return api.EventsAuth{}, closeBadInput
 	}
 	return msg, nil

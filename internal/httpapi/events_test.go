@@ -271,6 +271,13 @@ func TestEventsRefused(t *testing.T) {
 			sub.SendRaw(t, `{"type":"auth","token":"x","admin":true}`)
 		}, websocket.StatusUnsupportedData},
 		{"wrong type", func(sub *apitest.Subscriber) { sub.SendRaw(t, `{"type":"subscribe","token":"x"}`) }, websocket.StatusUnsupportedData},
+		// Read strictly, as request bodies are: a valid token does not make up for the rest.
+		{"duplicate member", func(sub *apitest.Subscriber) {
+			sub.SendRaw(t, `{"type":"auth","token":"x","token":"`+s.Client.Token()+`"}`)
+		}, websocket.StatusUnsupportedData},
+		{"text after the message", func(sub *apitest.Subscriber) {
+			sub.SendRaw(t, `{"type":"auth","token":"`+s.Client.Token()+`"} {"type":"auth"}`)
+		}, websocket.StatusUnsupportedData},
 		{"oversize", func(sub *apitest.Subscriber) {
 			sub.SendRaw(t, `{"type":"auth","token":"`+strings.Repeat("x", 20000)+`"}`)
 		}, websocket.StatusMessageTooBig},

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -122,6 +124,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.JSONSerializer = strictSerializer{}
 	e.HTTPErrorHandler = errorHandler(log)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
@@ -141,8 +144,10 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		// Browser apps read ETag (for If-Match), Content-Disposition (an export's file name) and
 		// Idempotent-Replayed, and send Idempotency-Key.
 		middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins: cfg.AllowedOrigins,
-			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+			// Echo allows every origin ("*") when AllowOrigins is empty: the origins are
+			// matched here instead, so that none configured means none allowed.
+			AllowOriginFunc: func(origin string) (bool, error) { return configuredOrigin(cfg.AllowedOrigins, origin), nil },
+			AllowMethods:    []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
 			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", "If-None-Match", echo.HeaderXRequestID,
 				headerIdempotencyKey},
 			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, "Retry-After", echo.HeaderContentDisposition,
@@ -191,6 +196,11 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		e.GET("/metrics", echo.WrapHandler(requireToken(cfg.MetricsToken, cfg.Metrics.Handler())))
 	}
 	return e, nil
+}
+
+// configuredOrigin reports whether origin is one of origins (compared without regard to case).
+func configuredOrigin(origins []string, origin string) bool {
+	return slices.ContainsFunc(origins, func(o string) bool { return strings.EqualFold(o, origin) })
 }
 
 // ipExtractor believes X-Forwarded-For only from trusted proxies.

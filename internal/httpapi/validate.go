@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -56,11 +57,6 @@ func LoadSpec(raw []byte) (*openapi3.T, error) {
 	return doc, nil
 }
 
-// enforceContract runs the contract before a handler: it finds the operation, authenticates
-// the caller and checks the operation's x-roles (see security.go), then checks the request
-// against the contract: parameters (including unknown query parameters, which kin-openapi
-// lets through), the Content-Type and the body. Requests for paths or methods the contract
-// does not have pass on to Echo, which answers 404 or 405.
 // operationKey names, in the Echo context, the contract's operation of a request that the
 // contract middleware let through.
 const operationKey = "openapi.operation"
@@ -71,6 +67,11 @@ func operationOf(c echo.Context) *openapi3.Operation {
 	return op
 }
 
+// enforceContract runs the contract before a handler: it finds the operation, authenticates
+// the caller and checks the operation's x-roles (see security.go), then checks the request
+// against the contract: parameters (including unknown query parameters, which kin-openapi
+// lets through), the Content-Type and the body (read strictly first: jsonbody.go). Requests
+// for paths or methods the contract does not have pass on to Echo, which answers 404 or 405.
 func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error) {
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
@@ -126,6 +127,11 @@ func enforceContract(doc *openapi3.T, guard *guard) (echo.MiddlewareFunc, error)
 				}
 				in.Options = &streamOpts
 			}
+			if !streamed(route.Operation) {
+				if err := checkJSONBody(req); err != nil {
+					return err
+				}
+			}
 			if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil || len(unknown) > 0 {
 				return requestProblem(err, unknown)
 			}
@@ -156,8 +162,9 @@ func streamedContentType(header string, op *openapi3.Operation) error {
 	return nil
 }
 
-// unknownQueryParams names each query parameter the operation does not declare: a typo in a
-// filter must not silently return everything.
+// unknownQueryParams names each query parameter the operation does not declare (a typo in a
+// filter must not silently return everything) and each whose value is not UTF-8 (it is
+// refused as a JSON string would be, not matched as replacement characters).
 func unknownQueryParams(route *routers.Route, query url.Values) []derrors.FieldError {
 	known := map[string]bool{}
 	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
@@ -168,9 +175,12 @@ func unknownQueryParams(route *routers.Route, query url.Values) []derrors.FieldE
 		}
 	}
 	var fields []derrors.FieldError
-	for name := range query {
-		if !known[name] {
+	for name, values := range query {
+		switch {
+		case !known[name]:
 			fields = append(fields, derrors.FieldError{Field: name, Message: "is not a parameter of this operation"})
+		case slices.ContainsFunc(values, func(v string) bool { return !utf8.ValidString(v) }):
+			fields = append(fields, derrors.FieldError{Field: name, Message: "is not valid UTF-8"})
 		}
 	}
 	slices.SortFunc(fields, func(a, b derrors.FieldError) int { return strings.Compare(a.Field, b.Field) })

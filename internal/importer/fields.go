@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/strictjson"
 )
 
 // The fields a column can set, by their API names (the contract's ImportField).
@@ -174,7 +174,7 @@ const maxMappingBytes = 64 << 10
 // returns a Malformed error naming mapping when it is not one, or names an unknown field.
 func ParseMapping(raw []byte) (Mapping, error) {
 	var m Mapping
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+	if err := strictjson.Unmarshal(raw, &m); err != nil || m == nil {
 		return nil, derrors.New(derrors.Malformed, "The mapping is not a JSON object from column header to field name.",
 			derrors.FieldError{Field: "mapping", Message: `must be a JSON object such as {"Matrikelnummer": "studentId"}`})
 	}

@@ -227,3 +227,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The mapping form field is JSON read as strictly as request bodies: a header mapped twice
+// (the last one would win), text after the object or invalid UTF-8 is refused.
+func TestParseMappingStrict(t *testing.T) {
+	for _, raw := range []string{
+		`{"Mail":"email","Mail":"workEmail"}`,
+		`{"Mail":"email"} {"x":1}`,
+		"{\"M\xc3\x28\":\"email\"}",
+		`["email"]`,
+		`null`,
+	} {
+		_, err := ParseMapping([]byte(raw))
+		var de *derrors.Error
+		if !errors.As(err, &de) || de.Kind != derrors.Malformed {
+			t.Errorf("ParseMapping(%q) = %v, want a Malformed error", raw, err)
+		}
+	}
+	if m, err := ParseMapping([]byte(`{"Mail":"email","Matrikel":"studentId"}`)); err != nil || m["Mail"] != "email" {
+		t.Errorf("ParseMapping of a good mapping = %v, %v", m, err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/safetext"
 )
 
 // Settings are the system settings. The JSON names are the names stored and shown in the API.
@@ -74,6 +75,8 @@ func (s *Settings) Validate() error {
 	s.OrganizationName = strings.TrimSpace(s.OrganizationName)
 	if s.OrganizationName == "" || len([]rune(s.OrganizationName)) > 200 {
 		fields.Add("organizationName", "must be 1 to 200 characters")
+	} else if msg := safetext.Problem(s.OrganizationName, false); msg != "" {
+		fields.Add("organizationName", msg)
 	}
 	ranges := []struct {
 		field     string

@@ -483,7 +483,9 @@ export const useChangePassword = <TError = ErrorType<BadRequestResponse | Unauth
     }
     /**
  * Sets the password of a new `alumnus` user linked to the invited record and signs in.
-An unknown, used or expired invitation gets `422` naming `token`.
+An unknown, used or expired invitation, and one whose email another user already has,
+gets the same `422` naming `token` (the answer never tells whether an email has an
+account); a record already claimed by a user gets `409`.
 
  * @summary Claim a record with an invitation
  */
