@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
-	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
@@ -43,31 +42,17 @@ func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
 	if err := Normalize(&f, now); err != nil {
 		return Alumnus{}, err
 	}
-	a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
+	c := newChange(f, now)
 	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
-		q := db.New(tx)
-		res, err := q.CreateAlumnus(ctx, toCreateParams(a))
-		if err != nil {
-			return translate(err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("read new alumnus id: %w", err)
-		}
-		if err := writeChildren(ctx, tx, children{id, f}); err != nil {
+		if err := write(ctx, tx, []*change{c}, now); err != nil {
 			return err
 		}
-		stats := statDelta{}
-		stats.add(1, f, now, now, false)
-		if err := stats.apply(ctx, tx); err != nil {
-			return err
-		}
-		return record(ctx, q, "alumnus.create", a.ID, audit.Diff(nil, auditFields(f)), now)
+		return c.rejected
 	})
 	if err != nil {
 		return Alumnus{}, err
 	}
-	return a, nil
+	return c.after, nil
 }
 
 // Get returns the live record with public id id as p may see it (Withheld names the fields
@@ -144,28 +129,12 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 			out = visible
 			return nil
 		}
-		params := toUpdateParams(f, now, internalID)
-		if err := q.UpdateAlumnus(ctx, params); err != nil {
-			return translate(err)
-		}
-		if err := q.DeleteDegrees(ctx, internalID); err != nil {
-			return fmt.Errorf("delete degrees: %w", err)
-		}
-		if err := q.DeleteTags(ctx, internalID); err != nil {
-			return fmt.Errorf("delete tags: %w", err)
-		}
-		if err := writeChildren(ctx, tx, children{internalID, f}); err != nil {
+		c := updateChange(internalID, cur, f, now)
+		if err := write(ctx, tx, []*change{c}, now); err != nil {
 			return err
 		}
-		stats := statDelta{}
-		stats.add(-1, cur.Fields, cur.CreatedAt, cur.UpdatedAt, false)
-		stats.add(1, f, cur.CreatedAt, now, false)
-		if err := stats.apply(ctx, tx); err != nil {
-			return err
-		}
-		next := Alumnus{ID: id, Version: cur.Version + 1, Fields: f, CreatedAt: cur.CreatedAt, UpdatedAt: now}
-		out = Redact(p, next)
-		return record(ctx, q, "alumnus.update", id, audit.Diff(auditFields(cur.Fields), auditFields(f)), now)
+		out = Redact(p, c.after)
+		return c.rejected
 	})
 	if err != nil {
 		return Alumnus{}, err
@@ -183,13 +152,11 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 		if err != nil {
 			return err
 		}
-		if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: &now, UpdatedAt: now, ID: row.ID}); err != nil {
-			return fmt.Errorf("delete alumnus: %w", err)
-		}
-		if err := moveStats(ctx, tx, row, now, true); err != nil {
+		list, err := withChildren(ctx, q, []db.Alumni{row})
+		if err != nil {
 			return err
 		}
-		return record(ctx, q, "alumnus.delete", id, nil, now)
+		return write(ctx, tx, []*change{trashChange(row.ID, list[0], true, now)}, now)
 	})
 }
 
@@ -207,24 +174,17 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 		if err != nil {
 			return fmt.Errorf("lock alumnus: %w", err)
 		}
-		if row.DeletedAt != nil {
-			if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: nil, UpdatedAt: now, ID: row.ID}); err != nil {
-				return fmt.Errorf("restore alumnus: %w", err)
-			}
-			if err := moveStats(ctx, tx, row, now, false); err != nil {
-				return err
-			}
-			row.DeletedAt, row.UpdatedAt, row.Version = nil, now, row.Version+1
-			if err := record(ctx, q, "alumnus.restore", id, nil, now); err != nil {
-				return err
-			}
-		}
 		list, err := withChildren(ctx, q, []db.Alumni{row})
 		if err != nil {
 			return err
 		}
 		out = list[0]
-		return nil
+		if row.DeletedAt == nil {
+			return nil
+		}
+		c := trashChange(row.ID, out, false, now)
+		out = c.after
+		return write(ctx, tx, []*change{c}, now)
 	})
 	return out, err
 }
@@ -243,20 +203,6 @@ func lockLive(ctx context.Context, q *db.Queries, id string, matches func(versio
 		return db.Alumni{}, ErrChanged
 	}
 	return row, nil
-}
-
-// moveStats moves the counts of the record row (as stored before the change) between live and
-// deleted, with its last change now at now.
-func moveStats(ctx context.Context, tx *sql.Tx, row db.Alumni, now time.Time, deleted bool) error {
-	list, err := withChildren(ctx, db.New(tx), []db.Alumni{row})
-	if err != nil {
-		return err
-	}
-	f := list[0].Fields
-	stats := statDelta{}
-	stats.add(-1, f, row.CreatedAt, row.UpdatedAt, !deleted)
-	stats.add(1, f, row.CreatedAt, now, deleted)
-	return stats.apply(ctx, tx)
 }
 
 // ErrChanged reports that a record is no longer at the version the caller based a change on.

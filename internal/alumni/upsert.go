@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -13,17 +12,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/alumnid/alumnid/gen/db"
-	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
 // Upserts: many records created or updated in one transaction, matched on their natural keys
-// (imports use this). Records are written the way Create and Update write them — Normalize,
-// the same row mapping (toCreateParams, toUpdateParams, bulk.go's Row), writeChildren for
-// degrees and tags, the same audit events — so a change to that write path must be made here
-// too. New records, their degrees and tags, and the audit events are written with multi-row
-// INSERTs: a few statements per batch instead of a few per record.
+// (imports use this). Every change goes through the one write path (write.go), as Create's and
+// Update's do: updates one row at a time, so that later rows of a batch see them, and the new
+// records of a batch together, with multi-row INSERTs.
 
 // UpsertRow is one record to create or update. It is matched on StudentID, then on Email (as
 // Normalize stores them). Edit receives a copy of the matched record's fields (found is true),
@@ -77,12 +73,6 @@ type upsertTarget struct {
 	Alumnus
 }
 
-// newRecord is a record an upsert creates, and the row it comes from.
-type newRecord struct {
-	row int
-	Alumnus
-}
-
 // Upsert creates or updates one record per row through tx, the caller's transaction (so that
 // its own bookkeeping commits with the records). Records matched are locked until the
 // transaction ends. A row is written whole or not at all: its first write is the record's own
@@ -133,8 +123,8 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 	}
 
 	out := make([]UpsertResult, len(rows))
-	var created []newRecord
-	var events []audit.Event
+	var created []*change
+	var createdRows []int
 	seen := map[string]int{} // the row of each key, "s:" student id or "e:" email
 	for i, r := range rows {
 		k := rowKeys[i]
@@ -165,23 +155,22 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 		case target == nil:
 			f, err := edit(r, Fields{}, false, now)
 			if err != nil {
-				if out[i], _, err = rejected(err); err != nil {
+				if out[i], err = rejected(err); err != nil {
 					return nil, err
 				}
 				continue
 			}
-			a := Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}
-			created = append(created, newRecord{row: i, Alumnus: a})
-			out[i] = UpsertResult{Outcome: Created, ID: a.ID}
+			c := newChange(f, now)
+			created, createdRows = append(created, c), append(createdRows, i)
+			out[i] = UpsertResult{Outcome: Created, ID: c.after.ID}
 		default:
 			oldKeys := []string{fold(target.StudentID), fold(target.Email)}
-			res, event, err := s.upsertUpdate(ctx, tx, r, target, now)
+			res, err := upsertUpdate(ctx, tx, r, target, now)
 			if err != nil {
 				return nil, err
 			}
 			out[i] = res
-			if event != nil {
-				events = append(events, *event)
+			if res.Outcome == Updated {
 				// Later rows see the record as it is now.
 				delete(byStudentID, oldKeys[0])
 				delete(byEmail, oldKeys[1])
@@ -194,12 +183,13 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 			}
 		}
 	}
-	createEvents, err := s.insertNew(ctx, tx, created, out)
-	if err != nil {
+	if err := write(ctx, tx, created, now); err != nil {
 		return nil, err
 	}
-	if err := audit.RecordAll(ctx, tx, append(events, createEvents...), now); err != nil {
-		return nil, err
+	for j, c := range created {
+		if c.rejected != nil {
+			out[createdRows[j]] = UpsertResult{Outcome: Rejected, Err: c.rejected}
+		}
 	}
 	if dryRun {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT upsert_dry_run"); err != nil {
@@ -286,9 +276,8 @@ func pointers(xs []string) []*string {
 func fold(key string) string { return strings.ToLower(key) }
 
 // upsertUpdate applies r to the stored record t, like Update: nothing is written when no field
-// changes. It returns the audit event of a change, to be written with the batch's.
-func (s *Store) upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget, now time.Time) (UpsertResult, *audit.Event, error) {
-	q := db.New(tx)
+// changes. t becomes the record as written.
+func upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget, now time.Time) (UpsertResult, error) {
 	cur := t.Fields
 	cur.Degrees, cur.Tags = slices.Clone(cur.Degrees), slices.Clone(cur.Tags)
 	f, err := edit(r, cur, true, now)
@@ -296,80 +285,17 @@ func (s *Store) upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *up
 		return rejected(err)
 	}
 	if reflect.DeepEqual(t.Fields, f) {
-		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil, nil
+		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil
 	}
-	if err := q.UpdateAlumnus(ctx, toUpdateParams(f, now, t.internalID)); err != nil {
-		return rejected(translate(err))
+	c := updateChange(t.internalID, t.Alumnus, f, now)
+	if err := write(ctx, tx, []*change{c}, now); err != nil {
+		return UpsertResult{}, err
 	}
-	if err := q.DeleteDegrees(ctx, t.internalID); err != nil {
-		return UpsertResult{}, nil, fmt.Errorf("delete degrees: %w", err)
+	if c.rejected != nil {
+		return UpsertResult{Outcome: Rejected, Err: c.rejected}, nil
 	}
-	if err := q.DeleteTags(ctx, t.internalID); err != nil {
-		return UpsertResult{}, nil, fmt.Errorf("delete tags: %w", err)
-	}
-	if err := writeChildren(ctx, tx, children{t.internalID, f}); err != nil {
-		return UpsertResult{}, nil, err
-	}
-	stats := statDelta{}
-	stats.add(-1, t.Fields, t.CreatedAt, t.UpdatedAt, false)
-	stats.add(1, f, t.CreatedAt, now, false)
-	if err := stats.apply(ctx, tx); err != nil {
-		return UpsertResult{}, nil, err
-	}
-	event := alumnusEvent("alumnus.update", t.ID, audit.Diff(auditFields(t.Fields), auditFields(f)))
-	t.Fields, t.Version, t.UpdatedAt = f, t.Version+1, now
-	return UpsertResult{Outcome: Updated, ID: t.ID}, &event, nil
-}
-
-// insertNew inserts the new records, like Create, with one multi-row INSERT; when that meets
-// a unique key another record has, it inserts them one by one, rejecting (in out) those that
-// conflict. It returns their audit events.
-func (s *Store) insertNew(ctx context.Context, tx *sql.Tx, records []newRecord, out []UpsertResult) ([]audit.Event, error) {
-	if len(records) == 0 {
-		return nil, nil
-	}
-	q := db.New(tx)
-	batch := make([]Alumnus, len(records))
-	for i, r := range records {
-		batch[i] = r.Alumnus
-	}
-	ids, err := insertAll(ctx, tx, batch)
-	if _, dup := database.DuplicateKey(err); dup {
-		ids = map[string]int64{}
-		for _, r := range records {
-			res, err := q.CreateAlumnus(ctx, toCreateParams(r.Alumnus))
-			if err != nil {
-				if out[r.row], _, err = rejected(translate(err)); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if ids[r.ID], err = res.LastInsertId(); err != nil {
-				return nil, fmt.Errorf("read new alumnus id: %w", err)
-			}
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	var events []audit.Event
-	var written []children
-	var counted []Alumnus
-	for _, r := range records {
-		id, ok := ids[r.ID]
-		if !ok {
-			continue // rejected
-		}
-		written = append(written, children{id, r.Fields})
-		counted = append(counted, r.Alumnus)
-		events = append(events, alumnusEvent("alumnus.create", r.ID, audit.Diff(nil, auditFields(r.Fields))))
-	}
-	if err := writeChildren(ctx, tx, written...); err != nil {
-		return nil, err
-	}
-	if err := countNew(ctx, tx, counted); err != nil {
-		return nil, err
-	}
-	return events, nil
+	t.Alumnus = c.after
+	return UpsertResult{Outcome: Updated, ID: t.ID}, nil
 }
 
 // insertAll inserts records with multi-row INSERTs and returns their internal keys by public
@@ -394,22 +320,23 @@ func insertAll(ctx context.Context, tx *sql.Tx, records []Alumnus) (map[string]i
 	return ids, nil
 }
 
-// InsertNew writes new records (normalized, with their public ids and times) through tx with
-// multi-row INSERTs: the records, their degrees, tags and search words, and their counts. For
-// bulk loaders (the seed command); it writes no audit events.
+// InsertNew writes new records (normalized, with their public ids and times) through tx, by
+// the write path but without audit events: for bulk loaders of synthetic data (the seed
+// command). It returns the database's error, a unique-key conflict included.
 func InsertNew(ctx context.Context, tx *sql.Tx, batch []Alumnus) error {
-	ids, err := insertAll(ctx, tx, batch)
-	if err != nil {
-		return err
-	}
-	written := make([]children, len(batch))
+	changes := make([]*change, len(batch))
 	for i, a := range batch {
-		written[i] = children{ids[a.ID], a.Fields}
+		changes[i] = &change{action: actionCreate, after: a}
 	}
-	if err := writeChildren(ctx, tx, written...); err != nil {
+	if err := writeAll(ctx, tx, changes, time.Time{}, false); err != nil {
 		return err
 	}
-	return countNew(ctx, tx, batch)
+	for _, c := range changes {
+		if c.rejected != nil {
+			return c.rejected
+		}
+	}
+	return nil
 }
 
 // edit applies r's edit to cur and normalizes the result. It returns an Invalid error with the
@@ -428,10 +355,9 @@ func edit(r UpsertRow, cur Fields, found bool, now time.Time) (Fields, error) {
 
 // rejected turns a domain error into a rejected row; any other error is the database's and
 // fails the batch.
-func rejected(err error) (UpsertResult, *audit.Event, error) {
-	var d *derrors.Error
-	if errors.As(err, &d) {
-		return UpsertResult{Outcome: Rejected, Err: err}, nil, nil
+func rejected(err error) (UpsertResult, error) {
+	if derrors.As(err) != nil {
+		return UpsertResult{Outcome: Rejected, Err: err}, nil
 	}
-	return UpsertResult{}, nil, err
+	return UpsertResult{}, err
 }

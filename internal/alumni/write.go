@@ -1,0 +1,213 @@
+package alumni
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/audit"
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/derrors"
+)
+
+// The write path. Every change to a record — a create, an update, a delete, a restore, and
+// each row an import upserts — is written by write, in the caller's transaction. What follows
+// a change hooks in here and nowhere else: the record's degrees and tags, its search index
+// words, the summary counts (alumni_stats) and the audit event, which is also what real-time
+// subscribers receive (internal/events reads the trail).
+
+// Actions of the write path, as the audit trail records them.
+const (
+	actionCreate  = "alumnus.create"
+	actionUpdate  = "alumnus.update"
+	actionDelete  = "alumnus.delete"
+	actionRestore = "alumnus.restore"
+)
+
+// change is one change to one record.
+type change struct {
+	action string
+	// key is the record's internal key; write sets it for a create.
+	key int64
+	// before is the record as stored (with degrees and tags), the zero Alumnus for a create;
+	// after is the record as it is to be stored: normalized fields, times and DeletedAt.
+	before, after Alumnus
+	// rejected is set by write when the record's own row meets a unique key another record
+	// has (a Conflict naming the field); nothing of the change is then written.
+	rejected error
+}
+
+// newChange returns the change that creates a record of normalized fields f at now.
+func newChange(f Fields, now time.Time) *change {
+	return &change{action: actionCreate,
+		after: Alumnus{ID: database.NewPublicID(now), Version: 1, Fields: f, CreatedAt: now, UpdatedAt: now}}
+}
+
+// updateChange returns the change of the stored record cur (internal key key) to normalized
+// fields f at now.
+func updateChange(key int64, cur Alumnus, f Fields, now time.Time) *change {
+	next := cur
+	next.Fields, next.Version, next.UpdatedAt = f, cur.Version+1, now
+	return &change{action: actionUpdate, key: key, before: cur, after: next}
+}
+
+// trashChange returns the change that moves the stored record cur to the trash (deleted) or
+// back from it, at now.
+func trashChange(key int64, cur Alumnus, deleted bool, now time.Time) *change {
+	next := cur
+	next.Version, next.UpdatedAt, next.DeletedAt = cur.Version+1, now, nil
+	action := actionRestore
+	if deleted {
+		next.DeletedAt, action = &now, actionDelete
+	}
+	return &change{action: action, key: key, before: cur, after: next}
+}
+
+// event is the audit event of c: the fields' before and after of a create or update.
+func (c *change) event() audit.Event {
+	var changes []audit.Change
+	switch c.action {
+	case actionCreate:
+		changes = audit.Diff(nil, auditFields(c.after.Fields))
+	case actionUpdate:
+		changes = audit.Diff(auditFields(c.before.Fields), auditFields(c.after.Fields))
+	}
+	return audit.Event{Action: c.action, EntityType: "alumnus", EntityID: c.after.ID, Changes: changes}
+}
+
+// write writes changes through tx, made at now: first each record's own row (updates, trash
+// moves, then new records with multi-row INSERTs), then, for every change not rejected, its
+// degrees, tags and search words, the counts and the audit events. A change whose row meets a
+// unique key another record has is rejected (change.rejected) and the others are written. It
+// returns the database's other errors, after which the transaction must be rolled back.
+func write(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time) error {
+	return writeAll(ctx, tx, changes, now, true)
+}
+
+// writeAll is write, with audit events only when audited.
+func writeAll(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
+	q := db.New(tx)
+	var creates []*change
+	for _, c := range changes {
+		c.rejected = nil // a transaction run again after a deadlock writes its changes again
+		switch c.action {
+		case actionCreate:
+			creates = append(creates, c)
+		case actionUpdate:
+			if err := q.UpdateAlumnus(ctx, toUpdateParams(c.after.Fields, c.after.UpdatedAt, c.key)); err != nil {
+				if c.rejected = translate(err); derrors.As(c.rejected) == nil {
+					return c.rejected
+				}
+				continue
+			}
+			if err := q.DeleteDegrees(ctx, c.key); err != nil {
+				return fmt.Errorf("delete degrees: %w", err)
+			}
+			if err := q.DeleteTags(ctx, c.key); err != nil {
+				return fmt.Errorf("delete tags: %w", err)
+			}
+		case actionDelete, actionRestore:
+			if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: c.after.DeletedAt, UpdatedAt: c.after.UpdatedAt, ID: c.key}); err != nil {
+				return fmt.Errorf("move alumnus to or from the trash: %w", err)
+			}
+		default:
+			return fmt.Errorf("write alumnus: unknown action %q", c.action)
+		}
+	}
+	if err := insertRecords(ctx, tx, creates); err != nil {
+		return err
+	}
+	var written []children
+	stats := statDelta{}
+	events := make([]audit.Event, 0, len(changes))
+	for _, c := range changes {
+		if c.rejected != nil {
+			continue
+		}
+		if c.action == actionCreate || c.action == actionUpdate {
+			written = append(written, children{c.key, c.after.Fields})
+		}
+		if c.action != actionCreate {
+			stats.add(-1, c.before.Fields, c.before.CreatedAt, c.before.UpdatedAt, c.before.DeletedAt != nil)
+		}
+		stats.add(1, c.after.Fields, c.after.CreatedAt, c.after.UpdatedAt, c.after.DeletedAt != nil)
+		events = append(events, c.event())
+	}
+	if err := writeChildren(ctx, tx, written...); err != nil {
+		return err
+	}
+	if err := stats.apply(ctx, tx); err != nil {
+		return err
+	}
+	if !audited {
+		return nil
+	}
+	return audit.RecordAll(ctx, tx, events, now)
+}
+
+// insertRecords inserts the rows of new records and sets their keys: one INSERT for one
+// record, multi-row INSERTs for more; when a multi-row INSERT meets a unique key another
+// record has, it inserts them one by one, rejecting those that conflict.
+func insertRecords(ctx context.Context, tx *sql.Tx, creates []*change) error {
+	if len(creates) > 1 {
+		records := make([]Alumnus, len(creates))
+		for i, c := range creates {
+			records[i] = c.after
+		}
+		ids, err := insertAll(ctx, tx, records)
+		if err == nil {
+			for _, c := range creates {
+				c.key = ids[c.after.ID]
+			}
+			return nil
+		}
+		if _, dup := database.DuplicateKey(err); !dup {
+			return err
+		}
+	}
+	q := db.New(tx)
+	for _, c := range creates {
+		res, err := q.CreateAlumnus(ctx, toCreateParams(c.after))
+		if err != nil {
+			if c.rejected = translate(err); derrors.As(c.rejected) == nil {
+				return c.rejected
+			}
+			continue
+		}
+		if c.key, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("read new alumnus id: %w", err)
+		}
+	}
+	return nil
+}
+// auditFields are the fields of f as the audit trail records them, by API name.
+func auditFields(f Fields) map[string]any {
+	degrees := make([]map[string]any, len(f.Degrees))
+	for i, d := range f.Degrees {
+		degrees[i] = map[string]any{"degree": d.Degree, "program": d.Program, "faculty": d.Faculty,
+			"graduationYear": d.GraduationYear, "preferredClassYear": d.PreferredClassYear, "primary": d.Primary}
+	}
+	m := map[string]any{
+		"studentId": f.StudentID, "firstName": f.FirstName, "lastName": f.LastName,
+		"preferredName": f.PreferredName, "enrolledName": f.EnrolledName,
+		"email": f.Email, "workEmail": f.WorkEmail, "phone": f.Phone,
+		"address.line1": f.Address.Line1, "address.line2": f.Address.Line2, "address.city": f.Address.City,
+		"address.region": f.Address.Region, "address.postalCode": f.Address.PostalCode, "address.country": f.Address.Country,
+		"employment.employer": f.Employment.Employer, "employment.jobTitle": f.Employment.JobTitle,
+		"employment.industry": f.Employment.Industry,
+		"linkedinUrl":         f.LinkedInURL, "websiteUrl": f.WebsiteURL,
+		"degrees": degrees, "tags": f.Tags,
+		"directoryConsent":              f.DirectoryConsent,
+		"contactPermissions.doNotEmail": f.ContactPermissions.DoNotEmail,
+		"contactPermissions.doNotMail":  f.ContactPermissions.DoNotMail,
+		"contactPermissions.doNotPhone": f.ContactPermissions.DoNotPhone,
+		"contactPermissions.doNotSms":   f.ContactPermissions.DoNotSMS,
+		"status":                        string(f.Status), "notes": f.Notes,
+	}
+	if len(f.Degrees) == 0 {
+		m["degrees"] = nil
+	}
+	return m
+}
