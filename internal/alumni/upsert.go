@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -291,11 +292,12 @@ func upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget,
 	if err := write(ctx, tx, []*change{c}, now); err != nil {
 		return UpsertResult{}, err
 	}
-	if c.rejected != nil {
-		return UpsertResult{Outcome: Rejected, Err: c.rejected}, nil
+	res := UpsertResult{Outcome: Rejected, Err: c.rejected}
+	if c.rejected == nil {
+		t.Alumnus = c.after
+		res = UpsertResult{Outcome: Updated, ID: t.ID}
 	}
-	t.Alumnus = c.after
-	return UpsertResult{Outcome: Updated, ID: t.ID}, nil
+	return res, nil
 }
 
 // insertAll inserts records with multi-row INSERTs and returns their internal keys by public
@@ -356,7 +358,8 @@ func edit(r UpsertRow, cur Fields, found bool, now time.Time) (Fields, error) {
 // rejected turns a domain error into a rejected row; any other error is the database's and
 // fails the batch.
 func rejected(err error) (UpsertResult, error) {
-	if derrors.As(err) != nil {
+	var d *derrors.Error
+	if errors.As(err, &d) {
 		return UpsertResult{Outcome: Rejected, Err: err}, nil
 	}
 	return UpsertResult{}, err

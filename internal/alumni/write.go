@@ -182,6 +182,7 @@ func insertRecords(ctx context.Context, tx *sql.Tx, creates []*change) error {
 	}
 	return nil
 }
+
 // auditFields are the fields of f as the audit trail records them, by API name.
 func auditFields(f Fields) map[string]any {
 	degrees := make([]map[string]any, len(f.Degrees))

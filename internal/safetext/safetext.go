@@ -12,7 +12,8 @@ import (
 // multiline allows line breaks and tabs.
 func Problem(s string, multiline bool) string {
 	control := func(r rune) bool {
-		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
+		lineBreak := r == '\n' || r == '\r' || r == '\t'
+		return unicode.IsControl(r) && (!multiline || !lineBreak)
 	}
 	switch {
 	case strings.ContainsFunc(s, control) && multiline:
