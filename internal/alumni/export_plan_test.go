@@ -32,7 +32,7 @@ func TestExportPlansAgree(t *testing.T) {
 		if err := alumni.Normalize(&f, now); err != nil {
 			t.Fatal(err)
 		}
-		a, err := store.Create(ctx, f)
+		a, err := store.Create(ctx, alumni.NewRecord{Fields: f, Consent: &f.DirectoryConsent})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ func TestQueryPlansAgree(t *testing.T) {
 		if err := alumni.Normalize(&f, now); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Create(ctx, f); err != nil {
+		if _, err := store.Create(ctx, alumni.NewRecord{Fields: f, Consent: &f.DirectoryConsent}); err != nil {
 			t.Fatal(err)
 		}
 	}

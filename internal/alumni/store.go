@@ -12,11 +12,13 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/settings"
 )
 
 // Store reads and writes alumni records.
 type Store struct {
 	db          *sql.DB
+	settings    *settings.Store // the office's defaults for new records
 	now         func() time.Time
 	probeLimit  int // see plan
 	exportChunk int
@@ -25,7 +27,7 @@ type Store struct {
 
 // NewStore returns a Store on the pool sqlDB.
 func NewStore(sqlDB *sql.DB) *Store {
-	return &Store{db: sqlDB, now: time.Now, probeLimit: defaultProbeLimit, exportChunk: DefaultExportChunk}
+	return &Store{db: sqlDB, settings: settings.NewStore(sqlDB), now: time.Now, probeLimit: defaultProbeLimit, exportChunk: DefaultExportChunk}
 }
 
 // timestamp is the current time as the database keeps it: UTC, microseconds.
@@ -35,9 +37,37 @@ func (s *Store) timestamp() time.Time {
 
 var errNotFound = derrors.New(derrors.NotFound, "No alumnus with this id.")
 
-// Create normalizes and validates f and stores it as a new record. It returns an Invalid error
-// for unacceptable fields and a Conflict naming the field when the student id or email is taken.
-func (s *Store) Create(ctx context.Context, f Fields) (Alumnus, error) {
+// NewRecord is a record to create: its fields, and whether the person consents to the
+// directory, nil when the request does not say (Fields.DirectoryConsent is not read).
+type NewRecord struct {
+	Fields
+	Consent *bool
+}
+
+// blank returns the fields a new record starts from: the office's default directory consent
+// (setting defaultDirectoryConsent), nothing else.
+func (s *Store) blank(ctx context.Context) (Fields, error) {
+	st, err := s.settings.Get(ctx)
+	if err != nil {
+		return Fields{}, err
+	}
+	return Fields{DirectoryConsent: st.DefaultDirectoryConsent}, nil
+}
+
+// Create normalizes and validates the new record and stores it; without a consent of its own,
+// it takes the office's default. It returns an Invalid error for unacceptable fields and a
+// Conflict naming the field when the student id or email is taken.
+func (s *Store) Create(ctx context.Context, r NewRecord) (Alumnus, error) {
+	f := r.Fields
+	if r.Consent != nil {
+		f.DirectoryConsent = *r.Consent
+	} else {
+		blank, err := s.blank(ctx)
+		if err != nil {
+			return Alumnus{}, err
+		}
+		f.DirectoryConsent = blank.DirectoryConsent
+	}
 	now := s.timestamp()
 	if err := Normalize(&f, now); err != nil {
 		return Alumnus{}, err

@@ -24,7 +24,8 @@ import (
 
 // UpsertRow is one record to create or update. It is matched on StudentID, then on Email (as
 // Normalize stores them). Edit receives a copy of the matched record's fields (found is true),
-// or the zero Fields for a new record, and returns the fields to store; an error (Invalid,
+// or for a new record the fields a new record starts from (the office's default directory
+// consent, nothing else), and returns the fields to store; an error (Invalid,
 // naming fields) rejects the row, together with what Normalize finds wrong with the fields
 // returned, so that a row's problems are reported at once.
 type UpsertRow struct {
@@ -87,6 +88,10 @@ type upsertTarget struct {
 // It returns one result per row, and an error (after which the transaction must be rolled
 // back) when the database fails.
 func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun bool) ([]UpsertResult, error) {
+	blank, err := s.blank(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := s.timestamp()
 	q := db.New(tx)
 	type keys struct{ studentID, email string }
@@ -154,7 +159,7 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 		case target != nil && target.DeletedAt != nil:
 			out[i] = reject(derrors.Conflict, "The record is in the trash.", matchedBy, "matches a deleted record; restore it first")
 		case target == nil:
-			f, err := edit(r, Fields{}, false, now)
+			f, err := edit(r, blank, false, now)
 			if err != nil {
 				if out[i], err = rejected(err); err != nil {
 					return nil, err

@@ -1015,6 +1015,10 @@ func TestSettings(t *testing.T) {
 	if newTag == tag || stored != next {
 		t.Errorf("put answered %s %+v", newTag, stored)
 	}
+	// A shorter token lifetime takes effect at once: tokens issued for the old, longer one are
+	// refused (SECURITY.md), and signing in again (or a refresh) gets a token of the new one.
+	assertProblem(t, staff.Get("/api/v1/settings", nil), http.StatusUnauthorized, "")
+	staff, s.Client = s.As(t, auth.RoleStaff), s.As(t, auth.RoleAdmin)
 	if r := staff.Get("/api/v1/settings", nil); r.Header.Get("ETag") != newTag {
 		t.Errorf("GET ETag %s differs from PUT's %s", r.Header.Get("ETag"), newTag)
 	}

@@ -11,13 +11,11 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
-	"github.com/alumnid/alumnid/internal/settings"
 )
 
 // alumniHandlers implements the alumni operations of the contract.
 type alumniHandlers struct {
-	store    *alumni.Store
-	settings *settings.Store
+	store *alumni.Store
 }
 
 // principal returns the caller; the middleware has authenticated every operation that needs
@@ -69,15 +67,7 @@ func (h alumniHandlers) GetAlumniFacets(ctx context.Context, req api.GetAlumniFa
 }
 
 func (h alumniHandlers) CreateAlumnus(ctx context.Context, req api.CreateAlumnusRequestObject) (api.CreateAlumnusResponseObject, error) {
-	f := toFields(*req.Body)
-	if req.Body.DirectoryConsent == nil {
-		st, err := h.settings.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		f.DirectoryConsent = st.DefaultDirectoryConsent
-	}
-	a, err := h.store.Create(ctx, f)
+	a, err := h.store.Create(ctx, alumni.NewRecord{Fields: toFields(*req.Body), Consent: req.Body.DirectoryConsent})
 	if err != nil {
 		return nil, err
 	}

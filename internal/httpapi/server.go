@@ -176,7 +176,7 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	store.SetExportChunk(cfg.ExportChunk)
 	store.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, DefaultMaxCounts))
 	server := &Server{
-		alumniHandlers:    alumniHandlers{store: store, settings: st},
+		alumniHandlers:    alumniHandlers{store: store},
 		analyticsHandlers: analyticsHandlers{store: store},
 		authHandlers:      authH,
 		userHandlers:      userHandlers{auth: authSvc},

@@ -152,8 +152,9 @@ func TestChange(t *testing.T) {
 			}
 		})
 	}
-	// A new record gets the default directory consent unless the row says otherwise.
-	f, err := change{columns: columns[:2], cells: []string{"S2", "Hopper"}, consent: true}.edit(alumni.Fields{}, false)
+	// A new record keeps the directory consent the store starts it with (the office's default)
+	// unless the row says otherwise.
+	f, err := change{columns: columns[:2], cells: []string{"S2", "Hopper"}}.edit(alumni.Fields{DirectoryConsent: true}, false)
 	if err != nil || !f.DirectoryConsent || f.LastName != "Hopper" {
 		t.Errorf("new record: %+v %v", f, err)
 	}

@@ -20,9 +20,6 @@ type change struct {
 	// delim is the file's delimiter: tags are separated by ';' or '|', only '|' when the
 	// delimiter is ';'.
 	delim rune
-	// consent is the directory consent of a new record when the row does not give it (the
-	// defaultDirectoryConsent setting).
-	consent bool
 }
 
 // cell returns the trimmed cell of the column that sets field, or "".
@@ -49,14 +46,11 @@ type degreeCells struct {
 
 var yearPattern = regexp.MustCompile(`^[0-9]{4}$`)
 
-// edit applies the row to cur (the zero Fields for a new record). It returns an Invalid error,
+// edit applies the row to cur (for a new record, the fields the store starts it from). It returns an Invalid error,
 // naming import fields, for cells that cannot be read, with the fields set from the others;
 // the record's own rules are checked afterwards by alumni.Normalize.
 func (c change) edit(cur alumni.Fields, found bool) (alumni.Fields, error) {
 	f := cur
-	if !found {
-		f.DirectoryConsent = c.consent
-	}
 	var errs derrors.Fields
 	var deg degreeCells
 	year := func(field, v string) int {

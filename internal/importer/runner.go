@@ -20,7 +20,6 @@ import (
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/metrics"
-	"github.com/alumnid/alumnid/internal/settings"
 )
 
 // RunnerConfig tunes a worker. Zero values mean the defaults.
@@ -72,18 +71,17 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 // (and jobs whose worker's lease ran out) with an atomic UPDATE, so a job runs on one worker
 // at a time, and works through its staged rows in batches.
 type Runner struct {
-	db       *sql.DB
-	store    *alumni.Store
-	settings *settings.Store
-	cfg      RunnerConfig
-	log      *slog.Logger
-	now      func() time.Time
+	db    *sql.DB
+	store *alumni.Store
+	cfg   RunnerConfig
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // NewRunner returns a worker on sqlDB.
 func NewRunner(sqlDB *sql.DB, cfg RunnerConfig, log *slog.Logger) *Runner {
 	return &Runner{
-		db: sqlDB, store: alumni.NewStore(sqlDB), settings: settings.NewStore(sqlDB),
+		db: sqlDB, store: alumni.NewStore(sqlDB),
 		cfg: cfg.withDefaults(), log: log, now: time.Now,
 	}
 }
@@ -288,15 +286,11 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 	if err := json.Unmarshal(job.ColumnMap, &columns); err != nil {
 		return fmt.Errorf("decode columns of import %d: %w", job.ID, err)
 	}
-	st, err := r.settings.Get(ctx)
-	if err != nil {
-		return err
-	}
 	b := newBatchReport(columns)
 	var upserts []alumni.UpsertRow
 	var upserted []db.ListImportRowsRow
 	for _, row := range rows {
-		ch, problems := r.readRow(row, columns, job.FieldDelimiter, st.DefaultDirectoryConsent)
+		ch, problems := r.readRow(row, columns, job.FieldDelimiter)
 		if len(problems) > 0 {
 			b.reject(row, problems)
 			continue
@@ -332,7 +326,7 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 	job.UnchangedCount += int32Of(b.counts.Unchanged)
 	job.RejectedCount += int32Of(b.counts.Rejected)
 	job.ErrorCount += int32Of(len(b.errors))
-	err = q.SaveImportProgress(ctx, db.SaveImportProgressParams{
+	err := q.SaveImportProgress(ctx, db.SaveImportProgressParams{
 		NextRow: job.NextRow, ProcessedRows: job.ProcessedRows, CreatedCount: job.CreatedCount, UpdatedCount: job.UpdatedCount,
 		UnchangedCount: job.UnchangedCount, RejectedCount: job.RejectedCount, ErrorCount: job.ErrorCount,
 		LeaseExpiresAt: &expires, UpdatedAt: now, ID: job.ID,
@@ -347,11 +341,11 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 
 // readRow turns a staged row into a change, or the problems that reject it before the
 // database is asked: it could not be read, it has no key, or an earlier row has its key.
-func (r *Runner) readRow(row db.ListImportRowsRow, columns []Column, delim string, consent bool) (change, []Problem) {
+func (r *Runner) readRow(row db.ListImportRowsRow, columns []Column, delim string) (change, []Problem) {
 	if row.Problem != nil {
 		return change{}, []Problem{{Column: database.Value(row.ProblemColumn), Message: *row.Problem}}
 	}
-	ch := change{columns: columns, consent: consent, delim: ','}
+	ch := change{columns: columns, delim: ','}
 	if delim == ";" {
 		ch.delim = ';'
 	}
