@@ -252,7 +252,7 @@ func (s *Store) RebuildStats(ctx context.Context, batch int) error {
 	if batch <= 0 || batch > 10000 {
 		batch = 1000
 	}
-	return database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		if _, err := tx.ExecContext(ctx, "DELETE FROM alumni_stats"); err != nil {
 			return fmt.Errorf("clear alumni counts: %w", err)

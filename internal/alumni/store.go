@@ -73,12 +73,12 @@ func (s *Store) Create(ctx context.Context, r NewRecord) (Alumnus, error) {
 		return Alumnus{}, err
 	}
 	c := newChange(f, now)
-	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		if err := write(ctx, tx, []*change{c}, now); err != nil {
 			return err
 		}
 		return c.rejected
-	})
+	}, database.RetryDeadlocks())
 	if err != nil {
 		return Alumnus{}, err
 	}
@@ -131,7 +131,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 	}
 	now := s.timestamp()
 	var out Alumnus
-	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := lockLive(ctx, q, id, nil)
 		if err != nil {
@@ -165,7 +165,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 		}
 		out = Redact(p, c.after)
 		return c.rejected
-	})
+	}, database.RetryDeadlocks())
 	if err != nil {
 		return Alumnus{}, err
 	}
@@ -176,7 +176,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 // record's current version, under the row lock, and false gives PreconditionFailed.
 func (s *Store) Delete(ctx context.Context, id string, matches func(version int) bool) error {
 	now := s.timestamp()
-	return database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
+	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := lockLive(ctx, q, id, matches)
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 			return err
 		}
 		return write(ctx, tx, []*change{trashChange(row.ID, list[0], true, now)}, now)
-	})
+	}, database.RetryDeadlocks())
 }
 
 // Restore brings the record id back from the trash and returns it; restoring a live record
@@ -195,7 +195,7 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 	now := s.timestamp()
 	var out Alumnus
-	err := database.InTxRetry(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := q.GetAlumnusForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -215,7 +215,7 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 		c := trashChange(row.ID, out, false, now)
 		out = c.after
 		return write(ctx, tx, []*change{c}, now)
-	})
+	}, database.RetryDeadlocks())
 	return out, err
 }
 

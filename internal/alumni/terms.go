@@ -90,7 +90,7 @@ func (s *Store) Reindex(ctx context.Context, batch int, progress func(done int))
 	done := 0
 	for {
 		var n int
-		err := database.InTxRaw(ctx, s.db, func(tx *sql.Tx) error {
+		err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 			q := db.New(tx)
 			rows, err := q.ListAlumniByKey(ctx, db.ListAlumniByKeyParams{After: after, Limit: int32(batch)}) //nolint:gosec // bounded above
 			if err != nil {

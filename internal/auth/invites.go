@@ -49,7 +49,8 @@ func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (In
 	}
 	secret, hash := token.NewOpaque()
 	inv := Invite{ID: database.NewPublicID(now), AlumnusID: alumnusID, Token: secret, ExpiresAt: now.Add(st.InviteTTL())}
-	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		a, err := q.GetAlumnus(ctx, alumnusID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoAlumnus
@@ -122,7 +123,8 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string)
 	u := User{ID: database.NewPublicID(now), Version: 1, Email: inv.Email, Role: RoleAlumnus, Enabled: true, AlumnusID: inv.AlumnusPublicID,
 		CreatedAt: now, UpdatedAt: now, LastLoginAt: now}
 	var out Tokens
-	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		locked, err := q.GetInviteForUpdate(ctx, hash)
 		if err != nil || locked.AcceptedAt != nil {
 			return errInviteInvalid

@@ -151,7 +151,8 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 		s.hasher.VerifyDummy(ctx, pw)
 	}
 	if !ok || !row.Enabled {
-		err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+		err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+			q := db.New(tx)
 			ev := audit.Event{Action: "session.login_failed", EntityType: "user",
 				Changes: []audit.Change{{Field: "email", After: email}}}
 			if found {
@@ -166,7 +167,8 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 	}
 	u := toUser(db.GetUserRow(row))
 	var out Tokens
-	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set last login: %w", err)
 		}
@@ -249,7 +251,8 @@ func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens
 	hash := token.HashOpaque(refresh)
 	var out Tokens
 	reused := false
-	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		rt, err := q.GetRefreshTokenForUpdate(ctx, hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errBadRefresh
@@ -310,7 +313,8 @@ func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens
 // Logout ends the caller's session.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
 	now := s.timestamp()
-	return database.InTx(ctx, s.db, func(q *db.Queries) error {
+	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: database.Optional("logout"), ID: p.sessionKey}); err != nil {
 			return fmt.Errorf("end session: %w", err)
 		}
@@ -363,7 +367,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	return database.InTx(ctx, s.db, func(q *db.Queries) error {
+	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}

@@ -96,7 +96,8 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	}
 	now := s.timestamp()
 	u := User{ID: database.NewPublicID(now), Version: 1, Email: in.Email, Role: in.Role, Enabled: in.Enabled, AlumnusID: in.AlumnusID, CreatedAt: now, UpdatedAt: now}
-	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		_, err := s.insertUser(ctx, q, u, hash)
 		return err
 	})
@@ -253,7 +254,8 @@ type UserChange struct {
 func (s *Service) UpdateUser(ctx context.Context, id string, matches func(version int) bool, c UserChange) (User, error) {
 	now := s.timestamp()
 	var out User
-	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		row, err := q.GetUserForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errUserNotFound
@@ -333,7 +335,8 @@ func keepAnAdmin(ctx context.Context, q *db.Queries) error {
 // for the last enabled admin.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	now := s.timestamp()
-	return database.InTx(ctx, s.db, func(q *db.Queries) error {
+	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		row, err := q.GetUserForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errUserNotFound
@@ -374,7 +377,8 @@ func (s *Service) ResetPassword(ctx context.Context, email, pw string) (User, er
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
 	now := s.timestamp()
-	err = database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}

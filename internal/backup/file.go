@@ -100,7 +100,7 @@ func recordAudit(ctx context.Context, sqlDB *sql.DB, res Result) error {
 		{Field: "schemaVersion", After: res.Manifest.SchemaVersion},
 		{Field: "durationMs", After: res.Duration.Milliseconds()},
 	}}
-	err := database.InTx(ctx, sqlDB, func(q *db.Queries) error { return audit.Record(ctx, q, ev, time.Now()) })
+	err := database.Transact(ctx, sqlDB, func(tx *sql.Tx) error { return audit.Record(ctx, db.New(tx), ev, time.Now()) })
 	if err != nil {
 		return errors.Join(fmt.Errorf("the backup %s is complete, but recording it failed", res.File), err)
 	}

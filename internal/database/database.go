@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/alumnid/alumnid/gen/db"
 )
 
 // PoolConfig sizes the connection pool.
@@ -136,23 +134,32 @@ func Redact(dsn string) string {
 	return cfg.FormatDSN()
 }
 
-// InTx runs fn in a transaction and commits when fn returns nil. It rolls back and returns
-// fn's error otherwise, and returns the error of begin or commit when those fail.
-func InTx(ctx context.Context, sqlDB *sql.DB, fn func(q *db.Queries) error) error {
-	return InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error { return fn(db.New(tx)) })
-}
+// TxOption changes how Transact runs a transaction.
+type TxOption func(*txOptions)
 
-// deadlockRetries is how many times InTxRetry runs a transaction that lost a deadlock.
+type txOptions struct{ attempts int }
+
+// deadlockRetries is how many times in all a transaction that lost a deadlock is run with
+// RetryDeadlocks.
 const deadlockRetries = 3
 
-// InTxRetry is InTxRaw for a fn that can run again from the start: when the database chose
-// the transaction as a deadlock's victim (and rolled it back), it runs it again, up to
-// deadlockRetries times in all, after a short random pause. A deadlock is no fault of the
-// client, so it should not see one while a retry would succeed.
-func InTxRetry(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) error {
+// RetryDeadlocks makes Transact run fn again, from the start, when the database chose the
+// transaction as a deadlock's victim (and rolled it back): up to deadlockRetries times in
+// all, after a short random pause. A deadlock is no fault of the client, so it should not see
+// one while a retry would succeed. fn must be safe to run again.
+func RetryDeadlocks() TxOption { return func(o *txOptions) { o.attempts = deadlockRetries } }
+
+// Transact runs fn in a transaction and commits when fn returns nil. It rolls back and returns
+// fn's error otherwise, and returns the error of begin or commit when those fail. sqlc's
+// queries run in it through db.New(tx); statements sqlc cannot write (InsertRows) through tx.
+func Transact(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error, opts ...TxOption) error {
+	o := txOptions{attempts: 1}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	for attempt := 1; ; attempt++ {
-		err := InTxRaw(ctx, sqlDB, fn)
-		if attempt == deadlockRetries || !Deadlock(err) {
+		err := transactOnce(ctx, sqlDB, fn)
+		if attempt >= o.attempts || !Deadlock(err) {
 			return err
 		}
 		pause := time.Duration(attempt) * (5*time.Millisecond + rand.N(20*time.Millisecond)) //nolint:gosec // jitter, not a secret
@@ -164,8 +171,7 @@ func InTxRetry(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) er
 	}
 }
 
-// InTxRaw is InTx for writers that also run statements sqlc cannot write (InsertRows).
-func InTxRaw(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) (err error) {
+func transactOnce(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

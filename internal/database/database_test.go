@@ -107,7 +107,7 @@ func TestConnectionSettings(t *testing.T) {
 	}
 }
 
-func TestInTx(t *testing.T) {
+func TestTransact(t *testing.T) {
 	t.Parallel()
 	sqlDB, _ := apitest.OpenDatabase(t)
 	ctx := context.Background()
@@ -117,16 +117,17 @@ func TestInTx(t *testing.T) {
 		return err
 	}
 	boom := errors.New("boom")
-	err := database.InTx(ctx, sqlDB, func(q *db.Queries) error {
+	err := database.Transact(ctx, sqlDB, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		if err := insert(q, "ROLLEDBACK"); err != nil {
 			return err
 		}
 		return boom
 	})
 	if !errors.Is(err, boom) {
-		t.Fatalf("InTx returned %v", err)
+		t.Fatalf("Transact returned %v", err)
 	}
-	if err := database.InTx(ctx, sqlDB, func(q *db.Queries) error { return insert(q, "COMMITTED") }); err != nil {
+	if err := database.Transact(ctx, sqlDB, func(tx *sql.Tx) error { return insert(db.New(tx), "COMMITTED") }); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -144,7 +145,7 @@ func TestInTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Join(ids, ",") != "COMMITTED" {
-		t.Errorf("rows after InTx: %v", ids)
+		t.Errorf("rows after Transact: %v", ids)
 	}
 }
 
@@ -287,7 +288,7 @@ func TestSilentServerDoesNotHangAQuery(t *testing.T) {
 
 // A transaction chosen as a deadlock's victim runs again and succeeds; other errors are not
 // retried.
-func TestInTxRetryRunsADeadlockVictimAgain(t *testing.T) {
+func TestTransactRetriesADeadlockVictim(t *testing.T) {
 	t.Parallel()
 	sqlDB, _ := apitest.OpenDatabase(t)
 	ctx := context.Background()
@@ -313,7 +314,7 @@ func TestInTxRetryRunsADeadlockVictimAgain(t *testing.T) {
 	attempts := 0
 	locked1 := make(chan struct{})
 	otherDone := make(chan error, 1)
-	err = database.InTxRetry(ctx, sqlDB, func(tx *sql.Tx) error {
+	err = database.Transact(ctx, sqlDB, func(tx *sql.Tx) error {
 		attempts++
 		if _, err := tx.ExecContext(ctx, "UPDATE deadlock_t SET n = n + 10 WHERE id = 1"); err != nil {
 			return err
@@ -331,9 +332,9 @@ func TestInTxRetryRunsADeadlockVictimAgain(t *testing.T) {
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE deadlock_t SET n = n + 10 WHERE id = 2") // closes the cycle
 		return err
-	})
+	}, database.RetryDeadlocks())
 	if err != nil {
-		t.Fatalf("InTxRetry: %v (after %d attempts)", err, attempts)
+		t.Fatalf("Transact: %v (after %d attempts)", err, attempts)
 	}
 	<-locked1
 	if err := <-otherDone; err != nil {
@@ -352,7 +353,7 @@ func TestInTxRetryRunsADeadlockVictimAgain(t *testing.T) {
 
 	attempts = 0
 	boom := errors.New("boom")
-	if err := database.InTxRetry(ctx, sqlDB, func(*sql.Tx) error { attempts++; return boom }); !errors.Is(err, boom) || attempts != 1 {
+	if err := database.Transact(ctx, sqlDB, func(*sql.Tx) error { attempts++; return boom }, database.RetryDeadlocks()); !errors.Is(err, boom) || attempts != 1 {
 		t.Fatalf("another error: %v after %d attempts, want boom after 1", err, attempts)
 	}
 }

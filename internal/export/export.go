@@ -186,7 +186,8 @@ func (e *Exporter) record(ctx context.Context, r Request, res Result, failure er
 		changes = append(changes, audit.Change{Field: "cutShort", After: reason(failure)})
 	}
 	now := e.now()
-	return database.InTx(ctx, e.db, func(q *db.Queries) error {
+	return database.Transact(ctx, e.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		return audit.Record(ctx, q, audit.Event{Action: "alumni.export", EntityType: "alumnus", Changes: changes}, now)
 	})
 }

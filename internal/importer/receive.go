@@ -338,7 +338,8 @@ func (up *upload) queue(ctx context.Context, dryRun bool) error {
 	if dryRun {
 		mode = ModeDryRun
 	}
-	return database.InTx(ctx, up.s.db, func(q *db.Queries) error {
+	return database.Transact(ctx, up.s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		// Rows whose key an earlier row has are marked now, once, for the workers.
 		if err := q.MarkRepeatedStudentIDs(ctx, db.MarkRepeatedStudentIDsParams{ImportID: up.id}); err != nil {
 			return fmt.Errorf("mark repeated student ids: %w", err)

@@ -218,7 +218,7 @@ func (r *Runner) batch(ctx context.Context, id int64) (done bool, failure string
 			done, failure, err = false, "", fmt.Errorf("import batch panicked: %v", p)
 		}
 	}()
-	err = database.InTxRaw(ctx, r.db, func(tx *sql.Tx) error {
+	err = database.Transact(ctx, r.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		job, err := r.lock(ctx, q, id)
 		if err != nil {
@@ -370,7 +370,8 @@ func (r *Runner) readRow(row db.ListImportRowsRow, columns []Column, delim strin
 
 // finish ends job id: succeeded, or failed for the reason failure.
 func (r *Runner) finish(ctx context.Context, id int64, failure string) error {
-	return database.InTx(ctx, r.db, func(q *db.Queries) error {
+	return database.Transact(ctx, r.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		job, err := r.lock(ctx, q, id)
 		if err != nil {
 			return err

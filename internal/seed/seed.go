@@ -253,5 +253,5 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 
 // insertBatch writes batch in one transaction (alumni.InsertNew).
 func insertBatch(ctx context.Context, sqlDB *sql.DB, batch []alumni.Alumnus) error {
-	return database.InTxRaw(ctx, sqlDB, func(tx *sql.Tx) error { return alumni.InsertNew(ctx, tx, batch) })
+	return database.Transact(ctx, sqlDB, func(tx *sql.Tx) error { return alumni.InsertNew(ctx, tx, batch) })
 }

@@ -147,7 +147,8 @@ func (s *Store) Put(ctx context.Context, next Settings, matches func(etag string
 		return Settings{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	err := database.InTx(ctx, s.db, func(q *db.Queries) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
 		if _, err := q.LockSettings(ctx); err != nil {
 			return fmt.Errorf("lock settings: %w", err)
 		}
