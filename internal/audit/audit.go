@@ -4,13 +4,11 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -110,32 +108,13 @@ func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
 	return nil
 }
 
-// Execer runs a statement: a *sql.Tx.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // eventColumns are the columns RecordAll fills, as CreateAuditEvent does.
-var eventColumns = "(occurred_at, actor_id, actor_role, action, entity_type, entity_id, changes, request_id, client_ip)"
+var eventColumns = []string{"occurred_at", "actor_id", "actor_role", "action", "entity_type", "entity_id", "changes", "request_id", "client_ip"}
 
 // RecordAll writes events like Record, with multi-row INSERTs, through tx, which should be the
 // transaction of the changes. Bulk writers (imports) use it. It returns the database's error.
-func RecordAll(ctx context.Context, tx Execer, events []Event, now time.Time) error {
-	const maxRows, maxBytes = 500, 4 << 20
-	var b strings.Builder
-	args := make([]any, 0, maxRows*9)
-	rows, size := 0, 0
-	flush := func() error {
-		if rows == 0 {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("write audit events: %w", err)
-		}
-		b.Reset()
-		args, rows, size = args[:0], 0, 0
-		return nil
-	}
+func RecordAll(ctx context.Context, tx db.DBTX, events []Event, now time.Time) error {
+	in := database.NewInserter(tx, "audit_events", eventColumns).MaxRows(500)
 	at := now.UTC().Truncate(time.Microsecond)
 	for _, e := range events {
 		if err := checkAction(e.Action); err != nil {
@@ -149,21 +128,15 @@ func RecordAll(ctx context.Context, tx Execer, events []Event, now time.Time) er
 		if err != nil {
 			return err
 		}
-		if rows == 0 {
-			b.WriteString("INSERT INTO audit_events " + eventColumns + " VALUES (?,?,?,?,?,?,?,?,?)")
-		} else {
-			b.WriteString(",(?,?,?,?,?,?,?,?,?)")
-		}
-		args = append(args, at, database.Optional(actor.UserID), database.Optional(actor.Role), e.Action, e.EntityType,
-			database.Optional(e.EntityID), changes, database.Optional(actor.RequestID), database.Optional(actor.ClientIP))
-		rows, size = rows+1, size+len(changes)+256
-		if rows >= maxRows || size >= maxBytes {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err := in.Add(ctx, at, database.Optional(actor.UserID), database.Optional(actor.Role), e.Action, e.EntityType,
+			database.Optional(e.EntityID), changes, database.Optional(actor.RequestID), database.Optional(actor.ClientIP)); err != nil {
+			return fmt.Errorf("write audit events: %w", err)
 		}
 	}
-	return flush()
+	if err := in.Flush(ctx); err != nil {
+		return fmt.Errorf("write audit events: %w", err)
+	}
+	return nil
 }
 
 // encodeChanges is the changes column. Never SQL NULL: ListAuditEvents scans the column into

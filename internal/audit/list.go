@@ -79,10 +79,7 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 		return Page{}, fmt.Errorf("list audit events: %w", err)
 	}
 	var out Page
-	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = page.Encode(position{ID: rows[len(rows)-1].ID}, f)
-	}
+	rows, out.NextCursor = page.Trim(rows, limit, f, func(r db.AuditEvent) any { return position{ID: r.ID} })
 	out.Items = make([]Entry, len(rows))
 	for i, r := range rows {
 		e := Entry{

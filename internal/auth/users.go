@@ -221,10 +221,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, after string, lim
 		return UserPage{}, fmt.Errorf("list users: %w", err)
 	}
 	var out UserPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = page.Encode(userPosition{Email: rows[len(rows)-1].Email}, f)
-	}
+	rows, out.NextCursor = page.Trim(rows, limit, f, func(r db.ListUsersRow) any { return userPosition{Email: r.Email} })
 	out.Items = make([]User, len(rows))
 	for i, r := range rows {
 		out.Items[i] = toUser(db.GetUserRow(r))

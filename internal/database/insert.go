@@ -8,38 +8,119 @@ import (
 	"github.com/alumnid/alumnid/gen/db"
 )
 
-// maxPlaceholders keeps a multi-row INSERT under the server's limit of 65,535 parameters.
-const maxPlaceholders = 60000
+// Multi-row INSERTs: sqlc writes one-row statements only; bulk writers (the write path's
+// degrees, tags and search words, the counters, audit events, staged import rows, the seed)
+// write many rows per statement with an Inserter. Only the fixed table and column names and
+// placeholders go into a statement's text.
 
-// InsertRows writes rows (each holding one value per column) into table with multi-row
-// INSERTs, as many rows per statement as the parameter limit allows. sqlc writes one-row
-// statements only; bulk writers (seed, search index, imports) use this. Only the fixed table
-// and column names and placeholders go into the statement text.
-func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []string, rows [][]any) error {
-	return insertChunks(ctx, exec, table, columns, rows, "")
+// Bounds of one statement: under the server's limit of 65,535 parameters, and small enough
+// that a statement's values stay well below max_allowed_packet (16 MiB by default on MariaDB
+// and 64 MiB on MySQL 8).
+const (
+	maxPlaceholders = 60000
+	maxBytes        = 4 << 20
+)
+
+// Inserter writes rows into one table with multi-row INSERTs: Add collects a row and sends a
+// statement when it holds as many rows as the parameter limit allows, or about 4 MiB of
+// values, or the row limit set with MaxRows; Flush sends what is left.
+type Inserter struct {
+	exec    db.DBTX
+	table   string
+	columns []string
+	suffix  string
+	maxRows int
+	args    []any
+	rows    int
+	bytes   int
 }
 
-// insertChunks writes rows with statements of as many rows as the parameter limit allows,
-// each ending in suffix.
-func insertChunks(ctx context.Context, exec db.DBTX, table string, columns []string, rows [][]any, suffix string) error {
-	per := max(maxPlaceholders/len(columns), 1)
-	for len(rows) > 0 {
-		n := min(per, len(rows))
-		args := make([]any, 0, n*len(columns))
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		if _, err := exec.ExecContext(ctx, InsertStatement(table, columns, n)+suffix, args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
-		}
-		rows = rows[n:]
+// NewInserter returns an Inserter into the columns of table through exec.
+func NewInserter(exec db.DBTX, table string, columns []string) *Inserter {
+	return &Inserter{exec: exec, table: table, columns: columns, maxRows: max(maxPlaceholders/len(columns), 1)}
+}
+
+// MaxRows lowers the rows one statement holds to n (at least one) and returns in.
+func (in *Inserter) MaxRows(n int) *Inserter {
+	in.maxRows = max(min(n, in.maxRows), 1)
+	return in
+}
+
+// AddCounts makes every statement add the value of column counter to the stored one for rows
+// whose key exists (a counter table), and returns in.
+func (in *Inserter) AddCounts(counter string) *Inserter {
+	in.suffix = " ON DUPLICATE KEY UPDATE " + counter + " = " + counter + " + VALUES(" + counter + ")"
+	return in
+}
+
+// Add collects one row (a value per column) and sends the statement when it is full. It
+// returns the database's error.
+func (in *Inserter) Add(ctx context.Context, values ...any) error {
+	if len(values) != len(in.columns) {
+		return fmt.Errorf("insert into %s: %d values for %d columns", in.table, len(values), len(in.columns))
+	}
+	in.args = append(in.args, values...)
+	in.rows++
+	for _, v := range values {
+		in.bytes += valueSize(v)
+	}
+	if in.rows >= in.maxRows || in.bytes >= maxBytes {
+		return in.Flush(ctx)
 	}
 	return nil
 }
 
-// InsertStatement is the text of an INSERT of rows rows into table: only the fixed table and
-// column names and placeholders go into it.
-func InsertStatement(table string, columns []string, rows int) string {
+// Flush sends the rows collected and not yet sent, if any. It returns the database's error.
+func (in *Inserter) Flush(ctx context.Context) error {
+	if in.rows == 0 {
+		return nil
+	}
+	if _, err := in.exec.ExecContext(ctx, insertStatement(in.table, in.columns, in.rows)+in.suffix, in.args...); err != nil {
+		return fmt.Errorf("insert into %s: %w", in.table, err)
+	}
+	in.args, in.rows, in.bytes = in.args[:0], 0, 0
+	return nil
+}
+
+// valueSize is about how many bytes v takes in a statement.
+func valueSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v) + 3
+	case *string:
+		if v != nil {
+			return len(*v) + 3
+		}
+	case []byte:
+		return len(v) + 3
+	}
+	return 8
+}
+
+// InsertRows writes rows (each holding one value per column) into table with multi-row
+// INSERTs (an Inserter). It returns the database's error.
+func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []string, rows [][]any) error {
+	return insertAll(ctx, NewInserter(exec, table, columns), rows)
+}
+
+// UpsertAdd inserts rows into table and, for rows whose key exists, adds the value of column
+// counter to the stored one (a counter table). Rows are written in the order given, which the
+// caller keeps sorted by key so that concurrent writers lock counters in the same order.
+func UpsertAdd(ctx context.Context, exec db.DBTX, table string, columns []string, counter string, rows [][]any) error {
+	return insertAll(ctx, NewInserter(exec, table, columns).AddCounts(counter), rows)
+}
+
+func insertAll(ctx context.Context, in *Inserter, rows [][]any) error {
+	for _, r := range rows {
+		if err := in.Add(ctx, r...); err != nil {
+			return err
+		}
+	}
+	return in.Flush(ctx)
+}
+
+// insertStatement is the text of an INSERT of rows rows into table.
+func insertStatement(table string, columns []string, rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
 	var b strings.Builder
 	b.Grow(len(one)*rows + 100)
@@ -51,11 +132,4 @@ func InsertStatement(table string, columns []string, rows int) string {
 		b.WriteString(one)
 	}
 	return b.String()
-}
-
-// UpsertAdd inserts rows into table and, for rows whose key exists, adds the value of column
-// counter to the stored one (a counter table). Rows are written in the order given, which the
-// caller keeps sorted by key so that concurrent writers lock counters in the same order.
-func UpsertAdd(ctx context.Context, exec db.DBTX, table string, columns []string, counter string, rows [][]any) error {
-	return insertChunks(ctx, exec, table, columns, rows, " ON DUPLICATE KEY UPDATE "+counter+" = "+counter+" + VALUES("+counter+")")
 }

@@ -129,10 +129,7 @@ func (s *Service) List(ctx context.Context, after string, limit int) (JobPage, e
 		return JobPage{}, fmt.Errorf("list import jobs: %w", err)
 	}
 	var out JobPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = page.Encode(position{ID: rows[len(rows)-1].ID}, jobsFilter{})
-	}
+	rows, out.NextCursor = page.Trim(rows, limit, jobsFilter{}, func(r db.ImportJob) any { return position{ID: r.ID} })
 	out.Items = make([]Job, len(rows))
 	for i, r := range rows {
 		if out.Items[i], err = fromJobRow(r); err != nil {
@@ -183,10 +180,7 @@ func (s *Service) ListErrors(ctx context.Context, id, after string, limit int) (
 		return ErrorPage{}, fmt.Errorf("list import errors: %w", err)
 	}
 	var out ErrorPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = page.Encode(position{ID: rows[len(rows)-1].ID}, filter)
-	}
+	rows, out.NextCursor = page.Trim(rows, limit, filter, func(r db.ImportError) any { return position{ID: r.ID} })
 	out.Items = make([]RowError, len(rows))
 	for i, r := range rows {
 		out.Items[i] = fromErrorRow(r)

@@ -42,11 +42,9 @@ const (
 	ModeApply  = "apply"
 )
 
-// Staging writes rows in multi-row INSERTs of up to stageRows rows or stageBytes bytes.
-const (
-	stageRows  = 1000
-	stageBytes = 4 << 20
-)
+// Staging writes rows in multi-row INSERTs of up to stageRows rows (and the Inserter's byte
+// budget).
+const stageRows = 1000
 
 // Receive reads an upload form — mode, mapping (before file) and file — staging the file's
 // rows as they arrive, and queues the job. It returns the job; a Malformed error naming the
@@ -222,25 +220,8 @@ func (s *Service) stage(ctx context.Context, name string, r io.Reader, m Mapping
 	}
 
 	keys := keyColumns(p.Columns())
-	batch := make([]any, 0, stageRows*len(stageColumns))
-	rows, bytes := 0, 0
+	staged := database.NewInserter(s.db, "import_rows", stageColumns).MaxRows(stageRows)
 	touched := now
-	flush := func() error {
-		if rows == 0 {
-			return nil
-		}
-		if _, err := s.db.ExecContext(ctx, database.InsertStatement("import_rows", stageColumns, rows), batch...); err != nil {
-			return fmt.Errorf("stage import rows: %w", err)
-		}
-		batch, rows, bytes = batch[:0], 0, 0
-		if t := s.now().UTC(); t.Sub(touched) > 10*time.Second { // the upload is alive (see Purge)
-			touched = t
-			if err := db.New(s.db).TouchImportUpload(ctx, db.TouchImportUploadParams{UpdatedAt: t, ID: up.id}); err != nil {
-				return fmt.Errorf("touch import job: %w", err)
-			}
-		}
-		return nil
-	}
 	for {
 		row, err := p.Next()
 		if errors.Is(err, io.EOF) {
@@ -250,23 +231,25 @@ func (s *Service) stage(ctx context.Context, name string, r io.Reader, m Mapping
 			up.discard(ctx)
 			return nil, readError(err)
 		}
-		values, n := stageValues(up.id, row, keys)
-		batch = append(batch, values...)
-		rows, bytes = rows+1, bytes+n
+		if err := staged.Add(ctx, stageValues(up.id, row, keys)...); err != nil {
+			up.discard(ctx)
+			return nil, fmt.Errorf("stage import rows: %w", err)
+		}
 		up.rows++
 		if up.firstRow == 0 {
 			up.firstRow = row.No
 		}
-		if rows >= stageRows || bytes >= stageBytes {
-			if err := flush(); err != nil {
+		if t := s.now().UTC(); t.Sub(touched) > 10*time.Second { // the upload is alive (see Purge)
+			touched = t
+			if err := db.New(s.db).TouchImportUpload(ctx, db.TouchImportUploadParams{UpdatedAt: t, ID: up.id}); err != nil {
 				up.discard(ctx)
-				return nil, err
+				return nil, fmt.Errorf("touch import job: %w", err)
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := staged.Flush(ctx); err != nil {
 		up.discard(ctx)
-		return nil, err
+		return nil, fmt.Errorf("stage import rows: %w", err)
 	}
 	up.size = p.Size()
 	return up, nil
@@ -292,10 +275,10 @@ func keyColumns(columns []Column) keyIndexes {
 }
 
 // stageValues returns the values of stageColumns for row, and about how many bytes they take.
-func stageValues(importID int64, row Row, k keyIndexes) ([]any, int) {
+func stageValues(importID int64, row Row, k keyIndexes) []any {
 	if row.Problem != nil {
 		return []any{importID, row.No, row.Line, "[]", nil, nil,
-			truncate(row.Problem.Message, 500), database.Optional(row.Problem.Column)}, 100 + len(row.Problem.Message)
+			truncate(row.Problem.Message, 500), database.Optional(row.Problem.Column)}
 	}
 	data, _ := json.Marshal(row.Cells) // strings only: cannot fail
 	var sid, email string
@@ -313,7 +296,7 @@ func stageValues(importID int64, row Row, k keyIndexes) ([]any, int) {
 	if email != "" && alumni.EmailFits(email) {
 		emailKey = &email
 	}
-	return []any{importID, row.No, row.Line, string(data), sidKey, emailKey, nil, nil}, 100 + len(data)
+	return []any{importID, row.No, row.Line, string(data), sidKey, emailKey, nil, nil}
 }
 
 func truncate(s string, n int) string {

@@ -108,3 +108,14 @@ func FetchLimit(limit int) int32 {
 	}
 	return int32(limit) + 1
 }
+
+// Trim cuts rows, read with FetchLimit(limit), to one page of at most limit rows, and returns
+// them with the cursor of the next page: the position pos gives of the page's last row, bound
+// to filter; "" when no row follows.
+func Trim[T any](rows []T, limit int, filter any, pos func(last T) any) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, Encode(pos(rows[len(rows)-1]), filter)
+}

@@ -55,3 +55,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestTrim(t *testing.T) {
+	type pos struct{ N int }
+	filter := struct{ Q string }{"x"}
+	rows := []int{1, 2, 3}
+	got, next := Trim(rows, 3, filter, func(last int) any { return pos{last} })
+	if len(got) != 3 || next != "" {
+		t.Errorf("a last page: %v, next %q", got, next)
+	}
+	got, next = Trim(rows, 2, filter, func(last int) any { return pos{last} })
+	var p pos
+	if len(got) != 2 || Decode(next, filter, &p) != nil || p.N != 2 {
+		t.Errorf("a page with a next one: %v, next %q decodes to %+v", got, next, p)
+	}
+}
