@@ -194,35 +194,111 @@ func sum(bs []Bucket) int {
 	return n
 }
 
-// Report names the bucket lists of the dimension reports.
-type Report map[string][]Bucket
-
-// reportDims are the dimensions of each report: name in the answer, dimension, order, limit.
-var reportDims = map[string][]struct {
-	name, dim, order string
-	limit            int
-}{
-	"graduationYears": {{"years", dimClassYear, byValue, 0}},
-	"programs":        {{"programs", dimProgram, byCountDesc, 200}, {"faculties", dimFaculty, byCountDesc, 200}},
-	"geography":       {{"countries", dimCountry, byCountDesc, 250}, {"cities", dimCity, byCountDesc, 100}},
-	"employment":      {{"industries", dimIndustry, byCountDesc, 100}, {"employers", dimEmployer, byCountDesc, 100}},
-	"activity":        {{"created", dimCreated, byValueDesc, 120}, {"updated", dimUpdated, byValueDesc, 120}},
+// dimCount is one count of a report: a dimension, the order of its buckets and how many are
+// kept (0: all).
+type dimCount struct {
+	dim, order string
+	limit      int
 }
 
-// Report runs the named report (a key of reportDims) on the records matching f.
-func (s *Store) Report(ctx context.Context, p auth.Principal, f Filter, name string) (Report, error) {
+// countDims counts the records matching f by each of dims, as p may see them.
+func (s *Store) countDims(ctx context.Context, p auth.Principal, f Filter, dims ...dimCount) ([][]Bucket, error) {
 	if err := prepare(p, &f); err != nil {
 		return nil, err
 	}
-	out := Report{}
-	for _, d := range reportDims[name] {
+	out := make([][]Bucket, len(dims))
+	for i, d := range dims {
 		b, err := s.countBy(ctx, p, f, d.dim, d.order, d.limit)
 		if err != nil {
 			return nil, err
 		}
-		out[d.name] = b
+		out[i] = b
 	}
 	return out, nil
+}
+
+// YearBucket is one graduation year with the number of alumni of that year and of every year
+// up to it (cohort sizes over time).
+type YearBucket struct {
+	Year              string
+	Count, Cumulative int
+}
+
+// GraduationYears counts the records matching f by graduation year, in ascending order.
+func (s *Store) GraduationYears(ctx context.Context, p auth.Principal, f Filter) ([]YearBucket, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{dimClassYear, byValue, 0})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]YearBucket, len(b[0]))
+	total := 0
+	for i, y := range b[0] {
+		total += y.Count
+		out[i] = YearBucket{Year: y.Value, Count: y.Count, Cumulative: total}
+	}
+	return out, nil
+}
+
+// Programs are the most frequent programs and faculties.
+type Programs struct{ Programs, Faculties []Bucket }
+
+// Programs counts the records matching f by program and by faculty (the 200 most frequent).
+func (s *Store) Programs(ctx context.Context, p auth.Principal, f Filter) (Programs, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{dimProgram, byCountDesc, 200}, dimCount{dimFaculty, byCountDesc, 200})
+	if err != nil {
+		return Programs{}, err
+	}
+	return Programs{Programs: b[0], Faculties: b[1]}, nil
+}
+
+// CityBucket is one city, in its country, with its count.
+type CityBucket struct {
+	Country, City string
+	Count         int
+}
+
+// Geography are the most frequent countries and cities.
+type Geography struct {
+	Countries []Bucket
+	Cities    []CityBucket
+}
+
+// Geography counts the records matching f by country (250) and city (the 100 most frequent).
+func (s *Store) Geography(ctx context.Context, p auth.Principal, f Filter) (Geography, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{dimCountry, byCountDesc, 250}, dimCount{dimCity, byCountDesc, 100})
+	if err != nil {
+		return Geography{}, err
+	}
+	out := Geography{Countries: b[0], Cities: make([]CityBucket, len(b[1]))}
+	for i, c := range b[1] {
+		country, city, _ := strings.Cut(c.Value, "\t") // dimCity values are "country<TAB>city"
+		out.Cities[i] = CityBucket{Country: country, City: city, Count: c.Count}
+	}
+	return out, nil
+}
+
+// Employers are the most frequent industries and employers.
+type Employers struct{ Industries, Employers []Bucket }
+
+// Employers counts the records matching f by industry and employer (the 100 most frequent).
+func (s *Store) Employers(ctx context.Context, p auth.Principal, f Filter) (Employers, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{dimIndustry, byCountDesc, 100}, dimCount{dimEmployer, byCountDesc, 100})
+	if err != nil {
+		return Employers{}, err
+	}
+	return Employers{Industries: b[0], Employers: b[1]}, nil
+}
+
+// Activity are the records created and last changed per month, newest first.
+type Activity struct{ Created, Updated []Bucket }
+
+// Activity counts the records matching f by month of creation and of last change (10 years).
+func (s *Store) Activity(ctx context.Context, p auth.Principal, f Filter) (Activity, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{dimCreated, byValueDesc, 120}, dimCount{dimUpdated, byValueDesc, 120})
+	if err != nil {
+		return Activity{}, err
+	}
+	return Activity{Created: b[0], Updated: b[1]}, nil
 }
 
 // DataQuality are the counts of records with gaps, and of likely duplicates.
@@ -291,16 +367,4 @@ func (s *Store) DataQuality(ctx context.Context, p auth.Principal, f Filter) (Da
 		return DataQuality{}, fmt.Errorf("count duplicates: %w", err)
 	}
 	return out, nil
-}
-
-// Cumulative returns the running totals of year buckets in ascending order (cohort sizes
-// over time).
-func Cumulative(years []Bucket) []int {
-	out := make([]int, len(years))
-	total := 0
-	for i, b := range years {
-		total += b.Count
-		out[i] = total
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"strings"
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
@@ -13,10 +12,6 @@ import (
 // type, so each converts to api.GetAlumniFacetsParams.
 type analyticsHandlers struct {
 	store *alumni.Store
-}
-
-func (h analyticsHandlers) report(ctx context.Context, p api.GetAlumniFacetsParams, name string) (alumni.Report, error) {
-	return h.store.Report(ctx, principal(ctx), facetFilter(p), name)
 }
 
 func (h analyticsHandlers) GetAnalyticsOverview(ctx context.Context, req api.GetAnalyticsOverviewRequestObject) (api.GetAnalyticsOverviewResponseObject, error) {
@@ -30,63 +25,59 @@ func (h analyticsHandlers) GetAnalyticsOverview(ctx context.Context, req api.Get
 }
 
 func (h analyticsHandlers) GetAnalyticsGraduationYears(ctx context.Context, req api.GetAnalyticsGraduationYearsRequestObject) (api.GetAnalyticsGraduationYearsResponseObject, error) {
-	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "graduationYears")
+	years, err := h.store.GraduationYears(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
-	years := r["years"]
-	cumulative := alumni.Cumulative(years)
 	out := api.GetAnalyticsGraduationYears200JSONResponse{Years: make([]struct {
 		Count      int    `json:"count"`
 		Cumulative int    `json:"cumulative"`
 		Value      string `json:"value"`
 	}, len(years))}
-	for i, b := range years {
-		out.Years[i].Value, out.Years[i].Count, out.Years[i].Cumulative = b.Value, b.Count, cumulative[i]
+	for i, y := range years {
+		out.Years[i].Value, out.Years[i].Count, out.Years[i].Cumulative = y.Year, y.Count, y.Cumulative
 	}
 	return out, nil
 }
 
 func (h analyticsHandlers) GetAnalyticsPrograms(ctx context.Context, req api.GetAnalyticsProgramsRequestObject) (api.GetAnalyticsProgramsResponseObject, error) {
-	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "programs")
+	r, err := h.store.Programs(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
-	return api.GetAnalyticsPrograms200JSONResponse{Programs: toAPIBuckets(r["programs"]), Faculties: toAPIBuckets(r["faculties"])}, nil
+	return api.GetAnalyticsPrograms200JSONResponse{Programs: toAPIBuckets(r.Programs), Faculties: toAPIBuckets(r.Faculties)}, nil
 }
 
 func (h analyticsHandlers) GetAnalyticsGeography(ctx context.Context, req api.GetAnalyticsGeographyRequestObject) (api.GetAnalyticsGeographyResponseObject, error) {
-	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "geography")
+	r, err := h.store.Geography(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
-	cities := r["cities"]
-	out := api.GetAnalyticsGeography200JSONResponse{Countries: toAPIBuckets(r["countries"]), Cities: make([]struct {
+	out := api.GetAnalyticsGeography200JSONResponse{Countries: toAPIBuckets(r.Countries), Cities: make([]struct {
 		City    string `json:"city"`
 		Count   int    `json:"count"`
 		Country string `json:"country"`
-	}, len(cities))}
-	for i, b := range cities {
-		country, city, _ := strings.Cut(b.Value, "\t") // alumni_stats keeps cities as "country<TAB>city"
-		out.Cities[i].Country, out.Cities[i].City, out.Cities[i].Count = country, city, b.Count
+	}, len(r.Cities))}
+	for i, c := range r.Cities {
+		out.Cities[i].Country, out.Cities[i].City, out.Cities[i].Count = c.Country, c.City, c.Count
 	}
 	return out, nil
 }
 
 func (h analyticsHandlers) GetAnalyticsEmployment(ctx context.Context, req api.GetAnalyticsEmploymentRequestObject) (api.GetAnalyticsEmploymentResponseObject, error) {
-	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "employment")
+	r, err := h.store.Employers(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
-	return api.GetAnalyticsEmployment200JSONResponse{Industries: toAPIBuckets(r["industries"]), Employers: toAPIBuckets(r["employers"])}, nil
+	return api.GetAnalyticsEmployment200JSONResponse{Industries: toAPIBuckets(r.Industries), Employers: toAPIBuckets(r.Employers)}, nil
 }
 
 func (h analyticsHandlers) GetAnalyticsActivity(ctx context.Context, req api.GetAnalyticsActivityRequestObject) (api.GetAnalyticsActivityResponseObject, error) {
-	r, err := h.report(ctx, api.GetAlumniFacetsParams(req.Params), "activity")
+	r, err := h.store.Activity(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
-	return api.GetAnalyticsActivity200JSONResponse{Created: toAPIBuckets(r["created"]), Updated: toAPIBuckets(r["updated"])}, nil
+	return api.GetAnalyticsActivity200JSONResponse{Created: toAPIBuckets(r.Created), Updated: toAPIBuckets(r.Updated)}, nil
 }
 
 func (h analyticsHandlers) GetAnalyticsDataQuality(ctx context.Context, req api.GetAnalyticsDataQualityRequestObject) (api.GetAnalyticsDataQualityResponseObject, error) {
