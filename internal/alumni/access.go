@@ -173,38 +173,60 @@ func ViewKey(withheld []string) string {
 	return string(b)
 }
 
-// scope narrows f to what p may list and filter on. It returns Forbidden naming each filter
-// on a field p may not read.
-func scope(p auth.Principal, f *Filter) error {
+// ListFilters says which of the filters that not every role may use a list, facets, report
+// or export uses.
+type ListFilters struct {
+	Deleted bool // the trash
+	Place   bool // country or city
+	Status  bool
+	Tag     bool
+}
+
+// ListScope is how the records p lists, counts or exports are narrowed.
+type ListScope struct {
+	DirectoryOnly bool // only records listed in the directory
+	ConsentOnly   bool // only records of those who consented to the directory
+}
+
+// Scope returns how what p lists with the filters used is narrowed. It returns Forbidden,
+// naming each filter, when p may not use some of them.
+func Scope(p auth.Principal, used ListFilters) (ListScope, error) {
 	if p.Role.Office() {
-		return nil
+		return ListScope{}, nil
 	}
+	var s ListScope
 	var denied []derrors.FieldError
 	deny := func(param string) {
 		denied = append(denied, derrors.FieldError{Field: param, Message: "your role may not filter on this field"})
 	}
-	if f.Deleted {
+	if used.Deleted {
 		denied = append(denied, derrors.FieldError{Field: "deleted", Message: "only the office may list deleted records"})
 	}
 	switch p.Role {
 	case auth.RoleViewer:
-		if f.Country != "" || f.City != "" {
-			f.consentOnly = true // the address of alumni who did not consent is hidden
-		}
+		s.ConsentOnly = used.Place // the address of alumni who did not consent is hidden
 	default:
-		f.directoryOnly = true
-		if f.Status != "" {
+		s.DirectoryOnly = true
+		if used.Status {
 			deny("status")
 		}
-		if f.Tag != "" {
+		if used.Tag {
 			deny("tag")
 		}
 	}
 	if len(denied) > 0 {
-		return derrors.New(derrors.Forbidden, "Your role may not use some of these filters.", denied...)
+		return ListScope{}, derrors.New(derrors.Forbidden, "Your role may not use some of these filters.", denied...)
 	}
-	return nil
+	return s, nil
 }
+
+// CountsByConsent are the dimensions of the summary counts (stats.go) that show contact
+// details: a viewer counts only the records of those who consented. Of DimQuality, only the
+// ContactGaps values do: degrees and employment are no contact details.
+var CountsByConsent = map[string]bool{DimContact: true, DimCountry: true, DimCity: true, DimQuality: true}
+
+// ContactGaps are the DimQuality values that tell about contact details.
+var ContactGaps = []string{"missing_email", "no_address"}
 
 // CheckSelfPatch refuses a change by an alumnus to any field outside SelfEditable (mass
 // assignment): the whole change is refused, naming each such field.
@@ -230,9 +252,9 @@ func CheckSelfPatch(fields []string) error {
 	return nil
 }
 
-// searchKinds are the kinds of search index words (terms.go) p may match: the office all,
+// SearchKinds are the kinds of search index words (terms.go) p may match: the office all,
 // viewers not the city of those who did not consent, alumni only what the directory shows.
-func searchKinds(p auth.Principal) []string {
+func SearchKinds(p auth.Principal) []string {
 	switch {
 	case p.Role.Office():
 		return []string{kindPublic, kindContact, kindTag}

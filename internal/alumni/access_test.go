@@ -88,12 +88,20 @@ func TestViewKeysDiffer(t *testing.T) {
 }
 
 func TestScopeAndSelfPatch(t *testing.T) {
-	f := Filter{Country: "DE"}
-	if err := scope(auth.Principal{Role: auth.RoleViewer}, &f); err != nil || !f.consentOnly {
-		t.Errorf("viewer country filter: %v %+v", err, f)
+	sc, err := Scope(auth.Principal{Role: auth.RoleViewer}, ListFilters{Place: true})
+	if err != nil || !sc.ConsentOnly || sc.DirectoryOnly {
+		t.Errorf("viewer country filter: %v %+v", err, sc)
 	}
-	f = Filter{Status: StatusActive, Tag: "donor", Deleted: true}
-	err := scope(auth.Principal{Role: auth.RoleAlumnus, AlumnusID: "B"}, &f)
+	if sc, err := Scope(auth.Principal{Role: auth.RoleViewer}, ListFilters{Status: true, Tag: true}); err != nil || sc != (ListScope{}) {
+		t.Errorf("viewer status and tag filters: %v %+v", err, sc)
+	}
+	if sc, err := Scope(auth.Principal{Role: auth.RoleStaff}, ListFilters{Deleted: true, Place: true, Status: true, Tag: true}); err != nil || sc != (ListScope{}) {
+		t.Errorf("office filters: %v %+v", err, sc)
+	}
+	if sc, err := Scope(auth.Principal{Role: auth.RoleAlumnus, AlumnusID: "B"}, ListFilters{Place: true}); err != nil || !sc.DirectoryOnly {
+		t.Errorf("alumnus: %v %+v", err, sc)
+	}
+	_, err = Scope(auth.Principal{Role: auth.RoleAlumnus, AlumnusID: "B"}, ListFilters{Status: true, Tag: true, Deleted: true})
 	if d := derrors.As(err); d == nil || d.Kind != derrors.Forbidden || len(d.Fields) != 3 {
 		t.Errorf("alumnus filters: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -22,37 +21,22 @@ import (
 
 // Dimensions of alumni_stats.
 const (
-	dimStatus       = "status"
-	dimContact      = "contact"  // email, mail, phone, sms: reachable on that channel; none
-	dimClassYear    = "year"     // graduation year of any degree (a person counts once per year)
-	dimProgram      = "program"  // program of any degree (once per person)
-	dimFaculty      = "faculty"  // faculty of any degree (once per person)
-	dimCountry      = "country"  // country code
-	dimCity         = "city"     // country code, tab, city
-	dimIndustry     = "industry" // industry
-	dimEmployer     = "employer" // employer
-	dimCreated      = "created"  // month of creation, YYYY-MM
-	dimUpdated      = "updated"  // month of the last change, YYYY-MM
-	dimQuality      = "quality"  // missing_email, no_employment, no_degree, no_address
-	dimNameYear     = "nameyear" // last name, tab, first name, tab, class year, of live records
-	dimDuplicates   = "dup"      // groups: live name-year values held by more than one record; records: the records in them
+	DimStatus       = "status"
+	DimContact      = "contact"  // email, mail, phone, sms: reachable on that channel; none
+	DimClassYear    = "year"     // graduation year of any degree (a person counts once per year)
+	DimProgram      = "program"  // program of any degree (once per person)
+	DimFaculty      = "faculty"  // faculty of any degree (once per person)
+	DimCountry      = "country"  // country code
+	DimCity         = "city"     // country code, tab, city
+	DimIndustry     = "industry" // industry
+	DimEmployer     = "employer" // employer
+	DimCreated      = "created"  // month of creation, YYYY-MM
+	DimUpdated      = "updated"  // month of the last change, YYYY-MM
+	DimQuality      = "quality"  // missing_email, no_employment, no_degree, no_address
+	DimNameYear     = "nameyear" // last name, tab, first name, tab, class year, of live records
+	DimDuplicates   = "dup"      // groups: live name-year values held by more than one record; records: the records in them
 	maxStatValueLen = 220
 )
-
-// consentDims show contact details: a viewer counts only the records of those who consented.
-// Of dimQuality, only the contactGaps values do: degrees and employment are no contact details.
-var consentDims = map[string]bool{dimContact: true, dimCountry: true, dimCity: true, dimQuality: true}
-
-// contactGaps are the dimQuality values that tell about contact details.
-var contactGaps = []string{"missing_email", "no_address"}
-
-// consentCondition is the SQL condition on alumni_stats rows of dim that a viewer counts.
-func consentCondition(dim string) string {
-	if dim == dimQuality {
-		return "(consent = TRUE OR value NOT IN ('" + strings.Join(contactGaps, "', '") + "'))"
-	}
-	return "consent = TRUE"
-}
 
 // statColumns are the alumni_stats columns of a delta row.
 var statColumns = []string{"dim", "value", "deleted", "consent", "listed", "n"}
@@ -74,7 +58,7 @@ func (d statDelta) add(sign int64, f Fields, created, updated time.Time, deleted
 		}
 		k := statKey{dim: dim, value: truncateStat(value), deleted: deleted,
 			consent: f.DirectoryConsent, listed: f.DirectoryConsent && f.Status != StatusDeceased}
-		if dim == dimNameYear { // names are no secret; only the office's and viewers' reports use it
+		if dim == DimNameYear { // names are no secret; only the office's and viewers' reports use it
 			if deleted {
 				return
 			}
@@ -82,7 +66,7 @@ func (d statDelta) add(sign int64, f Fields, created, updated time.Time, deleted
 		}
 		d[k] += sign
 	}
-	put(dimStatus, string(f.Status))
+	put(DimStatus, string(f.Status))
 	reachable := false
 	for _, c := range []struct {
 		name string
@@ -94,50 +78,50 @@ func (d statDelta) add(sign int64, f Fields, created, updated time.Time, deleted
 		{"sms", f.Phone != "" && !f.ContactPermissions.DoNotSMS},
 	} {
 		if c.ok && f.Status != StatusDeceased {
-			put(dimContact, c.name)
+			put(DimContact, c.name)
 			reachable = true
 		}
 	}
 	if !reachable {
-		put(dimContact, "none")
+		put(DimContact, "none")
 	}
 	years, programs, faculties := map[int]bool{}, map[string]bool{}, map[string]bool{}
 	for _, dg := range f.Degrees {
 		if !years[dg.GraduationYear] {
 			years[dg.GraduationYear] = true
-			put(dimClassYear, strconv.Itoa(dg.GraduationYear))
+			put(DimClassYear, strconv.Itoa(dg.GraduationYear))
 		}
 		if !programs[dg.Program] {
 			programs[dg.Program] = true
-			put(dimProgram, dg.Program)
+			put(DimProgram, dg.Program)
 		}
 		if dg.Faculty != "" && !faculties[dg.Faculty] {
 			faculties[dg.Faculty] = true
-			put(dimFaculty, dg.Faculty)
+			put(DimFaculty, dg.Faculty)
 		}
 	}
-	put(dimCountry, f.Address.Country)
+	put(DimCountry, f.Address.Country)
 	if f.Address.City != "" {
-		put(dimCity, f.Address.Country+"\t"+f.Address.City)
+		put(DimCity, f.Address.Country+"\t"+f.Address.City)
 	}
-	put(dimIndustry, f.Employment.Industry)
-	put(dimEmployer, f.Employment.Employer)
-	put(dimCreated, created.UTC().Format("2006-01"))
-	put(dimUpdated, updated.UTC().Format("2006-01"))
+	put(DimIndustry, f.Employment.Industry)
+	put(DimEmployer, f.Employment.Employer)
+	put(DimCreated, created.UTC().Format("2006-01"))
+	put(DimUpdated, updated.UTC().Format("2006-01"))
 	if f.Email == "" {
-		put(dimQuality, "missing_email")
+		put(DimQuality, "missing_email")
 	}
 	if f.Employment.Employer == "" && f.Employment.JobTitle == "" {
-		put(dimQuality, "no_employment")
+		put(DimQuality, "no_employment")
 	}
 	if len(f.Degrees) == 0 {
-		put(dimQuality, "no_degree")
+		put(DimQuality, "no_degree")
 	}
 	if f.Address.Line1 == "" && f.Address.City == "" {
-		put(dimQuality, "no_address")
+		put(DimQuality, "no_address")
 	}
 	// Folded, so that the same name counts as one value however it is written.
-	put(dimNameYear, search.Fold(f.LastName)+"\t"+search.Fold(f.FirstName)+"\t"+strconv.Itoa(f.ClassYear()))
+	put(DimNameYear, search.Fold(f.LastName)+"\t"+search.Fold(f.FirstName)+"\t"+strconv.Itoa(f.ClassYear()))
 }
 
 func truncateStat(v string) string {
@@ -168,7 +152,7 @@ func (d statDelta) apply(ctx context.Context, tx db.DBTX) error {
 	var nameYears []any
 	for i, k := range keys {
 		rows[i] = []any{k.dim, k.value, k.deleted, k.consent, k.listed, d[k]}
-		if k.dim == dimNameYear {
+		if k.dim == DimNameYear {
 			nameYears = append(nameYears, k.value)
 		}
 	}
@@ -186,7 +170,7 @@ func (d statDelta) applyDuplicates(ctx context.Context, tx db.DBTX, values []any
 		return nil
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT value, n FROM alumni_stats WHERE dim = ? AND deleted = FALSE AND value IN ("+
-		placeholders(len(values))+")", append([]any{dimNameYear}, values...)...)
+		database.Placeholders(len(values))+")", append([]any{DimNameYear}, values...)...)
 	if err != nil {
 		return fmt.Errorf("read name counts: %w", err)
 	}
@@ -198,7 +182,7 @@ func (d statDelta) applyDuplicates(ctx context.Context, tx db.DBTX, values []any
 		if err := rows.Scan(&value, &now); err != nil {
 			return fmt.Errorf("read name counts: %w", err)
 		}
-		before := now - d[statKey{dim: dimNameYear, value: value}]
+		before := now - d[statKey{dim: DimNameYear, value: value}]
 		groups += b2i64(now > 1) - b2i64(before > 1)
 		records += dupRecords(now) - dupRecords(before)
 	}
@@ -209,8 +193,8 @@ func (d statDelta) applyDuplicates(ctx context.Context, tx db.DBTX, values []any
 		return nil
 	}
 	return database.UpsertAdd(ctx, tx, "alumni_stats", statColumns, "n", [][]any{
-		{dimDuplicates, "groups", false, false, false, groups},
-		{dimDuplicates, "records", false, false, false, records},
+		{DimDuplicates, "groups", false, false, false, groups},
+		{DimDuplicates, "records", false, false, false, records},
 	})
 }
 
@@ -266,7 +250,7 @@ func (s *Store) RebuildStats(ctx context.Context, batch int) error {
 			if len(rows) == 0 {
 				return nil
 			}
-			list, err := withChildren(ctx, q, rows)
+			list, err := WithChildren(ctx, q, rows)
 			if err != nil {
 				return err
 			}

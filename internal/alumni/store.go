@@ -15,19 +15,16 @@ import (
 	"github.com/alumnid/alumnid/internal/settings"
 )
 
-// Store reads and writes alumni records.
+// Store reads and writes alumni records one at a time; internal/listing reads many.
 type Store struct {
-	db          *sql.DB
-	settings    *settings.Store // the office's defaults for new records
-	now         func() time.Time
-	probeLimit  int // see plan
-	exportChunk int
-	counts      *countCache // nil: live counts are not remembered
+	db       *sql.DB
+	settings *settings.Store // the office's defaults for new records
+	now      func() time.Time
 }
 
 // NewStore returns a Store on the pool sqlDB.
 func NewStore(sqlDB *sql.DB) *Store {
-	return &Store{db: sqlDB, settings: settings.NewStore(sqlDB), now: time.Now, probeLimit: defaultProbeLimit, exportChunk: DefaultExportChunk}
+	return &Store{db: sqlDB, settings: settings.NewStore(sqlDB), now: time.Now}
 }
 
 // timestamp is the current time as the database keeps it: UTC, microseconds.
@@ -108,7 +105,7 @@ func (s *Store) get(ctx context.Context, id string) (Alumnus, error) {
 	if err != nil {
 		return Alumnus{}, fmt.Errorf("get alumnus: %w", err)
 	}
-	list, err := withChildren(ctx, q, []db.Alumni{row})
+	list, err := WithChildren(ctx, q, []db.Alumni{row})
 	if err != nil {
 		return Alumnus{}, err
 	}
@@ -138,7 +135,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 			return err
 		}
 		internalID := row.ID
-		list, err := withChildren(ctx, q, []db.Alumni{row})
+		list, err := WithChildren(ctx, q, []db.Alumni{row})
 		if err != nil {
 			return err
 		}
@@ -182,7 +179,7 @@ func (s *Store) Delete(ctx context.Context, id string, matches func(version int)
 		if err != nil {
 			return err
 		}
-		list, err := withChildren(ctx, q, []db.Alumni{row})
+		list, err := WithChildren(ctx, q, []db.Alumni{row})
 		if err != nil {
 			return err
 		}
@@ -204,7 +201,7 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 		if err != nil {
 			return fmt.Errorf("lock alumnus: %w", err)
 		}
-		list, err := withChildren(ctx, q, []db.Alumni{row})
+		list, err := WithChildren(ctx, q, []db.Alumni{row})
 		if err != nil {
 			return err
 		}
@@ -276,8 +273,8 @@ func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
 	return database.InsertRows(ctx, tx, "alumni_terms", TermColumns, terms)
 }
 
-// withChildren loads the degrees and tags of rows (two queries in all) and returns the records.
-func withChildren(ctx context.Context, q *db.Queries, rows []db.Alumni) ([]Alumnus, error) {
+// WithChildren loads the degrees and tags of rows (two queries in all) and returns the records.
+func WithChildren(ctx context.Context, q *db.Queries, rows []db.Alumni) ([]Alumnus, error) {
 	out := make([]Alumnus, len(rows))
 	if len(rows) == 0 {
 		return out, nil

@@ -12,7 +12,7 @@ import (
 
 // The search index (table alumni_terms) holds each word of a record's searchable fields with
 // the weight of the best field it appears in, and the kind of field, which decides who may find
-// the record by it (see searchKinds in access.go).
+// the record by it (see SearchKinds in access.go).
 const (
 	kindPublic  = "p" // names, employment, degrees, and the city of those who consented
 	kindContact = "c" // the city of someone who did not consent to the directory
@@ -100,7 +100,7 @@ func (s *Store) Reindex(ctx context.Context, batch int, progress func(done int))
 			if n == 0 {
 				return nil
 			}
-			list, err := withChildren(ctx, q, rows)
+			list, err := WithChildren(ctx, q, rows)
 			if err != nil {
 				return err
 			}

@@ -248,7 +248,7 @@ func lockTargets(ctx context.Context, q *db.Queries, targets map[int64]*upsertTa
 			fresh = append(fresh, r)
 		}
 	}
-	records, err := withChildren(ctx, q, fresh)
+	records, err := WithChildren(ctx, q, fresh)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -119,9 +119,12 @@ func insertAll(ctx context.Context, in *Inserter, rows [][]any) error {
 	return in.Flush(ctx)
 }
 
+// Placeholders returns n placeholders separated by commas, for an IN list or a row of values.
+func Placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
 // insertStatement is the text of an INSERT of rows rows into table.
 func insertStatement(table string, columns []string, rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
+	one := "(" + Placeholders(len(columns)) + ")"
 	var b strings.Builder
 	b.Grow(len(one)*rows + 100)
 	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")

@@ -6,9 +6,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/listing"
 )
 
 // discard is an Output that throws the file away, counting its bytes.
@@ -33,7 +33,7 @@ func BenchmarkExport(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sqlDB.Close()
-	store := alumni.NewStore(sqlDB)
+	reader := listing.NewReader(sqlDB)
 	p := auth.Principal{Role: auth.RoleAdmin}
 	cols, err := Columns(p, nil)
 	if err != nil {
@@ -43,7 +43,7 @@ func BenchmarkExport(b *testing.B) {
 	if format == "" {
 		format = CSV
 	}
-	e := New(store, sqlDB)
+	e := New(reader, sqlDB)
 	b.ResetTimer()
 	for b.Loop() {
 		out := &discard{}

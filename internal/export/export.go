@@ -13,6 +13,7 @@ import (
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/listing"
 )
 
 // Format is the file format of an export (the contract's format parameter).
@@ -46,7 +47,7 @@ func Filename(f Format, now time.Time) string {
 type Request struct {
 	Format  Format
 	Columns []Column
-	Filter  alumni.Filter
+	Filter  listing.Filter
 	// Params are the filter's query parameters as the caller gave them, for the audit trail.
 	Params map[string]any
 }
@@ -69,16 +70,16 @@ type Result struct {
 	Complete bool
 }
 
-// Exporter streams exports from the store and audits them.
+// Exporter streams exports read by a listing.Reader and audits them.
 type Exporter struct {
-	store *alumni.Store
-	db    *sql.DB
-	now   func() time.Time
+	reader *listing.Reader
+	db     *sql.DB
+	now    func() time.Time
 }
 
-// New returns an Exporter of the records of store, writing audit events to sqlDB.
-func New(store *alumni.Store, sqlDB *sql.DB) *Exporter {
-	return &Exporter{store: store, db: sqlDB, now: time.Now}
+// New returns an Exporter of the records reader reads, writing audit events to sqlDB.
+func New(reader *listing.Reader, sqlDB *sql.DB) *Exporter {
+	return &Exporter{reader: reader, db: sqlDB, now: time.Now}
 }
 
 // bufferSize is how much of the file is gathered before it is written to the Output.
@@ -135,7 +136,7 @@ func (e *Exporter) stream(ctx context.Context, p auth.Principal, r Request, out 
 		}
 		return nil
 	}
-	n, err := e.store.Export(ctx, p, r.Filter, func(items []alumni.Alumnus) error {
+	n, err := e.reader.Export(ctx, p, r.Filter, func(items []alumni.Alumnus) error {
 		if !res.Started {
 			if err := start(); err != nil {
 				return err

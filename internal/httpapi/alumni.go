@@ -11,11 +11,13 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/listing"
 )
 
 // alumniHandlers implements the alumni operations of the contract.
 type alumniHandlers struct {
-	store *alumni.Store
+	store  *alumni.Store
+	reader *listing.Reader
 }
 
 // principal returns the caller; the middleware has authenticated every operation that needs
@@ -26,8 +28,8 @@ func principal(ctx context.Context) auth.Principal {
 }
 
 func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniRequestObject) (api.ListAlumniResponseObject, error) {
-	res, err := h.store.List(ctx, principal(ctx), toFilter(req.Params), alumni.ListOptions{
-		Sort:         alumni.Sort(val(req.Params.Sort)),
+	res, err := h.reader.List(ctx, principal(ctx), toFilter(req.Params), listing.ListOptions{
+		Sort:         listing.Sort(val(req.Params.Sort)),
 		After:        val(req.Params.Cursor),
 		Limit:        pageSize(req.Params.Limit),
 		IncludeTotal: val(req.Params.IncludeTotal),
@@ -48,7 +50,7 @@ func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniReques
 }
 
 func (h alumniHandlers) GetAlumniFacets(ctx context.Context, req api.GetAlumniFacetsRequestObject) (api.GetAlumniFacetsResponseObject, error) {
-	f, err := h.store.Facets(ctx, principal(ctx), facetFilter(req.Params))
+	f, err := h.reader.Facets(ctx, principal(ctx), facetFilter(req.Params))
 	if err != nil {
 		return nil, err
 	}

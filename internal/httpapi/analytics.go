@@ -4,18 +4,18 @@ import (
 	"context"
 
 	"github.com/alumnid/alumnid/gen/api"
-	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/listing"
 )
 
 // analyticsHandlers implements the analytics reports. Every report takes the list's filter
 // parameters; the generated parameter structs of the reports and of the facets are the same
 // type, so each converts to api.GetAlumniFacetsParams.
 type analyticsHandlers struct {
-	store *alumni.Store
+	reader *listing.Reader
 }
 
 func (h analyticsHandlers) GetAnalyticsOverview(ctx context.Context, req api.GetAnalyticsOverviewRequestObject) (api.GetAnalyticsOverviewResponseObject, error) {
-	o, err := h.store.Overview(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	o, err := h.reader.Overview(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (h analyticsHandlers) GetAnalyticsOverview(ctx context.Context, req api.Get
 }
 
 func (h analyticsHandlers) GetAnalyticsGraduationYears(ctx context.Context, req api.GetAnalyticsGraduationYearsRequestObject) (api.GetAnalyticsGraduationYearsResponseObject, error) {
-	years, err := h.store.GraduationYears(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	years, err := h.reader.GraduationYears(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (h analyticsHandlers) GetAnalyticsGraduationYears(ctx context.Context, req 
 }
 
 func (h analyticsHandlers) GetAnalyticsPrograms(ctx context.Context, req api.GetAnalyticsProgramsRequestObject) (api.GetAnalyticsProgramsResponseObject, error) {
-	r, err := h.store.Programs(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	r, err := h.reader.Programs(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (h analyticsHandlers) GetAnalyticsPrograms(ctx context.Context, req api.Get
 }
 
 func (h analyticsHandlers) GetAnalyticsGeography(ctx context.Context, req api.GetAnalyticsGeographyRequestObject) (api.GetAnalyticsGeographyResponseObject, error) {
-	r, err := h.store.Geography(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	r, err := h.reader.Geography(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (h analyticsHandlers) GetAnalyticsGeography(ctx context.Context, req api.Ge
 }
 
 func (h analyticsHandlers) GetAnalyticsEmployment(ctx context.Context, req api.GetAnalyticsEmploymentRequestObject) (api.GetAnalyticsEmploymentResponseObject, error) {
-	r, err := h.store.Employers(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	r, err := h.reader.Employers(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (h analyticsHandlers) GetAnalyticsEmployment(ctx context.Context, req api.G
 }
 
 func (h analyticsHandlers) GetAnalyticsActivity(ctx context.Context, req api.GetAnalyticsActivityRequestObject) (api.GetAnalyticsActivityResponseObject, error) {
-	r, err := h.store.Activity(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	r, err := h.reader.Activity(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (h analyticsHandlers) GetAnalyticsActivity(ctx context.Context, req api.Get
 }
 
 func (h analyticsHandlers) GetAnalyticsDataQuality(ctx context.Context, req api.GetAnalyticsDataQualityRequestObject) (api.GetAnalyticsDataQualityResponseObject, error) {
-	q, err := h.store.DataQuality(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
+	q, err := h.reader.DataQuality(ctx, principal(ctx), facetFilter(api.GetAlumniFacetsParams(req.Params)))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/page"
 )
 
@@ -170,8 +171,8 @@ func toFields(in api.AlumnusInput) alumni.Fields {
 	return f
 }
 
-func toFilter(p api.ListAlumniParams) alumni.Filter {
-	f := alumni.Filter{
+func toFilter(p api.ListAlumniParams) listing.Filter {
+	f := listing.Filter{
 		Q:                  val(p.Q),
 		GraduationYearFrom: val(p.GraduationYearFrom), GraduationYearTo: val(p.GraduationYearTo),
 		Degree: val(p.Degree), Program: val(p.Program), Faculty: val(p.Faculty),
@@ -186,7 +187,7 @@ func toFilter(p api.ListAlumniParams) alumni.Filter {
 }
 
 // facetFilter is the filter of a facets request (the list's filter parameters).
-func facetFilter(p api.GetAlumniFacetsParams) alumni.Filter {
+func facetFilter(p api.GetAlumniFacetsParams) listing.Filter {
 	return toFilter(api.ListAlumniParams{
 		Q: p.Q, GraduationYearFrom: p.GraduationYearFrom, GraduationYearTo: p.GraduationYearTo,
 		Degree: p.Degree, Program: p.Program, Faculty: p.Faculty, Country: p.Country, City: p.City,
@@ -195,9 +196,9 @@ func facetFilter(p api.GetAlumniFacetsParams) alumni.Filter {
 	})
 }
 
-func toAPITotal(t alumni.Total) api.Total { return api.Total{Count: t.Count, Exact: t.Exact} }
+func toAPITotal(t listing.Total) api.Total { return api.Total{Count: t.Count, Exact: t.Exact} }
 
-func toAPIBuckets(bs []alumni.Bucket) []api.FacetBucket {
+func toAPIBuckets(bs []listing.Bucket) []api.FacetBucket {
 	out := make([]api.FacetBucket, len(bs))
 	for i, b := range bs {
 		out[i] = api.FacetBucket{Value: b.Value, Count: b.Count}

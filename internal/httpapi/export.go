@@ -11,9 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/alumnid/alumnid/gen/api"
-	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/export"
+	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/metrics"
 )
 
@@ -64,7 +64,7 @@ func (h exportHandlers) ExportAlumni(ctx context.Context, req api.ExportAlumniRe
 }
 
 // exportFilter is the filter of an export request (the list's filter parameters).
-func exportFilter(p api.ExportAlumniParams) alumni.Filter {
+func exportFilter(p api.ExportAlumniParams) listing.Filter {
 	return toFilter(api.ListAlumniParams{
 		Q: p.Q, GraduationYearFrom: p.GraduationYearFrom, GraduationYearTo: p.GraduationYearTo,
 		Degree: p.Degree, Program: p.Program, Faculty: p.Faculty, Country: p.Country, City: p.City,

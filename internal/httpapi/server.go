@@ -25,6 +25,7 @@ import (
 	"github.com/alumnid/alumnid/internal/export"
 	"github.com/alumnid/alumnid/internal/idempotency"
 	"github.com/alumnid/alumnid/internal/importer"
+	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/settings"
@@ -173,15 +174,16 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 	)
 
 	store := alumni.NewStore(sqlDB)
-	store.SetExportChunk(cfg.ExportChunk)
-	store.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, DefaultMaxCounts))
+	reader := listing.NewReader(sqlDB)
+	reader.SetExportChunk(cfg.ExportChunk)
+	reader.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, DefaultMaxCounts))
 	server := &Server{
-		alumniHandlers:    alumniHandlers{store: store},
-		analyticsHandlers: analyticsHandlers{store: store},
+		alumniHandlers:    alumniHandlers{store: store, reader: reader},
+		analyticsHandlers: analyticsHandlers{reader: reader},
 		authHandlers:      authH,
 		userHandlers:      userHandlers{auth: authSvc},
 		adminHandlers:     adminHandlers{db: sqlDB, settings: st},
-		exportHandlers: exportHandlers{stream: export.New(store, sqlDB).Stream, log: log, now: time.Now, metrics: cfg.Metrics,
+		exportHandlers: exportHandlers{stream: export.New(reader, sqlDB).Stream, log: log, now: time.Now, metrics: cfg.Metrics,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
 		importHandlers: importHandlers{imports: importer.NewService(sqlDB, cfg.ImportLimits)},
 	}

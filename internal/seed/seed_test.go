@@ -10,6 +10,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/page"
 	"github.com/alumnid/alumnid/internal/seed"
 )
@@ -87,7 +88,7 @@ func TestRunLoadsWhatItGenerates(t *testing.T) {
 		}
 		byStudentID[f.StudentID] = f
 	}
-	page, err := store.List(ctx, auth.Principal{Role: auth.RoleAdmin}, alumni.Filter{}, alumni.ListOptions{Limit: page.MaxLimit})
+	page, err := listing.NewReader(sqlDB).List(ctx, auth.Principal{Role: auth.RoleAdmin}, listing.Filter{}, listing.ListOptions{Limit: page.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package alumni
+package listing
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/database"
 
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
@@ -23,7 +26,7 @@ import (
 const DefaultExportChunk = 2000
 
 // SetExportChunk sets the number of records an export reads per query (n > 0).
-func (s *Store) SetExportChunk(n int) {
+func (s *Reader) SetExportChunk(n int) {
 	if n > 0 {
 		s.exportChunk = n
 	}
@@ -34,25 +37,25 @@ var errExportForbidden = derrors.New(derrors.Forbidden, "Your role may not expor
 // chunk is one chunk of an export and the buffers it is read into, which the next chunk but
 // one reuses (fn has finished with them by then).
 type chunk struct {
-	items []Alumnus
+	items []alumni.Alumnus
 	keys  []int64 // the key of each item
 	text  arena   // the text of the items
 	// the degrees and tags of the items, in key order, with their owners' keys
-	degrees   []Degree
+	degrees   []alumni.Degree
 	tags      []string
 	owners    []int64
 	childText arena
 	err       error
 }
 
-// Export calls fn with the records matching f, as p may see them (Redact), in chunks of up to
+// Export calls fn with the records matching f, as p may see them (alumni.Redact), in chunks of up to
 // the export chunk size in key order, and returns the number of records handed to fn without
 // error. fn must not keep the records after it returns: their memory is reused. Export stops
 // at the first error: fn's, the database's or ctx's, returned as is. Before fn is first
-// called it returns Forbidden for a role that may not export (CanExport) or a filter p may not
+// called it returns Forbidden for a role that may not export (alumni.CanExport) or a filter p may not
 // use, and Malformed for a bad filter.
-func (s *Store) Export(ctx context.Context, p auth.Principal, f Filter, fn func([]Alumnus) error) (int, error) {
-	if !CanExport(p) {
+func (s *Reader) Export(ctx context.Context, p auth.Principal, f Filter, fn func([]alumni.Alumnus) error) (int, error) {
+	if !alumni.CanExport(p) {
 		return 0, errExportForbidden
 	}
 	if err := prepare(p, &f); err != nil {
@@ -135,7 +138,7 @@ const exportColumns = "a.id, a.version, " +
 const exportTextColumns = 22
 
 // exportText are the text fields of a record in the order of exportColumns (NULL is "").
-func exportText(a *Alumnus) [exportTextColumns]*string {
+func exportText(a *alumni.Alumnus) [exportTextColumns]*string {
 	return [...]*string{&a.ID, &a.StudentID, &a.FirstName, &a.LastName, &a.PreferredName, &a.EnrolledName, &a.Email, &a.WorkEmail,
 		&a.Phone, &a.Address.Line1, &a.Address.Line2, &a.Address.City, &a.Address.Region, &a.Address.PostalCode, &a.Address.Country,
 		&a.Employment.Employer, &a.Employment.JobTitle, &a.Employment.Industry, &a.LinkedInURL, &a.WebsiteURL,
@@ -179,7 +182,7 @@ func (r *arena) get(i int) string {
 
 // readChunk reads into c up to s.exportChunk records matching the prepared filter f with keys
 // after after, with their degrees and tags, as p may see them.
-func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after int64, c *chunk) error {
+func (s *Reader) readChunk(ctx context.Context, p auth.Principal, f Filter, after int64, c *chunk) error {
 	var q sqlText
 	fromClause, fromArgs := from(f)
 	q.add("SELECT "+exportColumns+fromClause, fromArgs...)
@@ -209,14 +212,14 @@ func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after
 		for _, b := range raw {
 			c.text.add(b)
 		}
-		a := Alumnus{
+		a := alumni.Alumnus{
 			Version: int(version), CreatedAt: created, UpdatedAt: updated,
-			Fields: Fields{
+			Fields: alumni.Fields{
 				DirectoryConsent: flags&1 != 0,
-				ContactPermissions: ContactPermissions{
+				ContactPermissions: alumni.ContactPermissions{
 					DoNotEmail: flags&2 != 0, DoNotMail: flags&4 != 0, DoNotPhone: flags&8 != 0, DoNotSMS: flags&16 != 0,
 				},
-				Degrees: []Degree{}, Tags: []string{},
+				Degrees: []alumni.Degree{}, Tags: []string{},
 			},
 		}
 		if deleted.Valid {
@@ -243,7 +246,7 @@ func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after
 		return err
 	}
 	for i := range c.items {
-		c.items[i] = Redact(p, c.items[i])
+		c.items[i] = alumni.Redact(p, c.items[i])
 	}
 	return nil
 }
@@ -253,7 +256,7 @@ func (s *Store) readChunk(ctx context.Context, p auth.Principal, f Filter, after
 // range, else by the list of keys. Both are read in key order, like the items, and merged in
 // one pass; children of keys not in the chunk (a range holds the records the filter left out)
 // are skipped.
-func (s *Store) exportChildren(ctx context.Context, c *chunk) error {
+func (s *Reader) exportChildren(ctx context.Context, c *chunk) error {
 	keys := c.keys
 	// children is the statement "select … from table where <the chunk's keys> order by …".
 	children := func(selectFrom, orderBy string) *sqlText {
@@ -266,7 +269,7 @@ func (s *Store) exportChildren(ctx context.Context, c *chunk) error {
 			for i, k := range keys {
 				args[i] = k
 			}
-			q.add("alumnus_id IN ("+placeholders(len(keys))+")", args...)
+			q.add("alumnus_id IN ("+database.Placeholders(len(keys))+")", args...)
 		}
 		return q.add(" ORDER BY " + orderBy)
 	}
@@ -283,7 +286,7 @@ func (s *Store) exportChildren(ctx context.Context, c *chunk) error {
 	var owner, year, preferred int64
 	var raw [3]sql.RawBytes
 	for rows.Next() {
-		var d Degree
+		var d alumni.Degree
 		if err := rows.Scan(&owner, &year, &preferred, &d.Primary, &raw[0], &raw[1], &raw[2]); err != nil {
 			return fmt.Errorf("export degrees: %w", err)
 		}

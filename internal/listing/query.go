@@ -1,4 +1,4 @@
-package alumni
+package listing
 
 import (
 	"context"
@@ -104,7 +104,7 @@ func where(f Filter) conditions {
 		// A scalar subquery, checked per candidate with the (alumnus_id) index: never turned
 		// into a scan of every record holding a word that starts the same way.
 		c.add("(SELECT 1 FROM alumni_terms w WHERE w.alumnus_id = a.id AND w.term LIKE ? AND w.kind IN ("+
-			placeholders(len(f.kinds))+") LIMIT 1) IS NOT NULL", append([]any{search.Prefix(w)}, kindArgs(f.kinds)...)...)
+			database.Placeholders(len(f.kinds))+") LIMIT 1) IS NOT NULL", append([]any{search.Prefix(w)}, kindArgs(f.kinds)...)...)
 	}
 	return c
 }
@@ -129,7 +129,7 @@ const defaultProbeLimit = 20000
 // relevance) or only the first matches in an indexed order (ordered true: pages, and the
 // chunks of an export, which walk the primary key).
 // It runs at most three index-range counts, each stopping at the store's probe limit.
-func (s *Store) plan(ctx context.Context, f *Filter, ordered bool) error {
+func (s *Reader) plan(ctx context.Context, f *Filter, ordered bool) error {
 	f.plan = queryPlan{drive: len(f.words) > 0}
 	if !ordered {
 		return nil
@@ -160,7 +160,7 @@ func (s *Store) plan(ctx context.Context, f *Filter, ordered bool) error {
 }
 
 // probe counts the rows of query, up to the store's probe limit.
-func (s *Store) probe(ctx context.Context, query string, args ...any) (int, error) {
+func (s *Reader) probe(ctx context.Context, query string, args ...any) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM ("+query+" LIMIT ?) x", append(args, s.probeLimit)...).Scan(&n)
 	if err != nil {
@@ -177,7 +177,7 @@ func from(f Filter) (string, []any) {
 	}
 	w := f.words[0]
 	return " FROM (SELECT alumnus_id, MAX(weight + (term = ?)) AS score FROM alumni_terms WHERE term LIKE ? AND kind IN (" +
-			placeholders(len(f.kinds)) + ") GROUP BY alumnus_id) m JOIN alumni a ON a.id = m.alumnus_id",
+			database.Placeholders(len(f.kinds)) + ") GROUP BY alumnus_id) m JOIN alumni a ON a.id = m.alumnus_id",
 		append([]any{w, search.Prefix(w)}, kindArgs(f.kinds)...)
 }
 
@@ -210,14 +210,12 @@ func scoreExpr(f Filter) (string, []any) {
 	var args []any
 	for _, w := range f.words[1:] {
 		parts = append(parts, "(SELECT MAX(w.weight + (w.term = ?)) FROM alumni_terms w WHERE w.alumnus_id = a.id AND w.term LIKE ? AND w.kind IN ("+
-			placeholders(len(f.kinds))+"))")
+			database.Placeholders(len(f.kinds))+"))")
 		args = append(args, w, search.Prefix(w))
 		args = append(args, kindArgs(f.kinds)...)
 	}
 	return strings.Join(parts, " + "), args
 }
-
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
 func kindArgs(kinds []string) []any {
 	out := make([]any, len(kinds))

@@ -1,4 +1,4 @@
-package alumni
+package listing
 
 import (
 	"context"
@@ -51,7 +51,7 @@ type counted struct {
 // SetCountCache makes live counts be remembered for ttl, and lets at most queries of their
 // statements run at once (the others wait, within their request's deadline, so that counting
 // never takes every connection); a ttl of 0 (the default) turns both off.
-func (s *Store) SetCountCache(ttl time.Duration, queries int) {
+func (s *Reader) SetCountCache(ttl time.Duration, queries int) {
 	s.counts = nil
 	if ttl > 0 {
 		s.counts = &countCache{ttl: ttl, answers: expirable.NewLRU[string, counted](countCacheSize, nil, staleFactor*ttl),

@@ -1,8 +1,10 @@
-package alumni
+package listing
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/alumnid/alumnid/internal/alumni"
 
 	"golang.org/x/sync/errgroup"
 
@@ -15,7 +17,7 @@ type Bucket struct {
 	Count int
 }
 
-// Facets are the counts of the records matching a filter, by value. Status is nil when the
+// Facets are the counts of the records matching a filter, by value. alumni.Status is nil when the
 // caller may not read it.
 type Facets struct {
 	Total          Total
@@ -31,7 +33,7 @@ const maxBuckets = 50
 
 // Facets counts the records matching f, as p may see them, by graduation year, country,
 // program, industry and status. The queries run in parallel, each on its own connection.
-func (s *Store) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets, error) {
+func (s *Reader) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets, error) {
 	if err := prepare(p, &f); err != nil {
 		return Facets{}, err
 	}
@@ -42,11 +44,11 @@ func (s *Store) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets,
 		dst        *[]Bucket
 		dim, order string
 	}{
-		{&out.GraduationYear, dimClassYear, byValueDesc},
-		{&out.Program, dimProgram, byCountDesc},
-		{&out.Country, dimCountry, byCountDesc},
-		{&out.Industry, dimIndustry, byCountDesc},
-		{&status, dimStatus, byCountDesc},
+		{&out.GraduationYear, alumni.DimClassYear, byValueDesc},
+		{&out.Program, alumni.DimProgram, byCountDesc},
+		{&out.Country, alumni.DimCountry, byCountDesc},
+		{&out.Industry, alumni.DimIndustry, byCountDesc},
+		{&status, alumni.DimStatus, byCountDesc},
 	} {
 		g.Go(func() (err error) {
 			*c.dst, err = s.countBy(gctx, p, f, c.dim, c.order, maxBuckets)
@@ -69,7 +71,7 @@ func (s *Store) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets,
 }
 
 // buckets runs a (value, count) query.
-func (s *Store) buckets(ctx context.Context, q sqlText) ([]Bucket, error) {
+func (s *Reader) buckets(ctx context.Context, q sqlText) ([]Bucket, error) {
 	rows, err := s.db.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("facet: %w", err)

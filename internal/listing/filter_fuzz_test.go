@@ -1,10 +1,12 @@
-package alumni
+package listing
 
 import (
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/alumnid/alumnid/internal/alumni"
 
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
@@ -29,7 +31,7 @@ func FuzzFilter(f *testing.F) {
 		roles := []auth.Role{auth.RoleAdmin, auth.RoleStaff, auth.RoleViewer, auth.RoleAlumnus, ""}
 		p := auth.Principal{UserID: "u", Role: roles[int(who)%len(roles)]}
 		filter := Filter{Q: q, Country: country, City: country, Degree: degree, Program: program, Faculty: program,
-			Industry: degree, Employer: program, Tag: tag, Status: Status(degree),
+			Industry: degree, Employer: program, Tag: tag, Status: alumni.Status(degree),
 			GraduationYearFrom: yearFrom, GraduationYearTo: yearTo, Deleted: deleted}
 		if who&8 != 0 {
 			consent := who&16 != 0

@@ -1,4 +1,4 @@
-package alumni_test
+package listing_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/listing"
 )
 
 // An export gives the records of its filter, in creation order, whichever way each chunk's
@@ -19,6 +20,7 @@ func TestExportPlansAgree(t *testing.T) {
 	sqlDB, _ := apitest.OpenDatabase(t)
 	ctx := context.Background()
 	store := alumni.NewStore(sqlDB)
+	reader := listing.NewReader(sqlDB)
 	now := time.Now()
 	firsts := []string{"Mara", "Mark", "Marta", "Ann", "Bo"}
 	lasts := []string{"Marsh", "Smith", "Marquez", "Lee"}
@@ -39,7 +41,7 @@ func TestExportPlansAgree(t *testing.T) {
 		created = append(created, a.ID)
 	}
 	admin := auth.Principal{Role: auth.RoleAdmin}
-	filters := []alumni.Filter{
+	filters := []listing.Filter{
 		{},
 		{Q: "mar"},
 		{Q: "mar smi"},
@@ -50,8 +52,8 @@ func TestExportPlansAgree(t *testing.T) {
 		{Tag: "donor", Program: "art"},
 	}
 	for _, f := range filters {
-		store.SetProbeLimit(1 << 30)
-		page, err := store.List(ctx, admin, f, alumni.ListOptions{Limit: 200})
+		reader.SetProbeLimit(1 << 30)
+		page, err := reader.List(ctx, admin, f, listing.ListOptions{Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,10 +65,10 @@ func TestExportPlansAgree(t *testing.T) {
 		}
 		for _, limit := range []int{1, 1 << 30} { // probes: everything common, nothing common
 			for _, chunk := range []int{7, 2000} {
-				store.SetProbeLimit(limit)
-				store.SetExportChunk(chunk)
+				reader.SetProbeLimit(limit)
+				reader.SetExportChunk(chunk)
 				var got []string
-				n, err := store.Export(ctx, admin, f, func(items []alumni.Alumnus) error {
+				n, err := reader.Export(ctx, admin, f, func(items []alumni.Alumnus) error {
 					for _, a := range items {
 						got = append(got, a.ID)
 						if len(a.Degrees) != 1 || (f.Tag != "" && !slices.Equal(a.Tags, []string{"donor"})) {

@@ -1,4 +1,4 @@
-package alumni
+package listing
 
 // SetProbeLimit changes how many matches make a filter common (see plan), for tests.
-func (s *Store) SetProbeLimit(n int) { s.probeLimit = n }
+func (s *Reader) SetProbeLimit(n int) { s.probeLimit = n }

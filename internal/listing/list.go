@@ -1,4 +1,4 @@
-package alumni
+package listing
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/alumnid/alumnid/internal/alumni"
 
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/auth"
@@ -18,21 +20,21 @@ import (
 // Filter selects records for a list, facets or an export. Zero values mean "any". The degree
 // fields must all hold for one and the same degree.
 type Filter struct {
-	Q                  string    `json:"q,omitempty"`
-	GraduationYearFrom int       `json:"yf,omitempty"`
-	GraduationYearTo   int       `json:"yt,omitempty"`
-	Degree             string    `json:"dg,omitempty"`
-	Program            string    `json:"pr,omitempty"`
-	Faculty            string    `json:"fa,omitempty"`
-	Country            string    `json:"co,omitempty"`
-	City               string    `json:"ci,omitempty"`
-	Industry           string    `json:"in,omitempty"`
-	Employer           string    `json:"em,omitempty"`
-	Status             Status    `json:"st,omitempty"`
-	Tag                string    `json:"tg,omitempty"`
-	DirectoryConsent   *bool     `json:"dc,omitempty"`
-	UpdatedSince       time.Time `json:"us,omitzero"`
-	Deleted            bool      `json:"de,omitempty"`
+	Q                  string        `json:"q,omitempty"`
+	GraduationYearFrom int           `json:"yf,omitempty"`
+	GraduationYearTo   int           `json:"yt,omitempty"`
+	Degree             string        `json:"dg,omitempty"`
+	Program            string        `json:"pr,omitempty"`
+	Faculty            string        `json:"fa,omitempty"`
+	Country            string        `json:"co,omitempty"`
+	City               string        `json:"ci,omitempty"`
+	Industry           string        `json:"in,omitempty"`
+	Employer           string        `json:"em,omitempty"`
+	Status             alumni.Status `json:"st,omitempty"`
+	Tag                string        `json:"tg,omitempty"`
+	DirectoryConsent   *bool         `json:"dc,omitempty"`
+	UpdatedSince       time.Time     `json:"us,omitzero"`
+	Deleted            bool          `json:"de,omitempty"`
 
 	// Set by prepare, never by the caller.
 	words         []string // the words of Q, longest first
@@ -46,14 +48,16 @@ func (f Filter) hasDegreeFilter() bool {
 	return f.Degree != "" || f.Program != "" || f.Faculty != "" || f.GraduationYearFrom != 0 || f.GraduationYearTo != 0
 }
 
-// prepare checks f and narrows it to what p may see (see scope in access.go). It returns a
+// prepare checks f and narrows it to what p may see (alumni.Scope). It returns a
 // Malformed error for contradictory filters or an unusable search and a Forbidden one for a
 // filter on a field p may not read.
 func prepare(p auth.Principal, f *Filter) error {
 	f.Country = strings.ToUpper(f.Country)
-	if err := scope(p, f); err != nil {
+	sc, err := alumni.Scope(p, alumni.ListFilters{Deleted: f.Deleted, Place: f.Country != "" || f.City != "", Status: f.Status != "", Tag: f.Tag != ""})
+	if err != nil {
 		return err
 	}
+	f.directoryOnly, f.consentOnly = sc.DirectoryOnly, sc.ConsentOnly
 	if f.GraduationYearFrom != 0 && f.GraduationYearTo != 0 && f.GraduationYearFrom > f.GraduationYearTo {
 		return derrors.New(derrors.Malformed, "The graduation year range is empty.",
 			derrors.FieldError{Field: "graduationYearTo", Message: "must not be before graduationYearFrom"})
@@ -65,7 +69,7 @@ func prepare(p auth.Principal, f *Filter) error {
 		}
 		slices.SortStableFunc(words, func(a, b string) int { return len(b) - len(a) }) // the longest is likely the rarest
 		f.words = words
-		f.kinds = searchKinds(p)
+		f.kinds = alumni.SearchKinds(p)
 	}
 	f.plan = queryPlan{drive: len(f.words) > 0} // statements that read every match; pages plan their own
 	return nil
@@ -74,7 +78,7 @@ func prepare(p auth.Principal, f *Filter) error {
 // Page is one page of a list. NextCursor is empty on the last page. Total is set when asked
 // for.
 type Page struct {
-	Items      []Alumnus
+	Items      []alumni.Alumnus
 	NextCursor string
 	Total      *Total
 }
@@ -106,7 +110,7 @@ type cursorScope struct {
 // List returns the page of records matching f that follows o.After, in order o.Sort, as p may
 // see them. It returns a Malformed error for a bad cursor, limit, sort or filter and a
 // Forbidden one for a filter p may not use.
-func (s *Store) List(ctx context.Context, p auth.Principal, f Filter, o ListOptions) (Page, error) {
+func (s *Reader) List(ctx context.Context, p auth.Principal, f Filter, o ListOptions) (Page, error) {
 	if err := page.CheckLimit(o.Limit); err != nil {
 		return Page{}, err
 	}
@@ -137,7 +141,7 @@ type idRow struct {
 
 // listRows returns the keys of up to limit records after cursor (any page size; List checks
 // it against the contract's) and the cursor of the next page.
-func (s *Store) listRows(ctx context.Context, p auth.Principal, f *Filter, sort Sort, cursor string, limit int) ([]idRow, string, error) {
+func (s *Reader) listRows(ctx context.Context, p auth.Principal, f *Filter, sort Sort, cursor string, limit int) ([]idRow, string, error) {
 	if err := prepare(p, f); err != nil {
 		return nil, "", err
 	}
@@ -268,9 +272,9 @@ func used(keys []sortKey, p position) position {
 }
 
 // load reads the records of rows, in their order, as p may see them.
-func (s *Store) load(ctx context.Context, p auth.Principal, rows []idRow) ([]Alumnus, error) {
+func (s *Reader) load(ctx context.Context, p auth.Principal, rows []idRow) ([]alumni.Alumnus, error) {
 	if len(rows) == 0 {
-		return []Alumnus{}, nil
+		return []alumni.Alumnus{}, nil
 	}
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
@@ -291,23 +295,23 @@ func (s *Store) load(ctx context.Context, p auth.Principal, rows []idRow) ([]Alu
 			ordered = append(ordered, a)
 		}
 	}
-	items, err := withChildren(ctx, q, ordered)
+	items, err := alumni.WithChildren(ctx, q, ordered)
 	if err != nil {
 		return nil, err
 	}
 	for i := range items {
-		items[i] = Redact(p, items[i])
+		items[i] = alumni.Redact(p, items[i])
 	}
 	return items, nil
 }
 
 // count returns the number of records matching the prepared filter f, up to CountLimit.
-func (s *Store) count(ctx context.Context, f Filter) (Total, error) {
+func (s *Reader) count(ctx context.Context, f Filter) (Total, error) {
 	return s.runCount(ctx, countQuery(f))
 }
 
 // cachedTotal is count through the count cache (for facets; a list's total is always live).
-func (s *Store) cachedTotal(ctx context.Context, f Filter) (Total, error) {
+func (s *Reader) cachedTotal(ctx context.Context, f Filter) (Total, error) {
 	q := countQuery(f)
 	return cachedCount(ctx, s.counts, q, func(t Total) Total { return t }, func(ctx context.Context) (Total, error) { return s.runCount(ctx, q) })
 }
@@ -324,7 +328,7 @@ func countQuery(f Filter) sqlText {
 	return q
 }
 
-func (s *Store) runCount(ctx context.Context, q sqlText) (Total, error) {
+func (s *Reader) runCount(ctx context.Context, q sqlText) (Total, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
 		return Total{}, fmt.Errorf("count alumni: %w", err)

@@ -1,4 +1,4 @@
-package alumni_test
+package listing_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/listing"
 )
 
 // Both ways of running a page (from the matches of a word or degree filter, or walking the
@@ -18,6 +19,7 @@ func TestQueryPlansAgree(t *testing.T) {
 	sqlDB, _ := apitest.OpenDatabase(t)
 	ctx := context.Background()
 	store := alumni.NewStore(sqlDB)
+	reader := listing.NewReader(sqlDB)
 	now := time.Now()
 	firsts := []string{"Mara", "Mark", "Marta", "Ann", "Bo"}
 	lasts := []string{"Marsh", "Smith", "Marquez", "Lee"}
@@ -35,7 +37,7 @@ func TestQueryPlansAgree(t *testing.T) {
 		}
 	}
 	admin := auth.Principal{Role: auth.RoleAdmin}
-	filters := []alumni.Filter{
+	filters := []listing.Filter{
 		{Q: "mar"},
 		{Q: "mar smi"},
 		{Program: "History"},
@@ -45,14 +47,14 @@ func TestQueryPlansAgree(t *testing.T) {
 		{Tag: "donor", Program: "art"},
 	}
 	for _, f := range filters {
-		for _, sort := range []alumni.Sort{alumni.SortLastName, alumni.SortGraduationYearDesc, alumni.SortUpdatedAt} {
+		for _, sort := range []listing.Sort{listing.SortLastName, listing.SortGraduationYearDesc, listing.SortUpdatedAt} {
 			var results [][]string
 			for _, limit := range []int{1, 1 << 30} { // probes: everything common, nothing common
-				store.SetProbeLimit(limit)
+				reader.SetProbeLimit(limit)
 				var got []string
 				cursor := ""
 				for {
-					p, err := store.List(ctx, admin, f, alumni.ListOptions{Sort: sort, After: cursor, Limit: 7})
+					p, err := reader.List(ctx, admin, f, listing.ListOptions{Sort: sort, After: cursor, Limit: 7})
 					if err != nil {
 						t.Fatal(err)
 					}

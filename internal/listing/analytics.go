@@ -1,4 +1,4 @@
-package alumni
+package listing
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/alumnid/alumnid/internal/alumni"
 
 	"github.com/alumnid/alumnid/internal/auth"
 )
@@ -23,16 +25,16 @@ type dimQuery struct {
 }
 
 var liveDims = map[string]dimQuery{
-	dimStatus:    {expr: "a.status"},
-	dimCountry:   {expr: "a.country"},
-	dimCity:      {expr: "CONCAT(a.country, '\\t', a.city)"},
-	dimIndustry:  {expr: "a.industry"},
-	dimEmployer:  {expr: "a.employer"},
-	dimCreated:   {expr: "DATE_FORMAT(a.created_at, '%Y-%m')"},
-	dimUpdated:   {expr: "DATE_FORMAT(a.updated_at, '%Y-%m')"},
-	dimClassYear: {expr: "CAST(d.graduation_year AS CHAR)", degrees: true},
-	dimProgram:   {expr: "d.program", degrees: true},
-	dimFaculty:   {expr: "d.faculty", degrees: true},
+	alumni.DimStatus:    {expr: "a.status"},
+	alumni.DimCountry:   {expr: "a.country"},
+	alumni.DimCity:      {expr: "CONCAT(a.country, '\\t', a.city)"},
+	alumni.DimIndustry:  {expr: "a.industry"},
+	alumni.DimEmployer:  {expr: "a.employer"},
+	alumni.DimCreated:   {expr: "DATE_FORMAT(a.created_at, '%Y-%m')"},
+	alumni.DimUpdated:   {expr: "DATE_FORMAT(a.updated_at, '%Y-%m')"},
+	alumni.DimClassYear: {expr: "CAST(d.graduation_year AS CHAR)", degrees: true},
+	alumni.DimProgram:   {expr: "d.program", degrees: true},
+	alumni.DimFaculty:   {expr: "d.faculty", degrees: true},
 }
 
 // Bucket orders.
@@ -52,9 +54,9 @@ func plain(f Filter) bool {
 
 // countBy counts the records matching the prepared filter f by the values of dim, as p may see
 // them, in order, at most limit values (0 for all).
-func (s *Store) countBy(ctx context.Context, p auth.Principal, f Filter, dim, order string, limit int) ([]Bucket, error) {
+func (s *Reader) countBy(ctx context.Context, p auth.Principal, f Filter, dim, order string, limit int) ([]Bucket, error) {
 	var q sqlText
-	consent := p.Role == auth.RoleViewer && consentDims[dim]
+	consent := p.Role == auth.RoleViewer && alumni.CountsByConsent[dim]
 	if plain(f) {
 		q.add("SELECT value, SUM(n) FROM alumni_stats WHERE dim = ? AND deleted = ?", dim, f.Deleted)
 		if consent {
@@ -98,7 +100,7 @@ func (s *Store) countBy(ctx context.Context, p auth.Principal, f Filter, dim, or
 
 // countCases counts, in one pass over the records matching f, those meeting each condition
 // (SQL on alumni a), or reads the same counts of dim from alumni_stats for a plain filter.
-func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases map[string]string) (map[string]int, error) {
+func (s *Reader) countCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases map[string]string) (map[string]int, error) {
 	out := make(map[string]int, len(cases))
 	if plain(f) {
 		buckets, err := s.countBy(ctx, p, f, dim, byValue, 0)
@@ -124,7 +126,7 @@ func (s *Store) countCases(ctx context.Context, p auth.Principal, f Filter, dim 
 			q.add(", ")
 		}
 		cond := cases[name]
-		if p.Role == auth.RoleViewer && consentDims[dim] && (dim != dimQuality || slices.Contains(contactGaps, name)) {
+		if p.Role == auth.RoleViewer && alumni.CountsByConsent[dim] && (dim != alumni.DimQuality || slices.Contains(alumni.ContactGaps, name)) {
 			cond = "a.directory_consent = TRUE AND (" + cond + ")"
 		}
 		q.add("COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)")
@@ -166,17 +168,17 @@ var contactCases = map[string]string{
 }
 
 // Overview counts the records matching f by status and by how they can be reached.
-func (s *Store) Overview(ctx context.Context, p auth.Principal, f Filter) (Overview, error) {
+func (s *Reader) Overview(ctx context.Context, p auth.Principal, f Filter) (Overview, error) {
 	if err := prepare(p, &f); err != nil {
 		return Overview{}, err
 	}
 	var out Overview
 	var err error
-	if out.Status, err = s.countBy(ctx, p, f, dimStatus, byCountDesc, 0); err != nil {
+	if out.Status, err = s.countBy(ctx, p, f, alumni.DimStatus, byCountDesc, 0); err != nil {
 		return Overview{}, err
 	}
 	out.Total = sum(out.Status)
-	contact, err := s.countCases(ctx, p, f, dimContact, contactCases)
+	contact, err := s.countCases(ctx, p, f, alumni.DimContact, contactCases)
 	if err != nil {
 		return Overview{}, err
 	}
@@ -194,6 +196,15 @@ func sum(bs []Bucket) int {
 	return n
 }
 
+// consentCondition is the SQL condition on alumni_stats rows of dim that a viewer counts
+// (alumni.CountsByConsent).
+func consentCondition(dim string) string {
+	if dim == alumni.DimQuality {
+		return "(consent = TRUE OR value NOT IN ('" + strings.Join(alumni.ContactGaps, "', '") + "'))"
+	}
+	return "consent = TRUE"
+}
+
 // dimCount is one count of a report: a dimension, the order of its buckets and how many are
 // kept (0: all).
 type dimCount struct {
@@ -202,7 +213,7 @@ type dimCount struct {
 }
 
 // countDims counts the records matching f by each of dims, as p may see them.
-func (s *Store) countDims(ctx context.Context, p auth.Principal, f Filter, dims ...dimCount) ([][]Bucket, error) {
+func (s *Reader) countDims(ctx context.Context, p auth.Principal, f Filter, dims ...dimCount) ([][]Bucket, error) {
 	if err := prepare(p, &f); err != nil {
 		return nil, err
 	}
@@ -225,8 +236,8 @@ type YearBucket struct {
 }
 
 // GraduationYears counts the records matching f by graduation year, in ascending order.
-func (s *Store) GraduationYears(ctx context.Context, p auth.Principal, f Filter) ([]YearBucket, error) {
-	b, err := s.countDims(ctx, p, f, dimCount{dimClassYear, byValue, 0})
+func (s *Reader) GraduationYears(ctx context.Context, p auth.Principal, f Filter) ([]YearBucket, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimClassYear, byValue, 0})
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +254,8 @@ func (s *Store) GraduationYears(ctx context.Context, p auth.Principal, f Filter)
 type Programs struct{ Programs, Faculties []Bucket }
 
 // Programs counts the records matching f by program and by faculty (the 200 most frequent).
-func (s *Store) Programs(ctx context.Context, p auth.Principal, f Filter) (Programs, error) {
-	b, err := s.countDims(ctx, p, f, dimCount{dimProgram, byCountDesc, 200}, dimCount{dimFaculty, byCountDesc, 200})
+func (s *Reader) Programs(ctx context.Context, p auth.Principal, f Filter) (Programs, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimProgram, byCountDesc, 200}, dimCount{alumni.DimFaculty, byCountDesc, 200})
 	if err != nil {
 		return Programs{}, err
 	}
@@ -264,14 +275,14 @@ type Geography struct {
 }
 
 // Geography counts the records matching f by country (250) and city (the 100 most frequent).
-func (s *Store) Geography(ctx context.Context, p auth.Principal, f Filter) (Geography, error) {
-	b, err := s.countDims(ctx, p, f, dimCount{dimCountry, byCountDesc, 250}, dimCount{dimCity, byCountDesc, 100})
+func (s *Reader) Geography(ctx context.Context, p auth.Principal, f Filter) (Geography, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimCountry, byCountDesc, 250}, dimCount{alumni.DimCity, byCountDesc, 100})
 	if err != nil {
 		return Geography{}, err
 	}
 	out := Geography{Countries: b[0], Cities: make([]CityBucket, len(b[1]))}
 	for i, c := range b[1] {
-		country, city, _ := strings.Cut(c.Value, "\t") // dimCity values are "country<TAB>city"
+		country, city, _ := strings.Cut(c.Value, "\t") // alumni.DimCity values are "country<TAB>city"
 		out.Cities[i] = CityBucket{Country: country, City: city, Count: c.Count}
 	}
 	return out, nil
@@ -281,8 +292,8 @@ func (s *Store) Geography(ctx context.Context, p auth.Principal, f Filter) (Geog
 type Employers struct{ Industries, Employers []Bucket }
 
 // Employers counts the records matching f by industry and employer (the 100 most frequent).
-func (s *Store) Employers(ctx context.Context, p auth.Principal, f Filter) (Employers, error) {
-	b, err := s.countDims(ctx, p, f, dimCount{dimIndustry, byCountDesc, 100}, dimCount{dimEmployer, byCountDesc, 100})
+func (s *Reader) Employers(ctx context.Context, p auth.Principal, f Filter) (Employers, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimIndustry, byCountDesc, 100}, dimCount{alumni.DimEmployer, byCountDesc, 100})
 	if err != nil {
 		return Employers{}, err
 	}
@@ -293,8 +304,8 @@ func (s *Store) Employers(ctx context.Context, p auth.Principal, f Filter) (Empl
 type Activity struct{ Created, Updated []Bucket }
 
 // Activity counts the records matching f by month of creation and of last change (10 years).
-func (s *Store) Activity(ctx context.Context, p auth.Principal, f Filter) (Activity, error) {
-	b, err := s.countDims(ctx, p, f, dimCount{dimCreated, byValueDesc, 120}, dimCount{dimUpdated, byValueDesc, 120})
+func (s *Reader) Activity(ctx context.Context, p auth.Principal, f Filter) (Activity, error) {
+	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimCreated, byValueDesc, 120}, dimCount{alumni.DimUpdated, byValueDesc, 120})
 	if err != nil {
 		return Activity{}, err
 	}
@@ -321,29 +332,29 @@ var qualityCases = map[string]string{
 }
 
 // DataQuality counts the gaps and likely duplicates among the records matching f.
-func (s *Store) DataQuality(ctx context.Context, p auth.Principal, f Filter) (DataQuality, error) {
+func (s *Reader) DataQuality(ctx context.Context, p auth.Principal, f Filter) (DataQuality, error) {
 	if err := prepare(p, &f); err != nil {
 		return DataQuality{}, err
 	}
 	var out DataQuality
-	status, err := s.countBy(ctx, p, f, dimStatus, byValue, 0)
+	status, err := s.countBy(ctx, p, f, alumni.DimStatus, byValue, 0)
 	if err != nil {
 		return DataQuality{}, err
 	}
 	out.Total = sum(status)
 	for _, b := range status {
-		if b.Value == string(StatusLostContact) {
+		if b.Value == string(alumni.StatusLostContact) {
 			out.LostContact = b.Count
 		}
 	}
-	gaps, err := s.countCases(ctx, p, f, dimQuality, qualityCases)
+	gaps, err := s.countCases(ctx, p, f, alumni.DimQuality, qualityCases)
 	if err != nil {
 		return DataQuality{}, err
 	}
 	out.MissingEmail, out.NoEmployment = gaps["missing_email"], gaps["no_employment"]
 	out.NoDegree, out.NoAddress = gaps["no_degree"], gaps["no_address"]
 	if plain(f) && !f.Deleted {
-		dups, err := s.countBy(ctx, p, Filter{}, dimDuplicates, byValue, 0)
+		dups, err := s.countBy(ctx, p, Filter{}, alumni.DimDuplicates, byValue, 0)
 		if err != nil {
 			return DataQuality{}, err
 		}
