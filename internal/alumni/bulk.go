@@ -1,5 +1,7 @@
 package alumni
 
+import "github.com/alumnid/alumnid/internal/ptr"
+
 // Bulk loaders (the seed command, later imports) write many rows per statement, which sqlc's
 // one-row queries cannot. These give them the columns and values, from the same mapping the
 // store uses, so there is one place that knows how a record becomes a row.
@@ -39,7 +41,7 @@ func DegreeRow(alumnusID int64, position int, d Degree) []any {
 		y := smallint(d.PreferredClassYear)
 		preferred = &y
 	}
-	return []any{alumnusID, smallint(position), d.Degree, d.Program, ptr(d.Faculty),
+	return []any{alumnusID, smallint(position), d.Degree, d.Program, ptr.NonZero(d.Faculty),
 		smallint(d.GraduationYear), preferred, d.Primary}
 }
 

@@ -4,40 +4,27 @@ import (
 	"math"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 )
-
-// ptr returns nil for "" so that unknown values are stored as NULL.
-func ptr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
 
 func toCreateParams(a Alumnus) db.CreateAlumnusParams {
 	f := a.Fields
 	return db.CreateAlumnusParams{
-		PublicID: a.ID, StudentID: ptr(f.StudentID),
+		PublicID: a.ID, StudentID: ptr.NonZero(f.StudentID),
 		FirstName: f.FirstName, LastName: f.LastName,
-		PreferredName: ptr(f.PreferredName), EnrolledName: ptr(f.EnrolledName),
-		Email: ptr(f.Email), WorkEmail: ptr(f.WorkEmail), Phone: ptr(f.Phone),
-		AddressLine1: ptr(f.Address.Line1), AddressLine2: ptr(f.Address.Line2),
-		City: ptr(f.Address.City), Region: ptr(f.Address.Region),
-		PostalCode: ptr(f.Address.PostalCode), Country: ptr(f.Address.Country),
-		Employer: ptr(f.Employment.Employer), JobTitle: ptr(f.Employment.JobTitle), Industry: ptr(f.Employment.Industry),
-		LinkedinUrl: ptr(f.LinkedInURL), WebsiteUrl: ptr(f.WebsiteURL),
+		PreferredName: ptr.NonZero(f.PreferredName), EnrolledName: ptr.NonZero(f.EnrolledName),
+		Email: ptr.NonZero(f.Email), WorkEmail: ptr.NonZero(f.WorkEmail), Phone: ptr.NonZero(f.Phone),
+		AddressLine1: ptr.NonZero(f.Address.Line1), AddressLine2: ptr.NonZero(f.Address.Line2),
+		City: ptr.NonZero(f.Address.City), Region: ptr.NonZero(f.Address.Region),
+		PostalCode: ptr.NonZero(f.Address.PostalCode), Country: ptr.NonZero(f.Address.Country),
+		Employer: ptr.NonZero(f.Employment.Employer), JobTitle: ptr.NonZero(f.Employment.JobTitle), Industry: ptr.NonZero(f.Employment.Industry),
+		LinkedinUrl: ptr.NonZero(f.LinkedInURL), WebsiteUrl: ptr.NonZero(f.WebsiteURL),
 		DirectoryConsent: f.DirectoryConsent,
 		DoNotEmail:       f.ContactPermissions.DoNotEmail, DoNotMail: f.ContactPermissions.DoNotMail,
 		DoNotPhone: f.ContactPermissions.DoNotPhone, DoNotSms: f.ContactPermissions.DoNotSMS,
-		Status: string(f.Status), ClassYear: smallint(f.ClassYear()), Notes: ptr(f.Notes),
+		Status: string(f.Status), ClassYear: smallint(f.ClassYear()), Notes: ptr.NonZero(f.Notes),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
@@ -74,21 +61,21 @@ func fromRow(r db.Alumni) Alumnus {
 	return Alumnus{
 		ID: r.PublicID, Version: int(r.Version),
 		Fields: Fields{
-			StudentID: str(r.StudentID), FirstName: r.FirstName, LastName: r.LastName,
-			PreferredName: str(r.PreferredName), EnrolledName: str(r.EnrolledName),
-			Email: str(r.Email), WorkEmail: str(r.WorkEmail), Phone: str(r.Phone),
+			StudentID: ptr.Deref(r.StudentID), FirstName: r.FirstName, LastName: r.LastName,
+			PreferredName: ptr.Deref(r.PreferredName), EnrolledName: ptr.Deref(r.EnrolledName),
+			Email: ptr.Deref(r.Email), WorkEmail: ptr.Deref(r.WorkEmail), Phone: ptr.Deref(r.Phone),
 			Address: Address{
-				Line1: str(r.AddressLine1), Line2: str(r.AddressLine2), City: str(r.City),
-				Region: str(r.Region), PostalCode: str(r.PostalCode), Country: str(r.Country),
+				Line1: ptr.Deref(r.AddressLine1), Line2: ptr.Deref(r.AddressLine2), City: ptr.Deref(r.City),
+				Region: ptr.Deref(r.Region), PostalCode: ptr.Deref(r.PostalCode), Country: ptr.Deref(r.Country),
 			},
-			Employment:  Employment{Employer: str(r.Employer), JobTitle: str(r.JobTitle), Industry: str(r.Industry)},
-			LinkedInURL: str(r.LinkedinUrl), WebsiteURL: str(r.WebsiteUrl),
+			Employment:  Employment{Employer: ptr.Deref(r.Employer), JobTitle: ptr.Deref(r.JobTitle), Industry: ptr.Deref(r.Industry)},
+			LinkedInURL: ptr.Deref(r.LinkedinUrl), WebsiteURL: ptr.Deref(r.WebsiteUrl),
 			Degrees: []Degree{}, Tags: []string{},
 			DirectoryConsent: r.DirectoryConsent,
 			ContactPermissions: ContactPermissions{
 				DoNotEmail: r.DoNotEmail, DoNotMail: r.DoNotMail, DoNotPhone: r.DoNotPhone, DoNotSMS: r.DoNotSms,
 			},
-			Status: Status(r.Status), Notes: str(r.Notes),
+			Status: Status(r.Status), Notes: ptr.Deref(r.Notes),
 		},
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt,
 	}
@@ -96,7 +83,7 @@ func fromRow(r db.Alumni) Alumnus {
 
 func fromDegreeRow(d db.Degree) Degree {
 	out := Degree{
-		Degree: d.Degree, Program: d.Program, Faculty: str(d.Faculty),
+		Degree: d.Degree, Program: d.Program, Faculty: ptr.Deref(d.Faculty),
 		GraduationYear: int(d.GraduationYear), Primary: d.IsPrimary,
 	}
 	if d.PreferredClassYear != nil {

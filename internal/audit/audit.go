@@ -11,6 +11,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/database"
 )
@@ -93,14 +95,14 @@ func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
 	}
 	err = q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
 		OccurredAt: now.UTC().Truncate(time.Microsecond),
-		ActorID:    database.Optional(actor.UserID),
-		ActorRole:  database.Optional(actor.Role),
+		ActorID:    ptr.NonZero(actor.UserID),
+		ActorRole:  ptr.NonZero(actor.Role),
 		Action:     e.Action,
 		EntityType: e.EntityType,
-		EntityID:   database.Optional(e.EntityID),
+		EntityID:   ptr.NonZero(e.EntityID),
 		Changes:    changes,
-		RequestID:  database.Optional(actor.RequestID),
-		ClientIp:   database.Optional(actor.ClientIP),
+		RequestID:  ptr.NonZero(actor.RequestID),
+		ClientIp:   ptr.NonZero(actor.ClientIP),
 	})
 	if err != nil {
 		return fmt.Errorf("write audit event: %w", err)
@@ -128,8 +130,8 @@ func RecordAll(ctx context.Context, tx db.DBTX, events []Event, now time.Time) e
 		if err != nil {
 			return err
 		}
-		if err := in.Add(ctx, at, database.Optional(actor.UserID), database.Optional(actor.Role), e.Action, e.EntityType,
-			database.Optional(e.EntityID), changes, database.Optional(actor.RequestID), database.Optional(actor.ClientIP)); err != nil {
+		if err := in.Add(ctx, at, ptr.NonZero(actor.UserID), ptr.NonZero(actor.Role), e.Action, e.EntityType,
+			ptr.NonZero(e.EntityID), changes, ptr.NonZero(actor.RequestID), ptr.NonZero(actor.ClientIP)); err != nil {
 			return fmt.Errorf("write audit events: %w", err)
 		}
 	}

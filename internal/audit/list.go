@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
@@ -53,8 +55,8 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 			derrors.FieldError{Field: "to", Message: "must be after from"})
 	}
 	params := db.ListAuditEventsParams{
-		ActorID: database.Optional(f.ActorID), EntityType: database.Optional(f.EntityType), EntityID: database.Optional(f.EntityID),
-		Action: database.Optional(f.Action), Limit: page.FetchLimit(limit),
+		ActorID: ptr.NonZero(f.ActorID), EntityType: ptr.NonZero(f.EntityType), EntityID: ptr.NonZero(f.EntityID),
+		Action: ptr.NonZero(f.Action), Limit: page.FetchLimit(limit),
 	}
 	if !f.From.IsZero() {
 		t := database.ClampTime(f.From)
@@ -83,9 +85,9 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 	out.Items = make([]Entry, len(rows))
 	for i, r := range rows {
 		e := Entry{
-			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: database.Value(r.ActorID), ActorRole: database.Value(r.ActorRole),
-			Action: r.Action, EntityType: r.EntityType, EntityID: database.Value(r.EntityID),
-			RequestID: database.Value(r.RequestID), ClientIP: database.Value(r.ClientIp),
+			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: ptr.Deref(r.ActorID), ActorRole: ptr.Deref(r.ActorRole),
+			Action: r.Action, EntityType: r.EntityType, EntityID: ptr.Deref(r.EntityID),
+			RequestID: ptr.Deref(r.RequestID), ClientIP: ptr.Deref(r.ClientIp),
 		}
 		if len(r.Changes) > 0 {
 			if err := json.Unmarshal(r.Changes, &e.Changes); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -214,7 +216,7 @@ func (s *Service) openSession(ctx context.Context, q *db.Queries, u User, userKe
 	idle := minTime(now.Add(st.RefreshIdleTTL()), absolute)
 	res, err := q.CreateSession(ctx, db.CreateSessionParams{
 		PublicID: sid, UserID: userKey, CreatedAt: now, RefreshedAt: now,
-		IdleExpiresAt: idle, ExpiresAt: absolute, ClientIp: database.Optional(clientIP),
+		IdleExpiresAt: idle, ExpiresAt: absolute, ClientIp: ptr.NonZero(clientIP),
 	})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("create session: %w", err)
@@ -274,7 +276,7 @@ func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens
 			if sess.EndedAt != nil {
 				return nil
 			}
-			if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: database.Optional("refresh_reuse"), ID: sess.ID}); err != nil {
+			if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: ptr.NonZero("refresh_reuse"), ID: sess.ID}); err != nil {
 				return fmt.Errorf("end session: %w", err)
 			}
 			s.log.WarnContext(ctx, "refresh token reused; session ended",
@@ -315,7 +317,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	now := s.timestamp()
 	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
-		if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: database.Optional("logout"), ID: p.sessionKey}); err != nil {
+		if _, err := q.EndSession(ctx, db.EndSessionParams{EndedAt: &now, EndReason: ptr.NonZero("logout"), ID: p.sessionKey}); err != nil {
 			return fmt.Errorf("end session: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Event{Action: "session.logout", EntityType: "session", EntityID: p.SessionID}, now)
@@ -372,7 +374,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := q.EndOtherUserSessions(ctx, db.EndOtherUserSessionsParams{EndedAt: &now, EndReason: database.Optional("password_change"), UserID: row.ID, ID: p.sessionKey}); err != nil {
+		if _, err := q.EndOtherUserSessions(ctx, db.EndOtherUserSessionsParams{EndedAt: &now, EndReason: ptr.NonZero("password_change"), UserID: row.ID, ID: p.sessionKey}); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Event{Action: "user.password_change", EntityType: "user", EntityID: row.PublicID,

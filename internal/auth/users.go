@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/database"
@@ -379,7 +381,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, pw string) (User, er
 		if err := q.SetUserPassword(ctx, db.SetUserPasswordParams{PasswordHash: hash, PasswordChangedAt: now, UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := q.EndUserSessions(ctx, db.EndUserSessionsParams{EndedAt: &now, EndReason: database.Optional("password_reset"), UserID: row.ID}); err != nil {
+		if _, err := q.EndUserSessions(ctx, db.EndUserSessionsParams{EndedAt: &now, EndReason: ptr.NonZero("password_reset"), UserID: row.ID}); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Event{Action: "user.password_reset", EntityType: "user", EntityID: row.PublicID,

@@ -13,25 +13,6 @@ func NewPublicID(t time.Time) string {
 	return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String()
 }
 
-// Optional returns nil for the zero value and a pointer to v otherwise: how the domain's
-// "empty means unknown" becomes SQL NULL in sqlc's nullable parameters.
-func Optional[T comparable](v T) *T {
-	var zero T
-	if v == zero {
-		return nil
-	}
-	return &v
-}
-
-// Value returns *p, or the zero value for NULL (nil).
-func Value[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 // The range of a DATETIME column (MySQL and MariaDB), in UTC.
 var (
 	minDatetime = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)

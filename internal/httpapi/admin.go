@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strconv"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/settings"
@@ -18,19 +20,19 @@ type adminHandlers struct {
 
 func (h adminHandlers) ListAuditEvents(ctx context.Context, req api.ListAuditEventsRequestObject) (api.ListAuditEventsResponseObject, error) {
 	f := audit.Filter{
-		ActorID: val(req.Params.ActorId), EntityType: string(val(req.Params.EntityType)), EntityID: val(req.Params.EntityId),
-		Action: val(req.Params.Action), From: val(req.Params.From), To: val(req.Params.To),
+		ActorID: ptr.Deref(req.Params.ActorId), EntityType: string(ptr.Deref(req.Params.EntityType)), EntityID: ptr.Deref(req.Params.EntityId),
+		Action: ptr.Deref(req.Params.Action), From: ptr.Deref(req.Params.From), To: ptr.Deref(req.Params.To),
 	}
-	res, err := audit.List(ctx, h.db, f, val(req.Params.Cursor), pageSize(req.Params.Limit))
+	res, err := audit.List(ctx, h.db, f, ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, len(res.Items)), NextCursor: opt(res.NextCursor)}
+	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, len(res.Items)), NextCursor: ptr.NonZero(res.NextCursor)}
 	for i, e := range res.Items {
 		ev := api.AuditEvent{
 			Id: strconv.FormatInt(e.ID, 10), OccurredAt: e.OccurredAt, Action: e.Action,
-			EntityType: api.AuditEntityType(e.EntityType), EntityId: opt(e.EntityID),
-			RequestId: opt(e.RequestID), ClientIp: opt(e.ClientIP),
+			EntityType: api.AuditEntityType(e.EntityType), EntityId: ptr.NonZero(e.EntityID),
+			RequestId: ptr.NonZero(e.RequestID), ClientIp: ptr.NonZero(e.ClientIP),
 		}
 		if e.ActorID != "" {
 			ev.Actor = &api.AuditActor{Id: e.ActorID, Role: api.Role(e.ActorRole)}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/alumnid/alumnid/gen/api"
@@ -29,10 +31,10 @@ func principal(ctx context.Context) auth.Principal {
 
 func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniRequestObject) (api.ListAlumniResponseObject, error) {
 	res, err := h.reader.List(ctx, principal(ctx), toFilter(req.Params), listing.ListOptions{
-		Sort:         listing.Sort(val(req.Params.Sort)),
-		After:        val(req.Params.Cursor),
+		Sort:         listing.Sort(ptr.Deref(req.Params.Sort)),
+		After:        ptr.Deref(req.Params.Cursor),
 		Limit:        pageSize(req.Params.Limit),
-		IncludeTotal: val(req.Params.IncludeTotal),
+		IncludeTotal: ptr.Deref(req.Params.IncludeTotal),
 	})
 	if err != nil {
 		return nil, err
@@ -41,7 +43,7 @@ func (h alumniHandlers) ListAlumni(ctx context.Context, req api.ListAlumniReques
 	for i, a := range res.Items {
 		out.Items[i] = toAPIAlumnus(a)
 	}
-	out.NextCursor = opt(res.NextCursor)
+	out.NextCursor = ptr.NonZero(res.NextCursor)
 	if res.Total != nil {
 		t := toAPITotal(*res.Total)
 		out.Total = &t

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/auth"
@@ -110,7 +112,7 @@ func toAPITokens(t auth.Tokens) api.TokensJSONResponse {
 func toAPIUser(u auth.User) api.User {
 	out := api.User{
 		Id: u.ID, Email: api.Email(u.Email), Role: api.Role(u.Role), Enabled: u.Enabled,
-		AlumnusId: opt(u.AlumnusID), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		AlumnusId: ptr.NonZero(u.AlumnusID), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 	if !u.LastLoginAt.IsZero() {
 		out.LastLoginAt = &u.LastLoginAt

@@ -7,15 +7,8 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/page"
+	"github.com/alumnid/alumnid/internal/ptr"
 )
-
-// opt returns nil for "" so that empty fields are left out of answers.
-func opt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // pageSize is the limit parameter of a list, or the default page size.
 func pageSize(limit *int) int {
@@ -23,14 +16,6 @@ func pageSize(limit *int) int {
 		return page.DefaultLimit
 	}
 	return *limit
-}
-
-func val[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }
 
 func optEmail(s string) *openapi_types.Email {
@@ -44,18 +29,18 @@ func optEmail(s string) *openapi_types.Email {
 func toAPIAlumnus(a alumni.Alumnus) api.Alumnus {
 	out := api.Alumnus{
 		Id:               a.ID,
-		StudentId:        opt(a.StudentID),
+		StudentId:        ptr.NonZero(a.StudentID),
 		FirstName:        a.FirstName,
 		LastName:         a.LastName,
-		PreferredName:    opt(a.PreferredName),
-		EnrolledName:     opt(a.EnrolledName),
+		PreferredName:    ptr.NonZero(a.PreferredName),
+		EnrolledName:     ptr.NonZero(a.EnrolledName),
 		Email:            optEmail(a.Email),
 		WorkEmail:        optEmail(a.WorkEmail),
-		Phone:            opt(a.Phone),
+		Phone:            ptr.NonZero(a.Phone),
 		Address:          toAPIAddress(a.Address),
 		Employment:       toAPIEmployment(a.Employment),
-		LinkedinUrl:      opt(a.LinkedInURL),
-		WebsiteUrl:       opt(a.WebsiteURL),
+		LinkedinUrl:      ptr.NonZero(a.LinkedInURL),
+		WebsiteUrl:       ptr.NonZero(a.WebsiteURL),
 		Degrees:          toAPIDegrees(a.Degrees),
 		Tags:             &[]string{},
 		DirectoryConsent: a.DirectoryConsent,
@@ -63,8 +48,8 @@ func toAPIAlumnus(a alumni.Alumnus) api.Alumnus {
 			DoNotEmail: &a.ContactPermissions.DoNotEmail, DoNotMail: &a.ContactPermissions.DoNotMail,
 			DoNotPhone: &a.ContactPermissions.DoNotPhone, DoNotSms: &a.ContactPermissions.DoNotSMS,
 		},
-		Status:    ptr(api.AlumnusStatus(a.Status)),
-		Notes:     opt(a.Notes),
+		Status:    ptr.To(api.AlumnusStatus(a.Status)),
+		Notes:     ptr.NonZero(a.Notes),
 		CreatedAt: a.CreatedAt,
 		UpdatedAt: a.UpdatedAt,
 		DeletedAt: a.DeletedAt,
@@ -90,8 +75,6 @@ func toAPIAlumnus(a alumni.Alumnus) api.Alumnus {
 	return out
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // toAPIInput is the writable part of a, in the shape a merge patch applies to.
 func toAPIInput(a alumni.Alumnus) api.AlumnusInput {
 	full := toAPIAlumnus(a)
@@ -113,8 +96,8 @@ func toAPIAddress(a alumni.Address) *api.Address {
 		return nil
 	}
 	return &api.Address{
-		Line1: opt(a.Line1), Line2: opt(a.Line2), City: opt(a.City),
-		Region: opt(a.Region), PostalCode: opt(a.PostalCode), Country: opt(a.Country),
+		Line1: ptr.NonZero(a.Line1), Line2: ptr.NonZero(a.Line2), City: ptr.NonZero(a.City),
+		Region: ptr.NonZero(a.Region), PostalCode: ptr.NonZero(a.PostalCode), Country: ptr.NonZero(a.Country),
 	}
 }
 
@@ -122,14 +105,14 @@ func toAPIEmployment(e alumni.Employment) *api.Employment {
 	if e == (alumni.Employment{}) {
 		return nil
 	}
-	return &api.Employment{Employer: opt(e.Employer), JobTitle: opt(e.JobTitle), Industry: opt(e.Industry)}
+	return &api.Employment{Employer: ptr.NonZero(e.Employer), JobTitle: ptr.NonZero(e.JobTitle), Industry: ptr.NonZero(e.Industry)}
 }
 
 func toAPIDegrees(ds []alumni.Degree) []api.Degree {
 	out := make([]api.Degree, len(ds))
 	for i, d := range ds {
 		out[i] = api.Degree{
-			Degree: d.Degree, Program: d.Program, Faculty: opt(d.Faculty),
+			Degree: d.Degree, Program: d.Program, Faculty: ptr.NonZero(d.Faculty),
 			GraduationYear: d.GraduationYear, Primary: &ds[i].Primary,
 		}
 		if d.PreferredClassYear != 0 {
@@ -141,31 +124,31 @@ func toAPIDegrees(ds []alumni.Degree) []api.Degree {
 
 func toFields(in api.AlumnusInput) alumni.Fields {
 	f := alumni.Fields{
-		StudentID: val(in.StudentId), FirstName: in.FirstName, LastName: in.LastName,
-		PreferredName: val(in.PreferredName), EnrolledName: val(in.EnrolledName),
-		Email: string(val(in.Email)), WorkEmail: string(val(in.WorkEmail)), Phone: val(in.Phone),
-		LinkedInURL: val(in.LinkedinUrl), WebsiteURL: val(in.WebsiteUrl),
-		Tags: val(in.Tags), DirectoryConsent: val(in.DirectoryConsent),
-		Status: alumni.Status(val(in.Status)), Notes: val(in.Notes),
+		StudentID: ptr.Deref(in.StudentId), FirstName: in.FirstName, LastName: in.LastName,
+		PreferredName: ptr.Deref(in.PreferredName), EnrolledName: ptr.Deref(in.EnrolledName),
+		Email: string(ptr.Deref(in.Email)), WorkEmail: string(ptr.Deref(in.WorkEmail)), Phone: ptr.Deref(in.Phone),
+		LinkedInURL: ptr.Deref(in.LinkedinUrl), WebsiteURL: ptr.Deref(in.WebsiteUrl),
+		Tags: ptr.Deref(in.Tags), DirectoryConsent: ptr.Deref(in.DirectoryConsent),
+		Status: alumni.Status(ptr.Deref(in.Status)), Notes: ptr.Deref(in.Notes),
 	}
 	if a := in.Address; a != nil {
 		f.Address = alumni.Address{
-			Line1: val(a.Line1), Line2: val(a.Line2), City: val(a.City),
-			Region: val(a.Region), PostalCode: val(a.PostalCode), Country: val(a.Country),
+			Line1: ptr.Deref(a.Line1), Line2: ptr.Deref(a.Line2), City: ptr.Deref(a.City),
+			Region: ptr.Deref(a.Region), PostalCode: ptr.Deref(a.PostalCode), Country: ptr.Deref(a.Country),
 		}
 	}
 	if e := in.Employment; e != nil {
-		f.Employment = alumni.Employment{Employer: val(e.Employer), JobTitle: val(e.JobTitle), Industry: val(e.Industry)}
+		f.Employment = alumni.Employment{Employer: ptr.Deref(e.Employer), JobTitle: ptr.Deref(e.JobTitle), Industry: ptr.Deref(e.Industry)}
 	}
 	if c := in.ContactPermissions; c != nil {
 		f.ContactPermissions = alumni.ContactPermissions{
-			DoNotEmail: val(c.DoNotEmail), DoNotMail: val(c.DoNotMail), DoNotPhone: val(c.DoNotPhone), DoNotSMS: val(c.DoNotSms),
+			DoNotEmail: ptr.Deref(c.DoNotEmail), DoNotMail: ptr.Deref(c.DoNotMail), DoNotPhone: ptr.Deref(c.DoNotPhone), DoNotSMS: ptr.Deref(c.DoNotSms),
 		}
 	}
-	for _, d := range val(in.Degrees) {
+	for _, d := range ptr.Deref(in.Degrees) {
 		f.Degrees = append(f.Degrees, alumni.Degree{
-			Degree: d.Degree, Program: d.Program, Faculty: val(d.Faculty), GraduationYear: d.GraduationYear,
-			PreferredClassYear: val(d.PreferredClassYear), Primary: val(d.Primary),
+			Degree: d.Degree, Program: d.Program, Faculty: ptr.Deref(d.Faculty), GraduationYear: d.GraduationYear,
+			PreferredClassYear: ptr.Deref(d.PreferredClassYear), Primary: ptr.Deref(d.Primary),
 		})
 	}
 	return f
@@ -173,12 +156,12 @@ func toFields(in api.AlumnusInput) alumni.Fields {
 
 func toFilter(p api.ListAlumniParams) listing.Filter {
 	f := listing.Filter{
-		Q:                  val(p.Q),
-		GraduationYearFrom: val(p.GraduationYearFrom), GraduationYearTo: val(p.GraduationYearTo),
-		Degree: val(p.Degree), Program: val(p.Program), Faculty: val(p.Faculty),
-		Country: val(p.Country), City: val(p.City), Industry: val(p.Industry), Employer: val(p.Employer),
-		Status: alumni.Status(val(p.Status)), Tag: val(p.Tag), DirectoryConsent: p.DirectoryConsent,
-		Deleted: val(p.Deleted),
+		Q:                  ptr.Deref(p.Q),
+		GraduationYearFrom: ptr.Deref(p.GraduationYearFrom), GraduationYearTo: ptr.Deref(p.GraduationYearTo),
+		Degree: ptr.Deref(p.Degree), Program: ptr.Deref(p.Program), Faculty: ptr.Deref(p.Faculty),
+		Country: ptr.Deref(p.Country), City: ptr.Deref(p.City), Industry: ptr.Deref(p.Industry), Employer: ptr.Deref(p.Employer),
+		Status: alumni.Status(ptr.Deref(p.Status)), Tag: ptr.Deref(p.Tag), DirectoryConsent: p.DirectoryConsent,
+		Deleted: ptr.Deref(p.Deleted),
 	}
 	if p.UpdatedSince != nil {
 		f.UpdatedSince = *p.UpdatedSince

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/alumnid/alumnid/gen/api"
@@ -47,14 +49,14 @@ type exportHandlers struct {
 func (h exportHandlers) ExportAlumni(ctx context.Context, req api.ExportAlumniRequestObject) (api.ExportAlumniResponseObject, error) {
 	p := principal(ctx)
 	var names []string
-	for _, c := range val(req.Params.Columns) {
+	for _, c := range ptr.Deref(req.Params.Columns) {
 		names = append(names, string(c))
 	}
 	cols, err := export.Columns(p, names)
 	if err != nil {
 		return nil, err
 	}
-	format := export.Format(val(req.Params.Format))
+	format := export.Format(ptr.Deref(req.Params.Format))
 	if format == "" {
 		format = export.CSV
 	}

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/importer"
 )
@@ -32,11 +34,11 @@ func (h importHandlers) GetImport(ctx context.Context, req api.GetImportRequestO
 }
 
 func (h importHandlers) ListImports(ctx context.Context, req api.ListImportsRequestObject) (api.ListImportsResponseObject, error) {
-	res, err := h.imports.List(ctx, val(req.Params.Cursor), pageSize(req.Params.Limit))
+	res, err := h.imports.List(ctx, ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListImports200JSONResponse{Items: make([]api.ImportJob, len(res.Items)), NextCursor: opt(res.NextCursor)}
+	out := api.ListImports200JSONResponse{Items: make([]api.ImportJob, len(res.Items)), NextCursor: ptr.NonZero(res.NextCursor)}
 	for i, j := range res.Items {
 		out.Items[i] = toAPIImportJob(j)
 	}
@@ -44,11 +46,11 @@ func (h importHandlers) ListImports(ctx context.Context, req api.ListImportsRequ
 }
 
 func (h importHandlers) ListImportErrors(ctx context.Context, req api.ListImportErrorsRequestObject) (api.ListImportErrorsResponseObject, error) {
-	res, err := h.imports.ListErrors(ctx, req.ImportId, val(req.Params.Cursor), pageSize(req.Params.Limit))
+	res, err := h.imports.ListErrors(ctx, req.ImportId, ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	return api.ListImportErrors200JSONResponse{Items: toAPIImportErrors(res.Items), NextCursor: opt(res.NextCursor)}, nil
+	return api.ListImportErrors200JSONResponse{Items: toAPIImportErrors(res.Items), NextCursor: ptr.NonZero(res.NextCursor)}, nil
 }
 
 func toAPIImportJob(j importer.Job) api.ImportJob {
@@ -59,7 +61,7 @@ func toAPIImportJob(j importer.Job) api.ImportJob {
 		Counts: api.ImportCounts{
 			Created: j.Counts.Created, Updated: j.Counts.Updated, Unchanged: j.Counts.Unchanged, Rejected: j.Counts.Rejected,
 		},
-		ErrorCount: j.ErrorCount, Failure: opt(j.Failure), CreatedBy: opt(j.CreatedBy),
+		ErrorCount: j.ErrorCount, Failure: ptr.NonZero(j.Failure), CreatedBy: ptr.NonZero(j.CreatedBy),
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 	}
 	if j.DryRun {
@@ -78,7 +80,7 @@ func toAPIImportJob(j importer.Job) api.ImportJob {
 func toAPIImportErrors(errs []importer.RowError) []api.ImportError {
 	out := make([]api.ImportError, len(errs))
 	for i, e := range errs {
-		out[i] = api.ImportError{Row: e.Row, Line: e.Line, Column: opt(e.Column), Field: opt(e.Field), Message: e.Message}
+		out[i] = api.ImportError{Row: e.Row, Line: e.Line, Column: ptr.NonZero(e.Column), Field: ptr.NonZero(e.Field), Message: e.Message}
 	}
 	return out
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/derrors"
@@ -16,12 +18,12 @@ type userHandlers struct {
 }
 
 func (h userHandlers) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
-	f := auth.UserFilter{Role: auth.Role(val(req.Params.Role)), Enabled: req.Params.Enabled, EmailPrefix: val(req.Params.Email)}
-	res, err := h.auth.ListUsers(ctx, f, val(req.Params.Cursor), pageSize(req.Params.Limit))
+	f := auth.UserFilter{Role: auth.Role(ptr.Deref(req.Params.Role)), Enabled: req.Params.Enabled, EmailPrefix: ptr.Deref(req.Params.Email)}
+	res, err := h.auth.ListUsers(ctx, f, ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListUsers200JSONResponse{Items: make([]api.User, len(res.Items)), NextCursor: opt(res.NextCursor)}
+	out := api.ListUsers200JSONResponse{Items: make([]api.User, len(res.Items)), NextCursor: ptr.NonZero(res.NextCursor)}
 	for i, u := range res.Items {
 		out.Items[i] = toAPIUser(u)
 	}
@@ -31,7 +33,7 @@ func (h userHandlers) ListUsers(ctx context.Context, req api.ListUsersRequestObj
 func (h userHandlers) CreateUser(ctx context.Context, req api.CreateUserRequestObject) (api.CreateUserResponseObject, error) {
 	in := auth.NewUser{
 		Email: string(req.Body.Email), Role: auth.Role(req.Body.Role), Password: req.Body.Password,
-		Enabled: req.Body.Enabled == nil || *req.Body.Enabled, AlumnusID: val(req.Body.AlumnusId),
+		Enabled: req.Body.Enabled == nil || *req.Body.Enabled, AlumnusID: ptr.Deref(req.Body.AlumnusId),
 	}
 	u, err := h.auth.CreateUser(ctx, in)
 	if err != nil {

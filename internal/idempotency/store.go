@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/database"
 )
@@ -126,8 +128,8 @@ func (s *Store) Claim(ctx context.Context, scope Scope, leaseUntil time.Time) (*
 			return nil, &Prior{Pending: true}, nil
 		}
 		return nil, &Prior{Fingerprint: row.Fingerprint, Answer: Answer{
-			Status: int(database.Value(row.Status)), Location: database.Value(row.Location), ETag: database.Value(row.Etag),
-			ContentType: database.Value(row.ContentType), Body: row.Body,
+			Status: int(ptr.Deref(row.Status)), Location: ptr.Deref(row.Location), ETag: ptr.Deref(row.Etag),
+			ContentType: ptr.Deref(row.ContentType), Body: row.Body,
 		}}, nil
 	}
 	return nil, &Prior{Pending: true}, nil // others are claiming and releasing it right now
@@ -138,8 +140,8 @@ func (s *Store) Claim(ctx context.Context, scope Scope, leaseUntil time.Time) (*
 // took it over) and with the database's errors.
 func (s *Store) Complete(ctx context.Context, c *Claim, fingerprint []byte, a Answer) error {
 	n, err := db.New(s.db).CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
-		Fingerprint: fingerprint, Status: database.Optional(int16Of(a.Status)),
-		Location: database.Optional(a.Location), Etag: database.Optional(a.ETag), ContentType: database.Optional(a.ContentType),
+		Fingerprint: fingerprint, Status: ptr.NonZero(int16Of(a.Status)),
+		Location: ptr.NonZero(a.Location), Etag: ptr.NonZero(a.ETag), ContentType: ptr.NonZero(a.ContentType),
 		Body:   a.Body,
 		UserID: c.scope.UserID, Operation: c.scope.Operation, IdemKey: c.scope.Key, ClaimToken: c.token,
 	})

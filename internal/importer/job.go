@@ -12,8 +12,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
-	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/page"
 )
@@ -196,7 +197,7 @@ func fromJobRow(r db.ImportJob) (Job, error) {
 			Created: int(r.CreatedCount), Updated: int(r.UpdatedCount),
 			Unchanged: int(r.UnchangedCount), Rejected: int(r.RejectedCount),
 		},
-		ErrorCount: int(r.ErrorCount), Failure: database.Value(r.Failure), CreatedBy: database.Value(r.ActorID),
+		ErrorCount: int(r.ErrorCount), Failure: ptr.Deref(r.Failure), CreatedBy: ptr.Deref(r.ActorID),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	}
 	if err := json.Unmarshal(r.ColumnMap, &j.Columns); err != nil {
@@ -210,6 +211,6 @@ func fromJobRow(r db.ImportJob) (Job, error) {
 
 func fromErrorRow(e db.ImportError) RowError {
 	return RowError{
-		Row: int(e.RowNo), Line: int(e.LineNo), Column: database.Value(e.ColumnName), Field: database.Value(e.Field), Message: e.Message,
+		Row: int(e.RowNo), Line: int(e.LineNo), Column: ptr.Deref(e.ColumnName), Field: ptr.Deref(e.Field), Message: e.Message,
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/audit"
@@ -208,8 +210,8 @@ func (s *Service) stage(ctx context.Context, name string, r io.Reader, m Mapping
 	res, err := db.New(s.db).CreateImportJob(ctx, db.CreateImportJobParams{
 		PublicID: up.publicID, FileName: name, FieldDelimiter: string(p.Delimiter()),
 		ColumnMap: columns, IgnoredColumns: ignored,
-		ActorID: database.Optional(actor.UserID), ActorRole: database.Optional(actor.Role),
-		RequestID: database.Optional(actor.RequestID), ClientIp: database.Optional(actor.ClientIP),
+		ActorID: ptr.NonZero(actor.UserID), ActorRole: ptr.NonZero(actor.Role),
+		RequestID: ptr.NonZero(actor.RequestID), ClientIp: ptr.NonZero(actor.ClientIP),
 		CreatedAt: now, UpdatedAt: now,
 	})
 	if err != nil {
@@ -278,7 +280,7 @@ func keyColumns(columns []Column) keyIndexes {
 func stageValues(importID int64, row Row, k keyIndexes) []any {
 	if row.Problem != nil {
 		return []any{importID, row.No, row.Line, "[]", nil, nil,
-			truncate(row.Problem.Message, 500), database.Optional(row.Problem.Column)}
+			truncate(row.Problem.Message, 500), ptr.NonZero(row.Problem.Column)}
 	}
 	data, _ := json.Marshal(row.Cells) // strings only: cannot fail
 	var sid, email string

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/audit"
@@ -265,7 +267,7 @@ func (r *Runner) lock(ctx context.Context, q *db.Queries, id int64) (db.ImportJo
 	if err != nil {
 		return db.ImportJob{}, fmt.Errorf("lock import job: %w", err)
 	}
-	if job.Status != StatusRunning || database.Value(job.LeaseOwner) != r.cfg.Owner {
+	if job.Status != StatusRunning || ptr.Deref(job.LeaseOwner) != r.cfg.Owner {
 		return db.ImportJob{}, errLeaseLost
 	}
 	return job, nil
@@ -274,8 +276,8 @@ func (r *Runner) lock(ctx context.Context, q *db.Queries, id int64) (db.ImportJo
 // actorContext returns ctx with the uploader of job as the actor of audit events.
 func actorContext(ctx context.Context, job db.ImportJob) context.Context {
 	return audit.WithActor(ctx, audit.Actor{
-		UserID: database.Value(job.ActorID), Role: database.Value(job.ActorRole),
-		RequestID: database.Value(job.RequestID), ClientIP: database.Value(job.ClientIp),
+		UserID: ptr.Deref(job.ActorID), Role: ptr.Deref(job.ActorRole),
+		RequestID: ptr.Deref(job.RequestID), ClientIP: ptr.Deref(job.ClientIp),
 	})
 }
 
@@ -311,8 +313,8 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 	slices.SortStableFunc(b.errors, func(x, y RowError) int { return x.Row - y.Row })
 	for _, e := range b.errors {
 		if err := q.CreateImportError(ctx, db.CreateImportErrorParams{
-			ImportID: job.ID, RowNo: int32Of(e.Row), LineNo: int32Of(e.Line), ColumnName: database.Optional(truncate(e.Column, maxHeaderChars)),
-			Field: database.Optional(e.Field), Message: truncate(e.Message, 500),
+			ImportID: job.ID, RowNo: int32Of(e.Row), LineNo: int32Of(e.Line), ColumnName: ptr.NonZero(truncate(e.Column, maxHeaderChars)),
+			Field: ptr.NonZero(e.Field), Message: truncate(e.Message, 500),
 		}); err != nil {
 			return fmt.Errorf("record import error: %w", err)
 		}
@@ -343,7 +345,7 @@ func (r *Runner) apply(ctx context.Context, tx *sql.Tx, job *db.ImportJob, rows 
 // database is asked: it could not be read, it has no key, or an earlier row has its key.
 func (r *Runner) readRow(row db.ListImportRowsRow, columns []Column, delim string) (change, []Problem) {
 	if row.Problem != nil {
-		return change{}, []Problem{{Column: database.Value(row.ProblemColumn), Message: *row.Problem}}
+		return change{}, []Problem{{Column: ptr.Deref(row.ProblemColumn), Message: *row.Problem}}
 	}
 	ch := change{columns: columns, delim: ','}
 	if delim == ";" {
@@ -388,7 +390,7 @@ func (r *Runner) finish(ctx context.Context, id int64, failure string) error {
 func (r *Runner) record(ctx context.Context, q *db.Queries, job db.ImportJob, status, failure string) error {
 	now := r.timestamp()
 	if err := q.FinishImportJob(ctx, db.FinishImportJobParams{
-		Status: status, Failure: database.Optional(failure), FinishedAt: &now, UpdatedAt: now, ID: job.ID,
+		Status: status, Failure: ptr.NonZero(failure), FinishedAt: &now, UpdatedAt: now, ID: job.ID,
 	}); err != nil {
 		return fmt.Errorf("finish import job: %w", err)
 	}

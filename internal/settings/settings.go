@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/ptr"
+
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/database"
@@ -172,7 +174,7 @@ func (s *Store) Put(ctx context.Context, next Settings, matches func(etag string
 		for _, c := range changes {
 			value, _ := json.Marshal(after[c.Field])
 			if err := q.PutSetting(ctx, db.PutSettingParams{
-				Name: c.Field, Value: value, UpdatedAt: now, UpdatedBy: database.Optional(actor.UserID),
+				Name: c.Field, Value: value, UpdatedAt: now, UpdatedBy: ptr.NonZero(actor.UserID),
 			}); err != nil {
 				return fmt.Errorf("write setting %s: %w", c.Field, err)
 			}
