@@ -15,6 +15,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/backup"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/domain"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/idempotency"
@@ -183,26 +184,29 @@ func (s serveCmd) Run(e *env) error {
 	m.WatchDB(sqlDB)
 	feed := events.NewFeed(sqlDB, events.Config{}, e.log, m)
 	go feed.Run(e.ctx) // ends every subscription when the server stops
+	services, err := domain.New(sqlDB, domain.Config{
+		Keys: keys, Issuer: s.Tokens.Issuer, Audience: s.Tokens.Audience,
+		PasswordHashes: s.PasswordHashes,
+		ExportChunk:    s.ExportChunk,
+		CountCacheTTL:  s.CountCacheTTL,
+		MaxCounts:      s.MaxCounts,
+		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
+	}, e.log)
+	if err != nil {
+		return err
+	}
+	services.Events = feed
 	handler, err := httpapi.New(httpapi.Config{
 		AllowedOrigins: s.AllowedOrigins,
 		TrustedProxies: proxies,
 		BodyLimit:      s.BodyLimit,
 		RequestTimeout: s.RequestTimeout,
 		Admission:      admission,
-		CountCacheTTL:  s.CountCacheTTL,
-		MaxCounts:      s.MaxCounts,
-		Keys:           keys,
-		Issuer:         s.Tokens.Issuer,
-		Audience:       s.Tokens.Audience,
-		PasswordHashes: s.PasswordHashes,
-		ExportChunk:    s.ExportChunk,
 		ImportMaxBytes: s.Import.MaxBytes,
 		ImportTimeout:  s.Import.Timeout,
-		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
 		Metrics:        m,
 		MetricsToken:   s.MetricsToken,
-		Events:         feed,
-	}, sqlDB, e.log)
+	}, services, e.log)
 	if err != nil {
 		return err
 	}

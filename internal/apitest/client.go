@@ -26,6 +26,7 @@ import (
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/domain"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/importer"
@@ -50,22 +51,46 @@ type Server struct {
 // Logs returns what the service logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
-// DefaultConfig is the HTTP configuration tests run with.
-func DefaultConfig() httpapi.Config {
-	return httpapi.Config{
-		AllowedOrigins: []string{"https://app.example.org"},
-		BodyLimit:      64 << 10,
-		RequestTimeout: 10 * time.Second,
-		Keys:           Keys(),
-		Issuer:         Issuer,
-		Audience:       Audience,
-		PasswordHashes: 4,
+// Config is the configuration of a test server: the HTTP layer's (whose fields are set on it
+// directly: cfg.BodyLimit) and the domain's (cfg.Domain.ExportChunk).
+type Config struct {
+	httpapi.Config
+	Domain domain.Config
+	// Feed configures the real-time feed (nil: polls every 50 ms, quicker than production).
+	Feed *events.Config
+}
+
+// DefaultConfig is the configuration tests run with.
+func DefaultConfig() Config {
+	return Config{
+		Config: httpapi.Config{
+			AllowedOrigins: []string{"https://app.example.org"},
+			BodyLimit:      64 << 10,
+			RequestTimeout: 10 * time.Second,
+		},
+		Domain: domain.Config{Keys: Keys(), Issuer: Issuer, Audience: Audience, PasswordHashes: 4},
 	}
+}
+
+// NewHandler returns the service's HTTP handler with cfg on sqlDB, as `alumnid serve` wires
+// it, with the real-time feed feed (nil: none).
+func NewHandler(t testing.TB, cfg Config, sqlDB *sql.DB, log *slog.Logger, feed *events.Feed) *echo.Echo {
+	t.Helper()
+	services, err := domain.New(sqlDB, cfg.Domain, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	services.Events = feed
+	e, err := httpapi.New(cfg.Config, services, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // NewServer starts the service with cfg on a fresh database for t and stops it when t ends,
 // with an import worker polling every 20 ms unless WithoutImportWorker is given.
-func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
+func NewServer(t testing.TB, cfg Config, opts ...Option) *Server {
 	t.Helper()
 	o := serverOptions{}
 	for _, opt := range opts {
@@ -83,20 +108,18 @@ func NewServer(t testing.TB, cfg httpapi.Config, opts ...Option) *Server {
 	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if cfg.Events == nil {
-		feed := events.NewFeed(sqlDB, events.Config{PollInterval: 50 * time.Millisecond}, log, cfg.Metrics)
-		ctx, stop := context.WithCancel(context.Background())
-		go feed.Run(ctx)
-		t.Cleanup(func() {
-			stop()
-			<-feed.Stopped()
-		})
-		cfg.Events = feed
+	feedCfg := events.Config{PollInterval: 50 * time.Millisecond}
+	if cfg.Feed != nil {
+		feedCfg = *cfg.Feed
 	}
-	e, err := httpapi.New(cfg, sqlDB, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	feed := events.NewFeed(sqlDB, feedCfg, log, cfg.Metrics)
+	ctx, stop := context.WithCancel(context.Background())
+	go feed.Run(ctx)
+	t.Cleanup(func() {
+		stop()
+		<-feed.Stopped()
+	})
+	e := NewHandler(t, cfg, sqlDB, log, feed)
 	ts := httptest.NewUnstartedServer(e)
 	if o.timeouts != nil {
 		ts.Config = httpapi.NewHTTPServer(e, *o.timeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))

@@ -17,7 +17,6 @@ import (
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/auth"
-	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/settings"
 	"github.com/alumnid/alumnid/internal/token"
@@ -62,8 +61,8 @@ func KeyPEM() []byte {
 }
 
 // NewAuthService returns an account service on sqlDB configured like the server of cfg.
-func NewAuthService(sqlDB *sql.DB, cfg httpapi.Config) *auth.Service {
-	return auth.New(sqlDB, token.NewAuthority(cfg.Keys, token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience}),
+func NewAuthService(sqlDB *sql.DB, cfg Config) *auth.Service {
+	return auth.New(sqlDB, token.NewAuthority(cfg.Domain.Keys, token.Config{Issuer: cfg.Domain.Issuer, Audience: cfg.Domain.Audience}),
 		password.NewHasher(password.DefaultParams, 4), settings.NewStore(sqlDB), slog.New(slog.DiscardHandler))
 }
 

@@ -20,7 +20,6 @@ import (
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
-	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
 // TestAuditTableIsAppendOnlyWithGrants applies docs/grants.sql to a real database user, runs
@@ -83,10 +82,7 @@ func TestAuditTableIsAppendOnlyWithGrants(t *testing.T) {
 	if _, err := accounts.CreateUser(ctx, auth.NewUser{Email: "admin@example.org", Role: auth.RoleAdmin, Password: apitest.TestPassword, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := httpapi.New(apitest.DefaultConfig(), svcDB, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := apitest.NewHandler(t, apitest.DefaultConfig(), svcDB, slog.New(slog.DiscardHandler), nil)
 	ts := httptest.NewServer(e)
 	defer ts.Close()
 	anon := apitest.NewClient(t, ts.URL)

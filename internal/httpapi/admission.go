@@ -24,7 +24,6 @@ const (
 	DefaultQueueTimeout = 5 * time.Second
 	DefaultMaxStreams   = 4
 	DefaultMaxHeavy     = 4
-	DefaultMaxCounts    = 4
 	// shedRetryAfter is what a shed client is told to wait: short, since load changes fast.
 	shedRetryAfter = 2 * time.Second
 )

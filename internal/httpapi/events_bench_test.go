@@ -1,9 +1,7 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -20,14 +18,9 @@ import (
 // benchServer is a server with the production feed settings (200 ms polls).
 func benchServer(b *testing.B) *apitest.Server {
 	b.Helper()
-	base := apitest.NewServer(b, apitest.DefaultConfig())
-	feed := events.NewFeed(base.DB, events.Config{}, slog.New(slog.DiscardHandler), nil)
-	ctx, stop := context.WithCancel(context.Background())
-	go feed.Run(ctx)
-	b.Cleanup(func() { stop(); <-feed.Stopped() })
 	cfg := apitest.DefaultConfig()
-	cfg.Events = feed
-	return apitest.NewServer(b, cfg, apitest.OnDatabaseOf(base))
+	cfg.Feed = &events.Config{}
+	return apitest.NewServer(b, cfg)
 }
 
 // BenchmarkEventsDelay measures the time from a change's commit (its 201 answer) to its event

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -117,14 +116,9 @@ func TestEventsResume(t *testing.T) {
 // Beyond the replay limit a resuming subscriber is told to resync.
 func TestEventsResync(t *testing.T) {
 	t.Parallel()
-	base := apitest.NewServer(t, apitest.DefaultConfig())
-	feed := events.NewFeed(base.DB, events.Config{PollInterval: 20 * time.Millisecond, ReplayLimit: 2}, slog.New(slog.DiscardHandler), nil)
-	ctx, stop := context.WithCancel(context.Background())
-	go feed.Run(ctx)
-	t.Cleanup(func() { stop(); <-feed.Stopped() })
 	cfg := apitest.DefaultConfig()
-	cfg.Events = feed
-	s := apitest.NewServer(t, cfg, apitest.OnDatabaseOf(base))
+	cfg.Feed = &events.Config{PollInterval: 20 * time.Millisecond, ReplayLimit: 2}
+	s := apitest.NewServer(t, cfg)
 
 	token := s.As(t, auth.RoleAdmin).Token()
 	sub, _ := s.Subscribe(t, token, "")

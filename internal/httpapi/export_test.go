@@ -218,7 +218,7 @@ func TestExportMatchesList(t *testing.T) {
 func TestExportInSmallChunks(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
-	cfg.ExportChunk = 7
+	cfg.Domain.ExportChunk = 7
 	s := apitest.NewServer(t, cfg)
 	if _, err := seed.Run(context.Background(), s.DB, seed.Options{Count: 100, RandSeed: 3}); err != nil {
 		t.Fatal(err)
@@ -444,7 +444,7 @@ func TestExportIsAudited(t *testing.T) {
 func TestExportStopsWhenTheClientGoesAway(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
-	cfg.ExportChunk = 50
+	cfg.Domain.ExportChunk = 50
 	s := apitest.NewServer(t, cfg)
 	const total = 3000
 	if _, err := seed.Run(context.Background(), s.DB, seed.Options{Count: total, RandSeed: 5}); err != nil {

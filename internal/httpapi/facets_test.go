@@ -156,7 +156,7 @@ func TestListTotalIsBounded(t *testing.T) {
 func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
-	cfg.CountCacheTTL = time.Hour
+	cfg.Domain.CountCacheTTL = time.Hour
 	s := apitest.NewServer(t, cfg)
 	create := func(country string, consent bool) {
 		t.Helper()
@@ -207,7 +207,7 @@ func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 func TestCountCacheCatchesUp(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
-	cfg.CountCacheTTL = 20 * time.Millisecond
+	cfg.Domain.CountCacheTTL = 20 * time.Millisecond
 	s := apitest.NewServer(t, cfg)
 	facetsTotal := func() int {
 		var f api.Facets

@@ -420,8 +420,8 @@ func TestImportRefusesWhatItCannotRead(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
 	cfg.ImportMaxBytes = 256 << 10
-	cfg.ImportLimits.MaxRows = 5
-	cfg.ImportLimits.MaxRowBytes = 128 << 10
+	cfg.Domain.ImportLimits.MaxRows = 5
+	cfg.Domain.ImportLimits.MaxRowBytes = 128 << 10
 	s := apitest.NewServer(t, cfg)
 	csv := func(body string) apitest.Part { return apitest.File("alumni.csv", strings.NewReader(body)) }
 	mode := apitest.Field("mode", "apply")

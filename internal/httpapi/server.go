@@ -4,8 +4,6 @@ package httpapi
 
 import (
 	"cmp"
-	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,17 +17,8 @@ import (
 
 	"github.com/alumnid/alumnid"
 	"github.com/alumnid/alumnid/gen/api"
-	"github.com/alumnid/alumnid/internal/alumni"
-	"github.com/alumnid/alumnid/internal/auth"
-	"github.com/alumnid/alumnid/internal/events"
-	"github.com/alumnid/alumnid/internal/export"
-	"github.com/alumnid/alumnid/internal/idempotency"
-	"github.com/alumnid/alumnid/internal/importer"
-	"github.com/alumnid/alumnid/internal/listing"
+	"github.com/alumnid/alumnid/internal/domain"
 	"github.com/alumnid/alumnid/internal/metrics"
-	"github.com/alumnid/alumnid/internal/password"
-	"github.com/alumnid/alumnid/internal/settings"
-	"github.com/alumnid/alumnid/internal/token"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -43,38 +32,19 @@ type Config struct {
 	BodyLimit int64
 	// RequestTimeout bounds the work, including database queries, of one request.
 	RequestTimeout time.Duration
-	// Keys sign and verify access tokens.
-	Keys *token.KeySet
-	// Issuer and Audience are the iss and aud of access tokens.
-	Issuer, Audience string
-	// PasswordHashes bounds how many password hashes run at once (each takes 19 MiB);
-	// 0 means one per CPU.
-	PasswordHashes int
 	// ExportTimeout bounds one export instead of RequestTimeout (0: DefaultExportTimeout);
 	// ExportStallTimeout is how long an export waits for a client that stopped reading
-	// (0: DefaultExportStallTimeout); ExportChunk is the number of records it reads per query
-	// (0: alumni.DefaultExportChunk).
+	// (0: DefaultExportStallTimeout).
 	ExportTimeout      time.Duration
 	ExportStallTimeout time.Duration
-	ExportChunk        int
 	// ImportMaxBytes is the largest CSV upload accepted, in bytes (0: DefaultImportMaxBytes);
 	// BodyLimit does not apply to uploads.
 	ImportMaxBytes int64
 	// ImportTimeout bounds receiving one upload (0: DefaultImportTimeout); RequestTimeout does
 	// not apply to uploads.
 	ImportTimeout time.Duration
-	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
-	ImportLimits importer.Limits
 	// Metrics, when set, records requests, sign-in failures and exported rows.
 	Metrics *metrics.Metrics
-	// Events is the real-time feed behind GET /api/v1/events (503 without one).
-	Events *events.Feed
-	// CountCacheTTL is how long filtered facets and analytics counts are remembered; 0 turns
-	// the cache off.
-	CountCacheTTL time.Duration
-	// MaxCounts is how many statements of filtered facets and analytics run at once, with the
-	// count cache on (0: DefaultMaxCounts).
-	MaxCounts int
 	// Admission bounds the requests worked on and waiting (zero values: the defaults).
 	Admission Admission
 	// MetricsToken, when set (with Metrics), serves the metrics at /metrics to requests that
@@ -96,24 +66,19 @@ type Server struct {
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
-// New returns the HTTP handler of the service: middleware, the API, health checks, the
-// contract and its documentation.
-func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
+// New returns the HTTP handler of the service on the domain services d: middleware, the API,
+// health checks, the contract and its documentation. The events WebSocket answers 503 while
+// d has no feed.
+func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 	doc, err := LoadSpec(alumnid.OpenAPI)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Keys == nil {
-		return nil, errors.New("no token signing keys configured")
-	}
-	st := settings.NewStore(sqlDB)
-	tokens := token.NewAuthority(cfg.Keys, token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience})
-	authSvc := auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log)
-	contract, err := enforceContract(doc, newGuard(doc, authSvc, log))
+	contract, err := enforceContract(doc, newGuard(doc, d.Auth, log))
 	if err != nil {
 		return nil, err
 	}
-	authH, err := newAuthHandlers(authSvc, cfg.Keys)
+	authH, err := newAuthHandlers(d.Auth, d.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -170,27 +135,23 @@ func New(cfg Config, sqlDB *sql.DB, log *slog.Logger) (*echo.Echo, error) {
 		admission(cfg.Admission, cfg.Metrics),
 		withActor,
 		contract,
-		newIdempotencyKeys(doc, idempotency.NewStore(sqlDB), log).middleware,
+		newIdempotencyKeys(doc, d.Idempotency, log).middleware,
 	)
 
-	store := alumni.NewStore(sqlDB)
-	reader := listing.NewReader(sqlDB)
-	reader.SetExportChunk(cfg.ExportChunk)
-	reader.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, DefaultMaxCounts))
 	server := &Server{
-		alumniHandlers:    alumniHandlers{store: store, reader: reader},
-		analyticsHandlers: analyticsHandlers{reader: reader},
+		alumniHandlers:    alumniHandlers{store: d.Alumni, reader: d.Listing},
+		analyticsHandlers: analyticsHandlers{reader: d.Listing},
 		authHandlers:      authH,
-		userHandlers:      userHandlers{auth: authSvc},
-		adminHandlers:     adminHandlers{db: sqlDB, settings: st},
-		exportHandlers: exportHandlers{stream: export.New(reader, sqlDB).Stream, log: log, now: time.Now, metrics: cfg.Metrics,
+		userHandlers:      userHandlers{auth: d.Auth},
+		adminHandlers:     adminHandlers{db: d.DB, settings: d.Settings},
+		exportHandlers: exportHandlers{stream: d.Exports.Stream, log: log, now: time.Now, metrics: cfg.Metrics,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
-		importHandlers: importHandlers{imports: importer.NewService(sqlDB, cfg.ImportLimits)},
+		importHandlers: importHandlers{imports: d.Imports},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
-	e.GET(EventsPath, eventsHandler{feed: cfg.Events, auth: authSvc, origins: cfg.AllowedOrigins, log: log}.serve)
+	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log}.serve)
 
-	health := healthChecks{db: sqlDB}
+	health := healthChecks{db: d.DB}
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.ready)
 	docs.register(e)

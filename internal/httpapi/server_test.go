@@ -18,7 +18,6 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/database"
-	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
 func TestRequestID(t *testing.T) {
@@ -204,10 +203,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 	}
 	sqlDB := sql.OpenDB(connector)
 	defer sqlDB.Close()
-	e, err := httpapi.New(apitest.DefaultConfig(), sqlDB, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := apitest.NewHandler(t, apitest.DefaultConfig(), sqlDB, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	ts := httptest.NewServer(e)
 	defer ts.Close()
 	// A well-signed token: checking its session needs the database.

@@ -109,7 +109,7 @@ func TestHugeHeadersRefused(t *testing.T) {
 func TestSlowExportReaderHitsWriteDeadline(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
-	cfg.ExportChunk = 50
+	cfg.Domain.ExportChunk = 50
 	cfg.ExportStallTimeout = 200 * time.Millisecond
 	s := apitest.NewServer(t, cfg, apitest.WithHTTPServerTimeouts(shortTimeouts), apitest.WithoutImportWorker())
 	const total = 3000
@@ -236,7 +236,7 @@ func TestOversizedBodiesRefusedBeforeRead(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
 	cfg.ImportMaxBytes = 256 << 10
-	cfg.ImportLimits.MaxRows = 10_000_000
+	cfg.Domain.ImportLimits.MaxRows = 10_000_000
 	s := apitest.NewServer(t, cfg, apitest.WithHTTPServerTimeouts(shortTimeouts), apitest.WithoutImportWorker())
 	form := "--x\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\napply\r\n" +
 		"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\nStudent ID,Notes\n"

@@ -48,6 +48,10 @@ type counted struct {
 	at    time.Time
 }
 
+// DefaultMaxCounts is the number of count statements that run at once, with the cache on,
+// that callers of SetCountCache use when their configuration does not say.
+const DefaultMaxCounts = 4
+
 // SetCountCache makes live counts be remembered for ttl, and lets at most queries of their
 // statements run at once (the others wait, within their request's deadline, so that counting
 // never takes every connection); a ttl of 0 (the default) turns both off.

@@ -1,0 +1,81 @@
+// Package domain builds the domain services one replica of alumnid runs, from its
+// configuration: `alumnid serve` wires them and hands them to internal/httpapi, and the tests
+// wire them the same way.
+package domain
+
+import (
+	"cmp"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/events"
+	"github.com/alumnid/alumnid/internal/export"
+	"github.com/alumnid/alumnid/internal/idempotency"
+	"github.com/alumnid/alumnid/internal/importer"
+	"github.com/alumnid/alumnid/internal/listing"
+	"github.com/alumnid/alumnid/internal/password"
+	"github.com/alumnid/alumnid/internal/settings"
+	"github.com/alumnid/alumnid/internal/token"
+)
+
+// Config is the domain's part of a replica's configuration.
+type Config struct {
+	// Keys sign and verify access tokens; Issuer and Audience are their iss and aud.
+	Keys             *token.KeySet
+	Issuer, Audience string
+	// PasswordHashes bounds how many password hashes run at once (each takes 19 MiB);
+	// 0 means one per CPU.
+	PasswordHashes int
+	// ExportChunk is the number of records an export reads per query (0:
+	// listing.DefaultExportChunk).
+	ExportChunk int
+	// CountCacheTTL is how long filtered facets and analytics counts are remembered; 0 turns
+	// the cache off. MaxCounts is how many of their statements run at once with the cache on
+	// (0: listing.DefaultMaxCounts).
+	CountCacheTTL time.Duration
+	MaxCounts     int
+	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
+	ImportLimits importer.Limits
+}
+
+// Services are the domain services of one replica, on one database.
+type Services struct {
+	DB          *sql.DB
+	Keys        *token.KeySet
+	Settings    *settings.Store
+	Auth        *auth.Service
+	Alumni      *alumni.Store
+	Listing     *listing.Reader
+	Exports     *export.Exporter
+	Imports     *importer.Service
+	Idempotency *idempotency.Store
+	// Events is the real-time feed; the caller makes it and runs it (nil: none).
+	Events *events.Feed
+}
+
+// New wires the services on sqlDB. It returns an error when cfg names no signing keys.
+func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
+	if cfg.Keys == nil {
+		return nil, errors.New("no token signing keys configured")
+	}
+	st := settings.NewStore(sqlDB)
+	tokens := token.NewAuthority(cfg.Keys, token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience})
+	reader := listing.NewReader(sqlDB)
+	reader.SetExportChunk(cfg.ExportChunk)
+	reader.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, listing.DefaultMaxCounts))
+	return &Services{
+		DB:          sqlDB,
+		Keys:        cfg.Keys,
+		Settings:    st,
+		Auth:        auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log),
+		Alumni:      alumni.NewStore(sqlDB),
+		Listing:     reader,
+		Exports:     export.New(reader, sqlDB),
+		Imports:     importer.NewService(sqlDB, cfg.ImportLimits),
+		Idempotency: idempotency.NewStore(sqlDB),
+	}, nil
+}
