@@ -35,6 +35,22 @@ type tableState struct {
 }
 
 // state reads every table but schema_migrations of the database of dsn.
+// indexes describes every index of the database of dsn, one line per column of an index.
+func indexes(t *testing.T, dsn string) []string {
+	t.Helper()
+	sqlDB, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	var out []string
+	query(t, sqlDB, `SELECT CONCAT_WS(' ', TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE, SEQ_IN_INDEX, COLUMN_NAME,
+		COALESCE(SUB_PART, 0), COALESCE(COLLATION, '-')) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+		ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
+		func(raw []sql.RawBytes) { out = append(out, string(raw[0])) })
+	return out
+}
+
 func state(t *testing.T, dsn string) map[string]tableState {
 	t.Helper()
 	sqlDB, err := sql.Open("mysql", dsn) // no parseTime: times are read as the server's text
@@ -200,6 +216,10 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, state(t, dst)); diff != "" {
 		t.Errorf("restored tables differ (-source +restored):\n%s", diff)
+	}
+	// The indexes the restore dropped before loading the rows are all back, as they were.
+	if diff := cmp.Diff(indexes(t, src), indexes(t, dst)); diff != "" || len(indexes(t, src)) < 40 {
+		t.Errorf("restored indexes differ (-source +restored):\n%s", diff)
 	}
 	// The restored database is at the backup's version and clean.
 	mg, err := database.NewMigrator(dst)

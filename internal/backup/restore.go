@@ -43,10 +43,13 @@ type RestoreOptions struct {
 //  2. The database must be empty: no table but schema_migrations may hold a row, and its
 //     schema must not be dirty or newer than the backup's. Otherwise ErrNotEmpty.
 //  3. The embedded migrations bring the schema to the backup's version.
-//  4. Rows are inserted with multi-row INSERTs on one connection, foreign key and unique
-//     checks off for that session only, TxRows rows per transaction; the file is checked
+//  4. The secondary indexes no foreign key needs are dropped (indexes.go).
+//  5. Rows are inserted with multi-row INSERTs on a few connections, foreign key and unique
+//     checks off for those sessions only, TxRows rows per transaction; the file is checked
 //     again as it is read.
-//  5. Every table is read back in primary-key order and its row count and SHA-256 compared
+//  6. The dropped indexes are built again, one ALTER TABLE per table (a unique index refuses
+//     duplicate rows here).
+//  7. Every table is read back in primary-key order and its row count and SHA-256 compared
 //     with the manifest.
 //
 // An error after step 3 leaves a partly restored database: drop it and create it again.
@@ -99,11 +102,24 @@ func Restore(ctx context.Context, dsn string, open func() (io.ReadCloser, error)
 	if err := sameTables(tables, m); err != nil {
 		return Manifest{}, err
 	}
+	deferred, err := secondaryIndexes(ctx, sqlDB)
+	if err != nil {
+		return Manifest{}, err
+	}
+	const partial = "(the database now holds part of the backup: drop it and create it again)"
+	if err := alterIndexes(ctx, sqlDB, deferred, false); err != nil {
+		return Manifest{}, fmt.Errorf("%w %s", err, partial)
+	}
 	loadStart := time.Now()
 	if err := load(ctx, sqlDB, open, tables, opts); err != nil {
-		return Manifest{}, fmt.Errorf("%w (the database now holds part of the backup: drop it and create it again)", err)
+		return Manifest{}, fmt.Errorf("%w %s", err, partial)
 	}
 	log.Info("restore: rows loaded", slog.Int64("rows", m.Rows()), slog.Duration("took", time.Since(loadStart)))
+	indexStart := time.Now()
+	if err := alterIndexes(ctx, sqlDB, deferred, true); err != nil {
+		return Manifest{}, fmt.Errorf("%w %s", err, partial)
+	}
+	log.Info("restore: secondary indexes built", slog.Int("indexes", len(deferred)), slog.Duration("took", time.Since(indexStart)))
 	verifyStart := time.Now()
 	if err := Compare(ctx, sqlDB, m); err != nil {
 		return Manifest{}, err
