@@ -19,34 +19,41 @@ type adminHandlers struct {
 }
 
 func (h adminHandlers) ListAuditEvents(ctx context.Context, req api.ListAuditEventsRequestObject) (api.ListAuditEventsResponseObject, error) {
-	f := audit.Filter{
-		ActorID: ptr.Deref(req.Params.ActorId), EntityType: string(ptr.Deref(req.Params.EntityType)), EntityID: ptr.Deref(req.Params.EntityId),
-		Action: ptr.Deref(req.Params.Action), From: ptr.Deref(req.Params.From), To: ptr.Deref(req.Params.To),
-	}
-	res, err := audit.List(ctx, h.db, f, ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
+	res, err := audit.List(ctx, h.db, toAuditFilter(req.Params), ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
 	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, len(res.Items)), NextCursor: ptr.NonZero(res.NextCursor)}
 	for i, e := range res.Items {
-		ev := api.AuditEvent{
-			Id: strconv.FormatInt(e.ID, 10), OccurredAt: e.OccurredAt, Action: e.Action,
-			EntityType: api.AuditEntityType(e.EntityType), EntityId: ptr.NonZero(e.EntityID),
-			RequestId: ptr.NonZero(e.RequestID), ClientIp: ptr.NonZero(e.ClientIP),
-		}
-		if e.ActorID != "" {
-			ev.Actor = &api.AuditActor{Id: e.ActorID, Role: api.Role(e.ActorRole)}
-		}
-		if len(e.Changes) > 0 {
-			changes := make([]api.AuditChange, len(e.Changes))
-			for j, c := range e.Changes {
-				changes[j] = api.AuditChange{Field: c.Field, Before: c.Before, After: c.After}
-			}
-			ev.Changes = &changes
-		}
-		out.Items[i] = ev
+		out.Items[i] = toAPIAuditEvent(e)
 	}
 	return out, nil
+}
+
+func toAuditFilter(p api.ListAuditEventsParams) audit.Filter {
+	return audit.Filter{
+		ActorID: ptr.Deref(p.ActorId), EntityType: string(ptr.Deref(p.EntityType)), EntityID: ptr.Deref(p.EntityId),
+		Action: ptr.Deref(p.Action), From: ptr.Deref(p.From), To: ptr.Deref(p.To),
+	}
+}
+
+func toAPIAuditEvent(e audit.Entry) api.AuditEvent {
+	ev := api.AuditEvent{
+		Id: strconv.FormatInt(e.ID, 10), OccurredAt: e.OccurredAt, Action: e.Action,
+		EntityType: api.AuditEntityType(e.EntityType), EntityId: ptr.NonZero(e.EntityID),
+		RequestId: ptr.NonZero(e.RequestID), ClientIp: ptr.NonZero(e.ClientIP),
+	}
+	if e.ActorID != "" {
+		ev.Actor = &api.AuditActor{Id: e.ActorID, Role: api.Role(e.ActorRole)}
+	}
+	if len(e.Changes) > 0 {
+		changes := make([]api.AuditChange, len(e.Changes))
+		for j, c := range e.Changes {
+			changes[j] = api.AuditChange{Field: c.Field, Before: c.Before, After: c.After}
+		}
+		ev.Changes = &changes
+	}
+	return ev
 }
 
 func (h adminHandlers) GetSettings(ctx context.Context, _ api.GetSettingsRequestObject) (api.GetSettingsResponseObject, error) {

@@ -63,11 +63,27 @@ func (h userHandlers) UpdateUser(ctx context.Context, req api.UpdateUserRequestO
 	if req.Params.IfMatch == nil {
 		return nil, errIfMatchRequired
 	}
+	change, err := toUserChange(*req.Body)
+	if err != nil {
+		return nil, err
+	}
+	matches := func(version int) bool { return ifMatch(*req.Params.IfMatch, versionETag(version)) }
+	u, err := h.auth.UpdateUser(ctx, req.UserId, matches, change)
+	if err != nil {
+		return nil, err
+	}
+	tag := versionETag(u.Version)
+	return api.UpdateUser200JSONResponse{Body: toAPIUser(u), Headers: api.UpdateUser200ResponseHeaders{ETag: &tag}}, nil
+}
+
+// toUserChange reads a user merge patch (the contract has checked its shape): alumnusId null
+// unlinks the record, a member left out changes nothing.
+func toUserChange(patch json.RawMessage) (auth.UserChange, error) {
 	var p userPatch
-	dec := json.NewDecoder(bytes.NewReader(*req.Body))
+	dec := json.NewDecoder(bytes.NewReader(patch))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return nil, derrors.New(derrors.Malformed, "The body is not a user merge patch.", derrors.FieldError{Field: "body", Message: "does not match UserPatch"})
+		return auth.UserChange{}, derrors.New(derrors.Malformed, "The body is not a user merge patch.", derrors.FieldError{Field: "body", Message: "does not match UserPatch"})
 	}
 	change := auth.UserChange{Role: p.Role, Enabled: p.Enabled}
 	if p.AlumnusID != nil {
@@ -78,13 +94,7 @@ func (h userHandlers) UpdateUser(ctx context.Context, req api.UpdateUserRequestO
 			*change.AlumnusID = *id
 		}
 	}
-	matches := func(version int) bool { return ifMatch(*req.Params.IfMatch, versionETag(version)) }
-	u, err := h.auth.UpdateUser(ctx, req.UserId, matches, change)
-	if err != nil {
-		return nil, err
-	}
-	tag := versionETag(u.Version)
-	return api.UpdateUser200JSONResponse{Body: toAPIUser(u), Headers: api.UpdateUser200ResponseHeaders{ETag: &tag}}, nil
+	return change, nil
 }
 
 func (h userHandlers) DeleteUser(ctx context.Context, req api.DeleteUserRequestObject) (api.DeleteUserResponseObject, error) {
