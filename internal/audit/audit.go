@@ -82,29 +82,11 @@ type Event struct {
 // Record writes e with the actor of ctx through q, which should be the transaction of the
 // change so that both commit or neither does. It returns the database's error.
 func Record(ctx context.Context, q *db.Queries, e Event, now time.Time) error {
-	if err := checkAction(e.Action); err != nil {
-		return err
-	}
-	actor := ActorFrom(ctx)
-	if e.Actor != nil {
-		actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
-	}
-	changes, err := encodeChanges(e.Changes)
+	p, err := params(ctx, e, now)
 	if err != nil {
 		return err
 	}
-	err = q.CreateAuditEvent(ctx, db.CreateAuditEventParams{
-		OccurredAt: now.UTC().Truncate(time.Microsecond),
-		ActorID:    ptr.NonZero(actor.UserID),
-		ActorRole:  ptr.NonZero(actor.Role),
-		Action:     e.Action,
-		EntityType: e.EntityType,
-		EntityID:   ptr.NonZero(e.EntityID),
-		Changes:    changes,
-		RequestID:  ptr.NonZero(actor.RequestID),
-		ClientIp:   ptr.NonZero(actor.ClientIP),
-	})
-	if err != nil {
+	if err := q.CreateAuditEvent(ctx, p); err != nil {
 		return fmt.Errorf("write audit event: %w", err)
 	}
 	return nil
@@ -117,21 +99,13 @@ var eventColumns = []string{"occurred_at", "actor_id", "actor_role", "action", "
 // transaction of the changes. Bulk writers (imports) use it. It returns the database's error.
 func RecordAll(ctx context.Context, tx db.DBTX, events []Event, now time.Time) error {
 	in := database.NewInserter(tx, "audit_events", eventColumns).MaxRows(500)
-	at := now.UTC().Truncate(time.Microsecond)
 	for _, e := range events {
-		if err := checkAction(e.Action); err != nil {
-			return err
-		}
-		actor := ActorFrom(ctx)
-		if e.Actor != nil {
-			actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
-		}
-		changes, err := encodeChanges(e.Changes)
+		p, err := params(ctx, e, now)
 		if err != nil {
 			return err
 		}
-		if err := in.Add(ctx, at, ptr.NonZero(actor.UserID), ptr.NonZero(actor.Role), e.Action, e.EntityType,
-			ptr.NonZero(e.EntityID), changes, ptr.NonZero(actor.RequestID), ptr.NonZero(actor.ClientIP)); err != nil {
+		if err := in.Add(ctx, p.OccurredAt, p.ActorID, p.ActorRole, p.Action, p.EntityType, p.EntityID, p.Changes,
+			p.RequestID, p.ClientIp); err != nil {
 			return fmt.Errorf("write audit events: %w", err)
 		}
 	}
@@ -139,6 +113,33 @@ func RecordAll(ctx context.Context, tx db.DBTX, events []Event, now time.Time) e
 		return fmt.Errorf("write audit events: %w", err)
 	}
 	return nil
+}
+
+// params is the row of e made at now by the actor of ctx (or e's own). It refuses an action
+// that is not one of Actions.
+func params(ctx context.Context, e Event, now time.Time) (db.CreateAuditEventParams, error) {
+	if err := checkAction(e.Action); err != nil {
+		return db.CreateAuditEventParams{}, err
+	}
+	actor := ActorFrom(ctx)
+	if e.Actor != nil {
+		actor.UserID, actor.Role = e.Actor.UserID, e.Actor.Role
+	}
+	changes, err := encodeChanges(e.Changes)
+	if err != nil {
+		return db.CreateAuditEventParams{}, err
+	}
+	return db.CreateAuditEventParams{
+		OccurredAt: now.UTC().Truncate(time.Microsecond),
+		ActorID:    ptr.NonZero(actor.UserID),
+		ActorRole:  ptr.NonZero(actor.Role),
+		Action:     e.Action,
+		EntityType: e.EntityType,
+		EntityID:   ptr.NonZero(e.EntityID),
+		Changes:    changes,
+		RequestID:  ptr.NonZero(actor.RequestID),
+		ClientIp:   ptr.NonZero(actor.ClientIP),
+	}, nil
 }
 
 // encodeChanges is the changes column. Never SQL NULL: ListAuditEvents scans the column into
