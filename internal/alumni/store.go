@@ -84,7 +84,8 @@ func (s *Store) Create(ctx context.Context, r NewRecord) (Alumnus, error) {
 
 // Get returns the live record with public id id as p may see it (Withheld names the fields
 // left out). It returns NotFound also for records p may not know of.
-func (s *Store) Get(ctx context.Context, p auth.Principal, id string) (Alumnus, error) {
+func (s *Store) Get(ctx context.Context, p auth.Principal, id string) (_ Alumnus, err error) {
+	defer database.ClassifyErr(&err)
 	a, err := s.get(ctx, id)
 	if err != nil {
 		return Alumnus{}, err

@@ -46,7 +46,8 @@ type Page struct {
 
 // List returns the page of events matching f older than the cursor after ("" for the newest).
 // It returns a Malformed error for a bad cursor or an empty time range.
-func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int) (Page, error) {
+func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int) (_ Page, err error) {
+	defer database.ClassifyErr(&err)
 	if err := page.CheckLimit(limit); err != nil {
 		return Page{}, err
 	}

@@ -41,7 +41,8 @@ var errAlreadyClaimed = derrors.New(derrors.Conflict, "A user is already linked 
 // CreateInvite invites the person of the live record alumnusID to claim it, at email or, when
 // email is empty, at the record's own email. It returns NotFound, Invalid when there is no
 // email to use, and Conflict when a user already has the record.
-func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (Invite, error) {
+func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (_ Invite, err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	st, err := s.settings.Get(ctx)
 	if err != nil {
@@ -96,7 +97,8 @@ func (s *Service) CreateInvite(ctx context.Context, alumnusID, email string) (In
 // used and expired invitations, and those whose email another user holds, give the same
 // Invalid error (and count as failures from clientIP, so they cannot be guessed or used to
 // probe for accounts); a weak password gives Invalid, a record already claimed Conflict.
-func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string) (Tokens, error) {
+func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string) (_ Tokens, err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	const account = inviteAccount
 	if err := s.checkThrottle(ctx, account, clientIP, now); err != nil {
@@ -167,7 +169,8 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, pw, clientIP string)
 
 // DemoAlumnus returns the public id of a record listed in the directory, for the demo alumnus
 // user, or Invalid when there is none (seed the database first).
-func (s *Service) DemoAlumnus(ctx context.Context) (string, error) {
+func (s *Service) DemoAlumnus(ctx context.Context) (_ string, err error) {
+	defer database.ClassifyErr(&err)
 	id, err := db.New(s.db).FirstDirectoryAlumnus(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", derrors.New(derrors.Invalid, "No alumni in the directory yet; run `alumnid seed` first.")

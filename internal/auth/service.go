@@ -67,7 +67,8 @@ type Tokens struct {
 // caller. Every failure is ErrUnauthenticated (wrapping the reason, for logs). The session
 // check is one primary-key query, so that logout and revocation take effect at once on every
 // replica.
-func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, raw string) (_ Principal, err error) {
+	defer database.ClassifyErr(&err)
 	now := s.now()
 	claims, err := s.tokens.Verify(raw, now)
 	if err != nil {
@@ -118,7 +119,8 @@ func accessTokenTTL(raw json.RawMessage) time.Duration {
 // and a disabled account all get the same Unauthenticated error after the same work (one
 // password hash and the same writes). Too many failures give a Throttled error before any
 // password is checked.
-func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (Tokens, error) {
+func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (_ Tokens, err error) {
+	defer database.ClassifyErr(&err)
 	email = NormalizeEmail(email)
 	now := s.timestamp()
 	if err := s.admit(ctx, email, clientIP, now); err != nil {
@@ -248,12 +250,13 @@ func (s *Service) issue(ctx context.Context, q *db.Queries, u User, sid string, 
 // use ends the session (the token was copied; whoever holds the session's other tokens loses
 // them too) and is logged and audited. An unknown, used or expired token, an ended session
 // or a disabled user give Unauthenticated.
-func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens, error) {
+func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (_ Tokens, err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	hash := token.HashOpaque(refresh)
 	var out Tokens
 	reused := false
-	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		rt, err := q.GetRefreshTokenForUpdate(ctx, hash)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -313,7 +316,8 @@ func (s *Service) Refresh(ctx context.Context, refresh, clientIP string) (Tokens
 }
 
 // Logout ends the caller's session.
-func (s *Service) Logout(ctx context.Context, p Principal) error {
+func (s *Service) Logout(ctx context.Context, p Principal) (err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
@@ -325,7 +329,8 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 }
 
 // Me returns the caller's account and session end.
-func (s *Service) Me(ctx context.Context, p Principal) (User, time.Time, error) {
+func (s *Service) Me(ctx context.Context, p Principal) (_ User, _ time.Time, err error) {
+	defer database.ClassifyErr(&err)
 	q := db.New(s.db)
 	row, err := q.GetUser(ctx, p.UserID)
 	if err != nil {
@@ -343,7 +348,8 @@ var errWrongPassword = derrors.New(derrors.Invalid, "The current password is not
 
 // ChangePassword sets the caller's password after checking the current one, and ends every
 // other session of the user. Wrong current passwords count towards sign-in throttling.
-func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next, clientIP string) error {
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next, clientIP string) (err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	row, err := db.New(s.db).GetUser(ctx, p.UserID)
 	if err != nil {

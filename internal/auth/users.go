@@ -72,7 +72,8 @@ type NewUser struct {
 // CreateUser creates an account. It returns Invalid for a bad email, role, password or link
 // (role alumnus needs a record, other roles have none), and Conflict when the email or the
 // record is taken.
-func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (_ User, err error) {
+	defer database.ClassifyErr(&err)
 	in.Email = NormalizeEmail(in.Email)
 	var fields derrors.Fields
 	if !emailaddr.Valid(in.Email) {
@@ -170,7 +171,8 @@ func translateUserErr(err error) error {
 }
 
 // GetUser returns the user with public id id, or NotFound.
-func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
+func (s *Service) GetUser(ctx context.Context, id string) (_ User, err error) {
+	defer database.ClassifyErr(&err)
 	row, err := db.New(s.db).GetUser(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, errUserNotFound
@@ -195,7 +197,8 @@ type UserPage struct {
 }
 
 // ListUsers returns the page of users matching f after the cursor after ("" for the first).
-func (s *Service) ListUsers(ctx context.Context, f UserFilter, after string, limit int) (UserPage, error) {
+func (s *Service) ListUsers(ctx context.Context, f UserFilter, after string, limit int) (_ UserPage, err error) {
+	defer database.ClassifyErr(&err)
 	if err := page.CheckLimit(limit); err != nil {
 		return UserPage{}, err
 	}
@@ -250,10 +253,11 @@ type UserChange struct {
 // role or disabling the user ends its sessions at once. It returns NotFound,
 // PreconditionFailed, Invalid for a bad role or link, and Conflict for the last admin or a
 // record linked to someone else.
-func (s *Service) UpdateUser(ctx context.Context, id string, matches func(version int) bool, c UserChange) (User, error) {
+func (s *Service) UpdateUser(ctx context.Context, id string, matches func(version int) bool, c UserChange) (_ User, err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	var out User
-	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		row, err := q.GetUserForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -332,7 +336,8 @@ func keepAnAdmin(ctx context.Context, q *db.Queries) error {
 
 // DeleteUser deletes the user id and with it its sessions. It returns NotFound, or Conflict
 // for the last enabled admin.
-func (s *Service) DeleteUser(ctx context.Context, id string) error {
+func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
+	defer database.ClassifyErr(&err)
 	now := s.timestamp()
 	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
@@ -359,7 +364,8 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 // ResetPassword sets the password of the user with email to pw and ends all of its sessions
 // (an administrator's reset, from the command line). It returns NotFound for an unknown email
 // and Invalid for a weak password.
-func (s *Service) ResetPassword(ctx context.Context, email, pw string) (User, error) {
+func (s *Service) ResetPassword(ctx context.Context, email, pw string) (_ User, err error) {
+	defer database.ClassifyErr(&err)
 	email = NormalizeEmail(email)
 	row, err := db.New(s.db).GetUserByEmail(ctx, email)
 	if errors.Is(err, sql.ErrNoRows) {

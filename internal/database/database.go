@@ -150,7 +150,8 @@ const deadlockRetries = 3
 func RetryDeadlocks() TxOption { return func(o *txOptions) { o.attempts = deadlockRetries } }
 
 // Transact runs fn in a transaction and commits when fn returns nil. It rolls back and returns
-// fn's error otherwise, and returns the error of begin or commit when those fail. sqlc's
+// fn's error otherwise, and returns the error of begin or commit when those fail; an error
+// that means the database could not do the work right now is a derrors.Unavailable (Classify). sqlc's
 // queries run in it through db.New(tx); statements sqlc cannot write (InsertRows) through tx.
 func Transact(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error, opts ...TxOption) error {
 	o := txOptions{attempts: 1}
@@ -160,13 +161,13 @@ func Transact(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error, opt
 	for attempt := 1; ; attempt++ {
 		err := transactOnce(ctx, sqlDB, fn)
 		if attempt >= o.attempts || !Deadlock(err) {
-			return err
+			return Classify(err)
 		}
 		pause := time.Duration(attempt) * (5*time.Millisecond + rand.N(20*time.Millisecond)) //nolint:gosec // jitter, not a secret
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
-			return err
+			return Classify(err)
 		}
 	}
 }

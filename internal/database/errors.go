@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/alumnid/alumnid/internal/derrors"
 )
 
 // MySQL and MariaDB error numbers that mean "try again": the work itself was fine.
@@ -52,6 +54,25 @@ func Unavailable(err error) bool {
 	}
 	return false
 }
+
+// errUnavailable is the detail of a classified failure: the client may only try again.
+const errUnavailable = "The service cannot answer right now; try again shortly."
+
+// Classify returns err as a derrors.Unavailable failure, with err as its cause, when err
+// means the database could not do the work right now (Unavailable); otherwise err as it is. The
+// domain packages classify their errors where the SQL runs (Transact does for every
+// transaction; readers with ClassifyErr), so the layers above decide an answer by the kind
+// alone and never look at the driver's errors.
+func Classify(err error) error {
+	if err == nil || derrors.As(err) != nil || !Unavailable(err) {
+		return err
+	}
+	return &derrors.Error{Kind: derrors.Unavailable, Detail: errUnavailable, Cause: err}
+}
+
+// ClassifyErr classifies *err in place: `defer database.ClassifyErr(&err)` in a function with
+// a named error result.
+func ClassifyErr(err *error) { *err = Classify(*err) }
 
 // Deadlock reports whether err is a deadlock: the database rolled the transaction back, and
 // running it again is likely to succeed.

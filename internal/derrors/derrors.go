@@ -56,6 +56,9 @@ type Error struct {
 	Fields []FieldError
 	// RetryAfter is how long a Throttled, Unavailable or KeyInUse caller should wait.
 	RetryAfter time.Duration
+	// Cause is the failure behind an Unavailable one (a database that could not do the
+	// work), for the log; never shown to the caller. Nil for a refusal by the service itself.
+	Cause error
 }
 
 // New returns an Error of kind with a caller-facing detail and optional field errors.
@@ -64,6 +67,9 @@ func New(kind Kind, detail string, fields ...FieldError) *Error {
 }
 
 func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Detail + " (" + e.Cause.Error() + ")"
+	}
 	if len(e.Fields) == 0 {
 		return e.Detail
 	}
@@ -79,6 +85,9 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
+
+// Unwrap returns the cause, so that errors.Is and errors.As see through a classified failure.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // As returns the *Error in err's chain, or nil when err is not a domain failure.
 func As(err error) *Error {

@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/alumnid/alumnid/gen/api"
-	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
@@ -86,7 +85,7 @@ func problemFor(c echo.Context, err error) api.Problem {
 	if d := derrors.As(err); d != nil {
 		return newProblem(c, kinds[d.Kind], d.Detail, d.Fields)
 	}
-	if database.Unavailable(err) {
+	if errors.Is(err, context.DeadlineExceeded) { // the request's own deadline passed
 		return newProblem(c, byStatus[http.StatusServiceUnavailable], "", nil)
 	}
 	var he *echo.HTTPError
@@ -106,9 +105,10 @@ func problemFor(c echo.Context, err error) api.Problem {
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		p := problemFor(c, err)
-		if d := derrors.As(err); p.Status >= 500 && (d == nil || d.Kind != derrors.Unavailable) {
+		if d := derrors.As(err); p.Status >= 500 && (d == nil || d.Kind != derrors.Unavailable || d.Cause != nil) {
 			// Logged once here, with the cause; the client sees only the generic problem. A
-			// request shed under load is no failure: the access log has it.
+			// request shed under load is no failure (the access log has it); a database that
+			// could not do the work is (derrors.Error.Cause).
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", p.RequestId), slog.String("error", err.Error()))
 		}

@@ -86,7 +86,8 @@ func NewStore(sqlDB *sql.DB) *Store {
 // completed or released it, or its replica stopped: then the next request with the key takes
 // the claim over). It returns the claim when the caller holds the key; otherwise what the
 // earlier request left (a pending claim, or its answer). It fails with the database's error.
-func (s *Store) Claim(ctx context.Context, scope Scope, leaseUntil time.Time) (*Claim, *Prior, error) {
+func (s *Store) Claim(ctx context.Context, scope Scope, leaseUntil time.Time) (_ *Claim, _ *Prior, err error) {
+	defer database.ClassifyErr(&err)
 	token := make([]byte, 16)
 	_, _ = rand.Read(token)
 	now := s.now().UTC()
@@ -138,7 +139,8 @@ func (s *Store) Claim(ctx context.Context, scope Scope, leaseUntil time.Time) (*
 // Complete stores the answer to the request that holds c, with the request's fingerprint.
 // It fails when the claim is no longer the caller's (it ran past its lease and another request
 // took it over) and with the database's errors.
-func (s *Store) Complete(ctx context.Context, c *Claim, fingerprint []byte, a Answer) error {
+func (s *Store) Complete(ctx context.Context, c *Claim, fingerprint []byte, a Answer) (err error) {
+	defer database.ClassifyErr(&err)
 	n, err := db.New(s.db).CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
 		Fingerprint: fingerprint, Status: ptr.NonZero(int16Of(a.Status)),
 		Location: ptr.NonZero(a.Location), Etag: ptr.NonZero(a.ETag), ContentType: ptr.NonZero(a.ContentType),
@@ -156,8 +158,9 @@ func (s *Store) Complete(ctx context.Context, c *Claim, fingerprint []byte, a An
 
 // Release gives up c, so that the next request with the key runs. It fails with the
 // database's errors (the claim then lasts until its lease ends).
-func (s *Store) Release(ctx context.Context, c *Claim) error {
-	err := db.New(s.db).ReleaseIdempotencyKey(ctx, db.ReleaseIdempotencyKeyParams{
+func (s *Store) Release(ctx context.Context, c *Claim) (err error) {
+	defer database.ClassifyErr(&err)
+	err = db.New(s.db).ReleaseIdempotencyKey(ctx, db.ReleaseIdempotencyKeyParams{
 		UserID: c.scope.UserID, Operation: c.scope.Operation, IdemKey: c.scope.Key, ClaimToken: c.token,
 	})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/database"
+
 	"github.com/alumnid/alumnid/internal/ptr"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -70,7 +72,8 @@ const FirstErrors = 20
 var errNoJob = derrors.New(derrors.NotFound, "No import with this id.")
 
 // Get returns the import id with its first problems, or NotFound.
-func (s *Service) Get(ctx context.Context, id string) (Job, error) {
+func (s *Service) Get(ctx context.Context, id string) (_ Job, err error) {
+	defer database.ClassifyErr(&err)
 	q := db.New(s.db)
 	row, err := q.GetImportJob(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -110,7 +113,8 @@ type jobsFilter struct{}
 
 // List returns the page of imports after the cursor after ("" for the newest), without their
 // problems. It returns a Malformed error for a bad cursor or limit.
-func (s *Service) List(ctx context.Context, after string, limit int) (JobPage, error) {
+func (s *Service) List(ctx context.Context, after string, limit int) (_ JobPage, err error) {
+	defer database.ClassifyErr(&err)
 	if err := page.CheckLimit(limit); err != nil {
 		return JobPage{}, err
 	}
@@ -154,7 +158,8 @@ type errorsFilter struct {
 // ListErrors returns the page of problems of import id after the cursor after ("" for the
 // first). It returns NotFound for an unknown import and a Malformed error for a bad cursor or
 // limit.
-func (s *Service) ListErrors(ctx context.Context, id, after string, limit int) (ErrorPage, error) {
+func (s *Service) ListErrors(ctx context.Context, id, after string, limit int) (_ ErrorPage, err error) {
+	defer database.ClassifyErr(&err)
 	if err := page.CheckLimit(limit); err != nil {
 		return ErrorPage{}, err
 	}

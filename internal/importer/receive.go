@@ -53,7 +53,8 @@ const stageRows = 1000
 // form field for a form or file that cannot be used; a TooLarge error over the row limit (and
 // whatever error the body's reader gives for its size limit); and the database's errors.
 // Nothing stays behind when it fails.
-func (s *Service) Receive(ctx context.Context, form *multipart.Reader) (Job, error) {
+func (s *Service) Receive(ctx context.Context, form *multipart.Reader) (_ Job, err error) {
+	defer database.ClassifyErr(&err)
 	var (
 		mode    string
 		mapping Mapping

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/alumnid/alumnid/internal/database"
+
 	"github.com/alumnid/alumnid/internal/alumni"
 
 	"github.com/alumnid/alumnid/internal/auth"
@@ -168,12 +170,12 @@ var contactCases = map[string]string{
 }
 
 // Overview counts the records matching f by status and by how they can be reached.
-func (s *Reader) Overview(ctx context.Context, p auth.Principal, f Filter) (Overview, error) {
+func (s *Reader) Overview(ctx context.Context, p auth.Principal, f Filter) (_ Overview, err error) {
+	defer database.ClassifyErr(&err)
 	if err := prepare(p, &f); err != nil {
 		return Overview{}, err
 	}
 	var out Overview
-	var err error
 	if out.Status, err = s.countBy(ctx, p, f, alumni.DimStatus, byCountDesc, 0); err != nil {
 		return Overview{}, err
 	}
@@ -236,7 +238,8 @@ type YearBucket struct {
 }
 
 // GraduationYears counts the records matching f by graduation year, in ascending order.
-func (s *Reader) GraduationYears(ctx context.Context, p auth.Principal, f Filter) ([]YearBucket, error) {
+func (s *Reader) GraduationYears(ctx context.Context, p auth.Principal, f Filter) (_ []YearBucket, err error) {
+	defer database.ClassifyErr(&err)
 	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimClassYear, byValue, 0})
 	if err != nil {
 		return nil, err
@@ -254,7 +257,8 @@ func (s *Reader) GraduationYears(ctx context.Context, p auth.Principal, f Filter
 type Programs struct{ Programs, Faculties []Bucket }
 
 // Programs counts the records matching f by program and by faculty (the 200 most frequent).
-func (s *Reader) Programs(ctx context.Context, p auth.Principal, f Filter) (Programs, error) {
+func (s *Reader) Programs(ctx context.Context, p auth.Principal, f Filter) (_ Programs, err error) {
+	defer database.ClassifyErr(&err)
 	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimProgram, byCountDesc, 200}, dimCount{alumni.DimFaculty, byCountDesc, 200})
 	if err != nil {
 		return Programs{}, err
@@ -275,7 +279,8 @@ type Geography struct {
 }
 
 // Geography counts the records matching f by country (250) and city (the 100 most frequent).
-func (s *Reader) Geography(ctx context.Context, p auth.Principal, f Filter) (Geography, error) {
+func (s *Reader) Geography(ctx context.Context, p auth.Principal, f Filter) (_ Geography, err error) {
+	defer database.ClassifyErr(&err)
 	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimCountry, byCountDesc, 250}, dimCount{alumni.DimCity, byCountDesc, 100})
 	if err != nil {
 		return Geography{}, err
@@ -292,7 +297,8 @@ func (s *Reader) Geography(ctx context.Context, p auth.Principal, f Filter) (Geo
 type Employers struct{ Industries, Employers []Bucket }
 
 // Employers counts the records matching f by industry and employer (the 100 most frequent).
-func (s *Reader) Employers(ctx context.Context, p auth.Principal, f Filter) (Employers, error) {
+func (s *Reader) Employers(ctx context.Context, p auth.Principal, f Filter) (_ Employers, err error) {
+	defer database.ClassifyErr(&err)
 	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimIndustry, byCountDesc, 100}, dimCount{alumni.DimEmployer, byCountDesc, 100})
 	if err != nil {
 		return Employers{}, err
@@ -304,7 +310,8 @@ func (s *Reader) Employers(ctx context.Context, p auth.Principal, f Filter) (Emp
 type Activity struct{ Created, Updated []Bucket }
 
 // Activity counts the records matching f by month of creation and of last change (10 years).
-func (s *Reader) Activity(ctx context.Context, p auth.Principal, f Filter) (Activity, error) {
+func (s *Reader) Activity(ctx context.Context, p auth.Principal, f Filter) (_ Activity, err error) {
+	defer database.ClassifyErr(&err)
 	b, err := s.countDims(ctx, p, f, dimCount{alumni.DimCreated, byValueDesc, 120}, dimCount{alumni.DimUpdated, byValueDesc, 120})
 	if err != nil {
 		return Activity{}, err
@@ -332,7 +339,8 @@ var qualityCases = map[string]string{
 }
 
 // DataQuality counts the gaps and likely duplicates among the records matching f.
-func (s *Reader) DataQuality(ctx context.Context, p auth.Principal, f Filter) (DataQuality, error) {
+func (s *Reader) DataQuality(ctx context.Context, p auth.Principal, f Filter) (_ DataQuality, err error) {
+	defer database.ClassifyErr(&err)
 	if err := prepare(p, &f); err != nil {
 		return DataQuality{}, err
 	}

@@ -54,7 +54,8 @@ type chunk struct {
 // at the first error: fn's, the database's or ctx's, returned as is. Before fn is first
 // called it returns Forbidden for a role that may not export (alumni.CanExport) or a filter p may not
 // use, and Malformed for a bad filter.
-func (s *Reader) Export(ctx context.Context, p auth.Principal, f Filter, fn func([]alumni.Alumnus) error) (int, error) {
+func (s *Reader) Export(ctx context.Context, p auth.Principal, f Filter, fn func([]alumni.Alumnus) error) (_ int, err error) {
+	defer database.ClassifyErr(&err)
 	if !alumni.CanExport(p) {
 		return 0, errExportForbidden
 	}

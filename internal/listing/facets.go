@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/alumnid/alumnid/internal/database"
+
 	"github.com/alumnid/alumnid/internal/alumni"
 
 	"golang.org/x/sync/errgroup"
@@ -33,7 +35,8 @@ const maxBuckets = 50
 
 // Facets counts the records matching f, as p may see them, by graduation year, country,
 // program, industry and status. The queries run in parallel, each on its own connection.
-func (s *Reader) Facets(ctx context.Context, p auth.Principal, f Filter) (Facets, error) {
+func (s *Reader) Facets(ctx context.Context, p auth.Principal, f Filter) (_ Facets, err error) {
+	defer database.ClassifyErr(&err)
 	if err := prepare(p, &f); err != nil {
 		return Facets{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alumnid/alumnid/internal/database"
+
 	"github.com/alumnid/alumnid/internal/alumni"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -110,7 +112,8 @@ type cursorScope struct {
 // List returns the page of records matching f that follows o.After, in order o.Sort, as p may
 // see them. It returns a Malformed error for a bad cursor, limit, sort or filter and a
 // Forbidden one for a filter p may not use.
-func (s *Reader) List(ctx context.Context, p auth.Principal, f Filter, o ListOptions) (Page, error) {
+func (s *Reader) List(ctx context.Context, p auth.Principal, f Filter, o ListOptions) (_ Page, err error) {
+	defer database.ClassifyErr(&err)
 	if err := page.CheckLimit(o.Limit); err != nil {
 		return Page{}, err
 	}

@@ -110,7 +110,8 @@ type Store struct {
 func NewStore(sqlDB *sql.DB) *Store { return &Store{db: sqlDB, now: time.Now} }
 
 // Get returns the settings in effect: the stored values over the defaults.
-func (s *Store) Get(ctx context.Context) (Settings, error) {
+func (s *Store) Get(ctx context.Context) (_ Settings, err error) {
+	defer database.ClassifyErr(&err)
 	rows, err := db.New(s.db).ListSettings(ctx)
 	if err != nil {
 		return Settings{}, fmt.Errorf("read settings: %w", err)
@@ -144,12 +145,13 @@ var ErrChanged = derrors.New(derrors.PreconditionFailed,
 // Put replaces the settings with next if matches accepts the ETag of the current ones, and
 // records the change in the audit trail. It returns Invalid for unacceptable values and
 // PreconditionFailed when the settings changed meanwhile.
-func (s *Store) Put(ctx context.Context, next Settings, matches func(etag string) bool) (Settings, error) {
+func (s *Store) Put(ctx context.Context, next Settings, matches func(etag string) bool) (_ Settings, err error) {
+	defer database.ClassifyErr(&err)
 	if err := next.Validate(); err != nil {
 		return Settings{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		if _, err := q.LockSettings(ctx); err != nil {
 			return fmt.Errorf("lock settings: %w", err)
