@@ -740,3 +740,26 @@ func TestImportRowsReachingOneRecord(t *testing.T) {
 		t.Errorf("record %+v, ETag %s", got, etag)
 	}
 }
+
+// The office's list of import jobs pages newest first, and its cursor is bound to the list.
+func TestImportJobsList(t *testing.T) {
+	s := newServer(t)
+	var ids []string
+	for i := range 3 {
+		csv := fmt.Sprintf("Student ID,Given name,Surname\nS%d,Ada,King\n", i)
+		ids = append(ids, runImport(t, s.Client, "dry_run", csv).Id)
+	}
+	items, pages, _ := apitest.Walk[api.ImportJob](t, s.Client, importsPath, "", 2)
+	if pages != 2 || len(items) != 3 {
+		t.Fatalf("%d jobs in %d pages, want 3 in 2", len(items), pages)
+	}
+	for i, j := range items {
+		if want := ids[len(ids)-1-i]; j.Id != want {
+			t.Errorf("job %d is %s, want %s (newest first)", i, j.Id, want)
+		}
+	}
+	assertProblem(t, s.Client.Get(importsPath+"?cursor=not-a-cursor", nil), http.StatusBadRequest, "cursor")
+	assertProblem(t, s.Client.Get(importsPath+"/"+ids[0]+"/errors?cursor=not-a-cursor", nil), http.StatusBadRequest, "cursor")
+	assertProblem(t, s.Client.Get(importsPath+"/01JD3M5X7V8Q9R2S4T6W8Y0Z1A", nil), http.StatusNotFound, "")
+	assertProblem(t, s.Client.Get(importsPath+"/01JD3M5X7V8Q9R2S4T6W8Y0Z1A/errors", nil), http.StatusNotFound, "")
+}

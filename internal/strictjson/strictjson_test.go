@@ -77,3 +77,12 @@ func TestPath(t *testing.T) {
 		t.Errorf("Path of the document = %q, want nil", got)
 	}
 }
+
+func TestErrorText(t *testing.T) {
+	if got := (&strictjson.Error{Reason: "the body is empty"}).Error(); got != "json: the body is empty" {
+		t.Errorf("document error: %q", got)
+	}
+	if got := (&strictjson.Error{Pointer: "/a/0", Reason: "x"}).Error(); got != "json: /a/0: x" {
+		t.Errorf("member error: %q", got)
+	}
+}
