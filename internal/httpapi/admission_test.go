@@ -149,6 +149,11 @@ func TestAdmissionLimitsConcurrentUploads(t *testing.T) {
 	}()
 	_, _ = write.Write([]byte("--slow\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\ndry_run\r\n--slow\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nemail,firstName,lastName\r\n"))
 	upload := func() *apitest.Response {
+		select {
+		case r := <-done: // it must hold the lane until its file ends
+			t.Fatalf("the slow upload was answered before its file ended: %d %s", r.Status, r.Body)
+		default:
+		}
 		return upload(t, s.Client, "dry_run", "email,firstName,lastName\r\nada@example.org,Ada,King\r\n")
 	}
 	checkShed(t, untilStatus(t, http.StatusServiceUnavailable, upload))
