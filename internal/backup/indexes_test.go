@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/alumnid/alumnid/internal/apitest"
@@ -51,5 +52,33 @@ func TestSecondaryIndexes(t *testing.T) {
 	again, err := secondaryIndexes(ctx, sqlDB)
 	if err != nil || !slices.EqualFunc(ixs, again, func(a, b index) bool { return a.definition() == b.definition() && a.table == b.table }) {
 		t.Errorf("after adding them again: %v (%v), want %v", again, err, ixs)
+	}
+}
+
+// An index's definition keeps what information_schema says of it: uniqueness, full-text,
+// prefix lengths and descending columns.
+func TestIndexDefinition(t *testing.T) {
+	tests := []struct {
+		ix   index
+		want string
+	}{
+		{index{name: "ix_a", columns: []indexColumn{{name: "a"}}}, "INDEX `ix_a` (`a`)"},
+		{index{name: "uq", unique: true, columns: []indexColumn{{name: "a"}, {name: "b", sub: 10}}}, "UNIQUE INDEX `uq` (`a`, `b`(10))"},
+		{index{name: "ft", fulltext: true, columns: []indexColumn{{name: "body"}}}, "FULLTEXT INDEX `ft` (`body`)"},
+		{index{name: "d`x", columns: []indexColumn{{name: "at", desc: true}}}, "INDEX `d``x` (`at` DESC)"},
+	}
+	for _, tt := range tests {
+		if got := tt.ix.definition(); got != tt.want {
+			t.Errorf("definition() = %s, want %s", got, tt.want)
+		}
+	}
+	ix := index{columns: []indexColumn{{name: "a"}, {name: "b"}}}
+	for cols, want := range map[string]bool{"a": true, "a b": true, "b": false, "a b c": false} {
+		if got := ix.begins(strings.Fields(cols)); got != want {
+			t.Errorf("begins(%s) = %v, want %v", cols, got, want)
+		}
+	}
+	if (index{columns: []indexColumn{{name: "a", sub: 5}}}).begins([]string{"a"}) {
+		t.Error("a prefix of a column serves no foreign key")
 	}
 }
