@@ -45,14 +45,14 @@ SELECT * FROM alumni WHERE id IN (sqlc.slice(ids));
 -- name: ListDegrees :many
 SELECT * FROM degrees WHERE alumnus_id IN (sqlc.slice(alumnus_ids)) ORDER BY alumnus_id, position;
 
--- name: DeleteDegrees :exec
-DELETE FROM degrees WHERE alumnus_id = ?;
+-- name: DeleteDegreesOf :exec
+DELETE FROM degrees WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
 
 -- name: ListTags :many
 SELECT * FROM alumni_tags WHERE alumnus_id IN (sqlc.slice(alumnus_ids)) ORDER BY alumnus_id, tag;
 
--- name: DeleteTags :exec
-DELETE FROM alumni_tags WHERE alumnus_id = ?;
+-- name: DeleteTagsOf :exec
+DELETE FROM alumni_tags WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
 
 -- name: FirstDirectoryAlumnus :one
 -- FirstDirectoryAlumnus picks the record the demo alumnus user is linked to.

@@ -98,21 +98,41 @@ func (q *Queries) CreateAlumnus(ctx context.Context, arg CreateAlumnusParams) (s
 	)
 }
 
-const deleteDegrees = `-- name: DeleteDegrees :exec
-DELETE FROM degrees WHERE alumnus_id = ?
+const deleteDegreesOf = `-- name: DeleteDegreesOf :exec
+DELETE FROM degrees WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?)
 `
 
-func (q *Queries) DeleteDegrees(ctx context.Context, alumnusID int64) error {
-	_, err := q.db.ExecContext(ctx, deleteDegrees, alumnusID)
+func (q *Queries) DeleteDegreesOf(ctx context.Context, alumnusIds []int64) error {
+	query := deleteDegreesOf
+	var queryParams []interface{}
+	if len(alumnusIds) > 0 {
+		for _, v := range alumnusIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", strings.Repeat(",?", len(alumnusIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", "NULL", 1)
+	}
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
 	return err
 }
 
-const deleteTags = `-- name: DeleteTags :exec
-DELETE FROM alumni_tags WHERE alumnus_id = ?
+const deleteTagsOf = `-- name: DeleteTagsOf :exec
+DELETE FROM alumni_tags WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?)
 `
 
-func (q *Queries) DeleteTags(ctx context.Context, alumnusID int64) error {
-	_, err := q.db.ExecContext(ctx, deleteTags, alumnusID)
+func (q *Queries) DeleteTagsOf(ctx context.Context, alumnusIds []int64) error {
+	query := deleteTagsOf
+	var queryParams []interface{}
+	if len(alumnusIds) > 0 {
+		for _, v := range alumnusIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", strings.Repeat(",?", len(alumnusIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", "NULL", 1)
+	}
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
 	return err
 }
 

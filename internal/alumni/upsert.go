@@ -19,8 +19,8 @@ import (
 
 // Upserts: many records created or updated in one transaction, matched on their natural keys
 // (imports use this). Every change goes through the one write path (write.go), as Create's and
-// Update's do: updates one row at a time, so that later rows of a batch see them, and the new
-// records of a batch together, with multi-row INSERTs.
+// Update's do: the updates' own rows one at a time, so that later rows of a batch see them,
+// then the new records, and the children, counts and audit events of the whole batch together.
 
 // UpsertRow is one record to create or update. It is matched on StudentID, then on Email (as
 // Normalize stores them). Edit receives a copy of the matched record's fields (found is true),
@@ -129,7 +129,7 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 	}
 
 	out := make([]UpsertResult, len(rows))
-	var created []*change
+	var updated, created []*change
 	var createdRows []int
 	seen := map[string]int{} // the row of each key, "s:" student id or "e:" email
 	for i, r := range rows {
@@ -171,11 +171,14 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 			out[i] = UpsertResult{Outcome: Created, ID: c.after.ID}
 		default:
 			oldKeys := []string{fold(target.StudentID), fold(target.Email)}
-			res, err := upsertUpdate(ctx, tx, r, target, now)
+			res, c, err := upsertUpdate(ctx, tx, r, target, now)
 			if err != nil {
 				return nil, err
 			}
 			out[i] = res
+			if c != nil {
+				updated = append(updated, c)
+			}
 			if res.Outcome == Updated {
 				// Later rows see the record as it is now.
 				delete(byStudentID, oldKeys[0])
@@ -189,7 +192,8 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 			}
 		}
 	}
-	if err := write(ctx, tx, created, now); err != nil {
+	// The updates' own rows are written; the rest of them is written with the new records.
+	if err := writeRest(ctx, tx, append(updated, created...), now, true); err != nil {
 		return nil, err
 	}
 	for j, c := range created {
@@ -282,27 +286,28 @@ func pointers(xs []string) []*string {
 func fold(key string) string { return strings.ToLower(key) }
 
 // upsertUpdate applies r to the stored record t, like Update: nothing is written when no field
-// changes. t becomes the record as written.
-func upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget, now time.Time) (UpsertResult, error) {
+// changes. It writes the record's own row (writeRow) and returns the change, whose rest
+// Upsert writes with the batch's; t becomes the record as written.
+func upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget, now time.Time) (UpsertResult, *change, error) {
 	cur := t.Fields
 	cur.Degrees, cur.Tags = slices.Clone(cur.Degrees), slices.Clone(cur.Tags)
 	f, err := edit(r, cur, true, now)
 	if err != nil {
-		return rejected(err)
+		res, err := rejected(err)
+		return res, nil, err
 	}
 	if reflect.DeepEqual(t.Fields, f) {
-		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil
+		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil, nil
 	}
 	c := updateChange(t.internalID, t.Alumnus, f, now)
-	if err := write(ctx, tx, []*change{c}, now); err != nil {
-		return UpsertResult{}, err
+	if err := writeRow(ctx, tx, c); err != nil {
+		return UpsertResult{}, nil, err
 	}
-	res := UpsertResult{Outcome: Rejected, Err: c.rejected}
-	if c.rejected == nil {
-		t.Alumnus = c.after
-		res = UpsertResult{Outcome: Updated, ID: t.ID}
+	if c.rejected != nil {
+		return UpsertResult{Outcome: Rejected, Err: c.rejected}, nil, nil
 	}
-	return res, nil
+	t.Alumnus = c.after
+	return UpsertResult{Outcome: Updated, ID: t.ID}, c, nil
 }
 
 // insertAll inserts records with multi-row INSERTs and returns their internal keys by public
@@ -335,7 +340,7 @@ func InsertNew(ctx context.Context, tx *sql.Tx, batch []Alumnus) error {
 	for i, a := range batch {
 		changes[i] = &change{action: actionCreate, after: a}
 	}
-	if err := writeAll(ctx, tx, changes, time.Time{}, false); err != nil {
+	if err := writeRest(ctx, tx, changes, time.Time{}, false); err != nil {
 		return err
 	}
 	for _, c := range changes {

@@ -83,43 +83,57 @@ func (c *change) event() audit.Event {
 // unique key another record has is rejected (change.rejected) and the others are written. It
 // returns the database's other errors, after which the transaction must be rolled back.
 func write(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time) error {
-	return writeAll(ctx, tx, changes, now, true)
+	for _, c := range changes {
+		if err := writeRow(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return writeRest(ctx, tx, changes, now, true)
 }
 
-// writeAll is write, with audit events only when audited.
-func writeAll(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
+// writeRow writes the record's own row of an update or trash move c, at once: a caller that
+// applies changes one after another (the import's upsert) learns whether c was rejected
+// before it makes the next. Creates are left to writeRest, which inserts them together.
+func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
+	c.rejected = nil // a transaction run again after a deadlock writes its changes again
 	q := db.New(tx)
+	switch c.action {
+	case actionCreate:
+		return nil
+	case actionUpdate:
+		if err := q.UpdateAlumnus(ctx, toUpdateParams(c.after.Fields, c.after.UpdatedAt, c.key)); err != nil {
+			if c.rejected = translate(err); derrors.As(c.rejected) == nil {
+				return c.rejected
+			}
+		}
+		return nil
+	case actionDelete, actionRestore:
+		if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: c.after.DeletedAt, UpdatedAt: c.after.UpdatedAt, ID: c.key}); err != nil {
+			return fmt.Errorf("move alumnus to or from the trash: %w", err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("write alumnus: unknown action %q", c.action)
+	}
+}
+
+// writeRest completes changes whose own rows writeRow has written: it inserts the new
+// records, then writes, for every change not rejected, the degrees, tags and search words
+// (once per record, as its last change left it), the counts and, when audited, the audit
+// events — each with a few statements for all the changes together.
+func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
 	var creates []*change
 	for _, c := range changes {
-		c.rejected = nil // a transaction run again after a deadlock writes its changes again
-		switch c.action {
-		case actionCreate:
+		if c.action == actionCreate {
+			c.rejected = nil
 			creates = append(creates, c)
-		case actionUpdate:
-			if err := q.UpdateAlumnus(ctx, toUpdateParams(c.after.Fields, c.after.UpdatedAt, c.key)); err != nil {
-				if c.rejected = translate(err); derrors.As(c.rejected) == nil {
-					return c.rejected
-				}
-				continue
-			}
-			if err := q.DeleteDegrees(ctx, c.key); err != nil {
-				return fmt.Errorf("delete degrees: %w", err)
-			}
-			if err := q.DeleteTags(ctx, c.key); err != nil {
-				return fmt.Errorf("delete tags: %w", err)
-			}
-		case actionDelete, actionRestore:
-			if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: c.after.DeletedAt, UpdatedAt: c.after.UpdatedAt, ID: c.key}); err != nil {
-				return fmt.Errorf("move alumnus to or from the trash: %w", err)
-			}
-		default:
-			return fmt.Errorf("write alumnus: unknown action %q", c.action)
 		}
 	}
 	if err := insertRecords(ctx, tx, creates); err != nil {
 		return err
 	}
 	var written []children
+	last := map[int64]int{} // the index in written of each record's children
 	stats := statDelta{}
 	events := make([]audit.Event, 0, len(changes))
 	for _, c := range changes {
@@ -127,13 +141,33 @@ func writeAll(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time,
 			continue
 		}
 		if c.action == actionCreate || c.action == actionUpdate {
-			written = append(written, children{c.key, c.after.Fields})
+			if i, ok := last[c.key]; ok {
+				written[i].Fields = c.after.Fields
+			} else {
+				last[c.key] = len(written)
+				written = append(written, children{c.key, c.after.Fields})
+			}
 		}
 		if c.action != actionCreate {
 			stats.add(-1, c.before.Fields, c.before.CreatedAt, c.before.UpdatedAt, c.before.DeletedAt != nil)
 		}
 		stats.add(1, c.after.Fields, c.after.CreatedAt, c.after.UpdatedAt, c.after.DeletedAt != nil)
 		events = append(events, c.event())
+	}
+	var updated []int64
+	for _, c := range changes {
+		if c.rejected == nil && c.action == actionUpdate {
+			updated = append(updated, c.key)
+		}
+	}
+	if len(updated) > 0 {
+		q := db.New(tx)
+		if err := q.DeleteDegreesOf(ctx, updated); err != nil {
+			return fmt.Errorf("delete degrees: %w", err)
+		}
+		if err := q.DeleteTagsOf(ctx, updated); err != nil {
+			return fmt.Errorf("delete tags: %w", err)
+		}
 	}
 	if err := writeChildren(ctx, tx, written...); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/alumnid/alumnid/gen/api"
+	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/importer"
@@ -739,6 +740,36 @@ func TestImportRowsReachingOneRecord(t *testing.T) {
 	if got.Address == nil || val(got.Address.City) != "London" || val(got.Phone) != "+44 20 7946 0958" || etag != `"3"` {
 		t.Errorf("record %+v, ETag %s", got, etag)
 	}
+	// The batch's counts, written once for both rows, are those a recount finds.
+	written := statRows(t, s)
+	if err := alumni.NewStore(s.DB).RebuildStats(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(statRows(t, s), written); diff != "" {
+		t.Errorf("counts after the import differ from a recount (-recount +import):\n%s", diff)
+	}
+}
+
+// statRows returns the summary counts (alumni_stats) other than zero, one line per row.
+func statRows(t *testing.T, s *apitest.Server) []string {
+	t.Helper()
+	rows, err := s.DB.Query("SELECT CONCAT_WS(' ', dim, value, deleted, consent, listed, n) FROM alumni_stats WHERE n <> 0 ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // The office's list of import jobs pages newest first, and its cursor is bound to the list.
