@@ -140,36 +140,100 @@ func TestAdmissionLimitsConcurrentUploads(t *testing.T) {
 	cfg := apitest.DefaultConfig()
 	cfg.Admission = httpapi.Admission{MaxStreams: 1}
 	s := apitest.NewServer(t, cfg)
+	upload := func() *apitest.Response {
+		return upload(t, s.Client, "dry_run", "email,firstName,lastName\r\nada@example.org,Ada,King\r\n")
+	}
+	// A multipart upload whose file never ends until the test says so holds the lane, and
+	// another upload is shed meanwhile. The order of arrival is up to the scheduler: an upload
+	// sent before the slow one takes the lane is answered, and the slow one, arriving while
+	// such an upload still holds the lane, is itself shed — then the test starts again.
+	for attempt := 0; ; attempt++ {
+		if attempt == 20 {
+			t.Fatal("the slow upload never held the lane")
+		}
+		if slowUploadHeldLane(t, s, upload) {
+			break
+		}
+	}
+	untilStatus(t, http.StatusAccepted, upload)
+}
+
+// slowUpload starts an upload whose file does not end until the test writes the rest to write;
+// done receives the answer.
+func slowUpload(s *apitest.Server) (write *io.PipeWriter, done chan *apitest.Response) {
 	body, write := io.Pipe()
-	done := make(chan *apitest.Response, 1)
+	done = make(chan *apitest.Response, 1)
 	go func() {
-		// A multipart upload whose file never ends until the test says so.
 		done <- s.Client.Do(apitest.Request{Method: http.MethodPost, Path: importsPath, Body: body,
 			ContentType: "multipart/form-data; boundary=slow"})
 	}()
 	_, _ = write.Write([]byte("--slow\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\ndry_run\r\n--slow\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nemail,firstName,lastName\r\n"))
-	upload := func() *apitest.Response {
-		select {
-		case r := <-done: // it must hold the lane until its file ends
+	return write, done
+}
+
+// slowUploadHeldLane sends an upload whose file ends only after another upload was shed — one
+// with a whole file, then one whose file is still arriving, answered at once all the same —
+// and a list was answered. It reports false when the slow upload was itself shed.
+func slowUploadHeldLane(t *testing.T, s *apitest.Server, upload func() *apitest.Response) bool {
+	t.Helper()
+	write, done := slowUpload(s)
+	answeredEarly := func(r *apitest.Response) bool {
+		if r.Status != http.StatusServiceUnavailable { // it must hold the lane until its file ends
 			t.Fatalf("the slow upload was answered before its file ended: %d %s", r.Status, r.Body)
+		}
+		_ = write.CloseWithError(io.ErrUnexpectedEOF)
+		return false
+	}
+	for probe := 0; ; probe++ {
+		if probe == 500 {
+			t.Fatal("no upload was shed while the slow one ran")
+		}
+		select {
+		case r := <-done:
+			return answeredEarly(r)
 		default:
 		}
-		return upload(t, s.Client, "dry_run", "email,firstName,lastName\r\nada@example.org,Ada,King\r\n")
+		if r := upload(); r.Status == http.StatusServiceUnavailable {
+			checkShed(t, r)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	checkShed(t, untilStatus(t, http.StatusServiceUnavailable, upload))
+	// An upload shed while its own file is still arriving is answered without waiting for
+	// the file (net/http would otherwise read on first).
+	another, anotherDone := slowUpload(s)
+	select {
+	case r := <-anotherDone:
+		if r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("a second slow upload: %d %s", r.Status, r.Body)
+		}
+		checkShed(t, r)
+	case <-time.After(time.Minute): // hang guard
+		t.Fatal("a second slow upload was not answered before its file ended")
+	}
+	_ = another.CloseWithError(io.ErrUnexpectedEOF)
 	// Other requests are not held up by the uploads' lane.
 	if r := s.Client.Get("/api/v1/alumni?limit=1", nil); r.Status != http.StatusOK {
 		t.Fatalf("list while an upload runs: %d", r.Status)
+	}
+	select {
+	case r := <-done:
+		return answeredEarly(r)
+	default:
 	}
 	_, _ = write.Write([]byte("grace@example.org,Grace,Hopper\r\n--slow--\r\n"))
 	_ = write.Close()
 	select {
 	case r := <-done:
-		if r.Status >= 500 {
-			t.Fatalf("the slow upload: %d %s", r.Status, r.Body)
+		switch r.Status {
+		case http.StatusAccepted:
+			return true
+		case http.StatusServiceUnavailable: // shed on arrival, while an earlier upload held the lane
+			return false
 		}
+		t.Fatalf("the slow upload: %d %s", r.Status, r.Body)
 	case <-time.After(time.Minute): // hang guard
 		t.Fatal("the slow upload never finished")
 	}
-	untilStatus(t, http.StatusAccepted, upload)
+	return false
 }

@@ -29,7 +29,9 @@ func isUpload(c echo.Context) bool {
 
 // uploadLimits gives uploads their size limit — refused at once when Content-Length says more,
 // otherwise when the body grows past it — and the time to arrive: the server's read and write
-// deadlines are moved for this one request.
+// deadlines are moved for this one request. An upload answered before its body has been read
+// to the end (refused, shed, unauthorized) closes its connection: otherwise net/http would read
+// on, up to 256 KiB, before it sends the answer — waiting for as long as the client takes.
 func uploadLimits(maxBytes int64, timeout time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -38,9 +40,16 @@ func uploadLimits(maxBytes int64, timeout time.Duration) echo.MiddlewareFunc {
 			}
 			req := c.Request()
 			if req.ContentLength > maxBytes {
+				c.Response().Header().Set(echo.HeaderConnection, "close")
 				return errUploadTooLarge(maxBytes)
 			}
-			req.Body = uploadBody{ReadCloser: http.MaxBytesReader(c.Response(), req.Body, maxBytes), limit: maxBytes}
+			body := &uploadBody{ReadCloser: http.MaxBytesReader(c.Response(), req.Body, maxBytes), limit: maxBytes}
+			req.Body = body
+			c.Response().Before(func() {
+				if !body.ended {
+					c.Response().Header().Set(echo.HeaderConnection, "close")
+				}
+			})
 			rc := http.NewResponseController(c.Response())
 			deadline := time.Now().Add(timeout)
 			// Not every ResponseWriter can (httptest's recorder cannot); the server's own can.
@@ -63,14 +72,17 @@ func errUploadTooLarge(limit int64) error {
 		derrors.FieldError{Field: "file", Message: fmt.Sprintf("must be at most %d bytes", limit)})
 }
 
-// uploadBody reports a body over the limit as a domain error, which the import passes on.
+// uploadBody reports a body over the limit as a domain error, which the import passes on, and
+// whether the body was read to its end.
 type uploadBody struct {
 	io.ReadCloser
 	limit int64
+	ended bool
 }
 
-func (b uploadBody) Read(p []byte) (int, error) {
+func (b *uploadBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	b.ended = b.ended || errors.Is(err, io.EOF)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		err = errUploadTooLarge(b.limit)
