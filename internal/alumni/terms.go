@@ -36,8 +36,16 @@ var TermColumns = []string{"term", "alumnus_id", "kind", "weight"}
 // every word counts ("de", "van", "la").
 var stopWords = map[string]bool{"of": true, "and": true, "the": true, "for": true, "in": true, "at": true, "on": true}
 
-// TermRows returns the search index rows (TermColumns) of the record with key id.
-func TermRows(id int64, f Fields) [][]any {
+// Term is one word of a record's search index: the kind of field it is in and the weight of
+// the best such field.
+type Term struct {
+	Word   string
+	Kind   string
+	Weight int
+}
+
+// Terms returns the search index words of fields f, each once per kind.
+func Terms(f Fields) []Term {
 	type key struct{ term, kind string }
 	best := map[key]int{}
 	var order []key
@@ -72,9 +80,19 @@ func TermRows(id int64, f Fields) [][]any {
 	for _, t := range f.Tags {
 		add(t, kindTag, weightOther, false)
 	}
-	rows := make([][]any, len(order))
+	out := make([]Term, len(order))
 	for i, k := range order {
-		rows[i] = []any{k.term, id, k.kind, best[k]}
+		out[i] = Term{Word: k.term, Kind: k.kind, Weight: best[k]}
+	}
+	return out
+}
+
+// TermRows returns the search index rows (TermColumns) of the record with key id.
+func TermRows(id int64, f Fields) [][]any {
+	terms := Terms(f)
+	rows := make([][]any, len(terms))
+	for i, t := range terms {
+		rows[i] = []any{t.Word, id, t.Kind, t.Weight}
 	}
 	return rows
 }

@@ -304,7 +304,8 @@ func upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget,
 		return UpsertResult{}, nil, err
 	}
 	if c.rejected != nil {
-		return UpsertResult{Outcome: Rejected, Err: c.rejected}, nil, nil
+		res, err := rejected(c.rejected) // a domain error: the row is rejected
+		return res, nil, err
 	}
 	t.Alumnus = c.after
 	return UpsertResult{Outcome: Updated, ID: t.ID}, c, nil

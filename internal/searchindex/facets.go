@@ -1,0 +1,163 @@
+package searchindex
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Bucket is one value of a field and how many matching records have it.
+type Bucket struct {
+	Value string
+	Count int
+}
+
+// Dimension names the fields Counts counts by.
+type Dimension int
+
+// The dimensions.
+const (
+	DimCountry Dimension = iota
+	DimCity
+	DimIndustry
+	DimEmployer
+	DimStatus
+	DimClassYear // the graduation years of the records' degrees (of the degrees meeting the degree filters)
+	DimProgram
+	DimFaculty
+)
+
+// Counts returns, for each dimension, how many records matching q have each value (a record
+// counted once per value), restricted to the records of only when it is not nil (a viewer's
+// contact counts: those who consented).
+func (x *Index) Counts(q Query, dims []Dimension, only *roaring.Bitmap) [][]Bucket {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	set := x.match(q).set
+	out := make([][]Bucket, len(dims))
+	for i, dim := range dims {
+		s := set
+		if only != nil {
+			s = roaring.And(set, only)
+		}
+		out[i] = x.count(s, dim, q)
+	}
+	return out
+}
+
+// Consented returns the records that consented to the directory (for Counts' only).
+func (x *Index) Consented() *roaring.Bitmap {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.consent.Clone()
+}
+
+func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
+	var v values
+	switch dim {
+	case DimCountry:
+		v = x.country
+	case DimCity:
+		v = x.city
+	case DimIndustry:
+		v = x.industry
+	case DimEmployer:
+		v = x.employer
+	case DimStatus:
+		v = x.status
+	case DimClassYear, DimProgram, DimFaculty:
+		if q.hasDegreeFilter() {
+			return x.countDegrees(set, dim, q)
+		}
+		v = map[Dimension]values{DimClassYear: x.year, DimProgram: x.program, DimFaculty: x.faculty}[dim]
+	}
+	n := set.GetCardinality()
+	// Few matches: count them one by one; many: intersect each value's records.
+	if n < uint64(len(v))*64 {
+		return x.countDocs(set, dim, q)
+	}
+	out := make([]Bucket, 0, len(v))
+	for value, bm := range v {
+		if c := set.AndCardinality(bm); c > 0 {
+			out = append(out, Bucket{value, int(c)}) //nolint:gosec // at most the number of records
+		}
+	}
+	return out
+}
+
+// countDocs counts the values of dim over the records of set one by one.
+func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
+	counts := map[string]int{}
+	it := set.Iterator()
+	for it.HasNext() {
+		d := x.docs[it.Next()]
+		if d == nil {
+			continue
+		}
+		switch dim {
+		case DimCountry:
+			counts[d.Country]++
+		case DimCity:
+			if d.City != "" {
+				counts[d.Country+"\t"+d.City]++
+			}
+		case DimIndustry:
+			counts[d.Industry]++
+		case DimEmployer:
+			counts[d.Employer]++
+		case DimStatus:
+			counts[string(d.Status)]++
+		default:
+			for _, v := range degreeValues(d, dim, q) {
+				counts[v]++
+			}
+		}
+	}
+	delete(counts, "")
+	out := make([]Bucket, 0, len(counts))
+	for v, c := range counts {
+		out = append(out, Bucket{v, c})
+	}
+	return out
+}
+
+func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
+	return x.countDocs(set, dim, q)
+}
+
+// degreeValues returns the distinct values of dim among d's degrees that meet q's degree
+// filters.
+func degreeValues(d *Doc, dim Dimension, q Query) []string {
+	var out []string
+	for _, g := range d.Degrees {
+		if !degreeMatches(g.Degree, g.Program, g.Faculty, g.GraduationYear, q) {
+			continue
+		}
+		var v string
+		switch dim {
+		case DimClassYear:
+			if g.GraduationYear != 0 {
+				v = strconv.Itoa(g.GraduationYear)
+			}
+		case DimProgram:
+			v = g.Program
+		case DimFaculty:
+			v = g.Faculty
+		}
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Top returns the limit buckets with the most records (ties by value), or all when limit is 0.
+func Top(bs []Bucket, limit int) []Bucket {
+	slices.SortFunc(bs, func(a, b Bucket) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value)) })
+	if limit > 0 && len(bs) > limit {
+		bs = bs[:limit]
+	}
+	return bs
+}

@@ -1,0 +1,474 @@
+package searchindex
+
+import (
+	"bytes"
+	"cmp"
+	"container/heap"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/google/btree"
+)
+
+// Query selects records: every condition given must hold. The caller has checked it and
+// narrowed it to what the reader may see (listing.prepare).
+type Query struct {
+	Words []string // query words, each matched as a prefix (search.Query)
+	Kinds []string // the kinds of words the reader may match
+
+	Deleted       bool // the trash instead of live records
+	ConsentOnly   bool
+	DirectoryOnly bool // consented and not deceased
+
+	Country, City, Industry, Employer, Status, Tag string
+	DirectoryConsent                               *bool
+	UpdatedSince                                   time.Time
+
+	// Degree filters: one and the same degree must meet them all.
+	Degree, Program, Faculty string
+	YearFrom, YearTo         int
+}
+
+func (q Query) hasDegreeFilter() bool {
+	return q.Degree != "" || q.Program != "" || q.Faculty != "" || q.YearFrom != 0 || q.YearTo != 0
+}
+
+// Order is the order of a page.
+type Order int
+
+// The orders of a page.
+const (
+	ByRelevance Order = iota
+	ByName
+	ByYear
+	ByUpdated
+)
+
+// Position is where a page starts: the sort values of the last record of the page before.
+type Position struct {
+	Score     int
+	ClassYear int
+	UpdatedAt time.Time
+	LastKey   []byte
+	FirstKey  []byte
+	PublicID  string
+}
+
+// Hit is one record of a page with its position.
+type Hit struct {
+	Key uint32
+	Position
+}
+
+// match is the records matching q, with each word's score tiers for relevance.
+type match struct {
+	set   *roaring.Bitmap
+	tiers [][]tier // per word, best score first
+}
+
+type tier struct {
+	score int
+	bm    *roaring.Bitmap
+}
+
+// wordTiers returns the records matching word w as a prefix, in words of the allowed kinds,
+// by score: the weight of the best matching field, one more when w is the whole word.
+func (x *Index) wordTiers(w string, allowed []bool) []tier {
+	byScore := map[int]*roaring.Bitmap{}
+	add := func(ps *postings, bonus int) {
+		if ps == nil {
+			return
+		}
+		for _, p := range *ps {
+			if !allowed[p.kind] {
+				continue
+			}
+			s := p.weight + bonus
+			if byScore[s] == nil {
+				byScore[s] = p.bm.Clone()
+			} else {
+				byScore[s].Or(p.bm)
+			}
+		}
+	}
+	add(x.words[w], 1)
+	if n := runeCount(w); n <= maxPrefix {
+		add(x.prefixes[w], 0)
+	} else {
+		for _, word := range x.wordsWithPrefix(w) {
+			add(x.words[word], 0)
+		}
+	}
+	scores := make([]int, 0, len(byScore))
+	for s := range byScore {
+		scores = append(scores, s)
+	}
+	slices.Sort(scores)
+	slices.Reverse(scores)
+	out := make([]tier, 0, len(scores))
+	seen := roaring.New()
+	for _, s := range scores {
+		bm := roaring.AndNot(byScore[s], seen)
+		if bm.IsEmpty() {
+			continue
+		}
+		seen.Or(bm)
+		out = append(out, tier{s, bm})
+	}
+	return out
+}
+
+func runeCount(s string) int {
+	n := 0
+	for range s {
+		n++
+	}
+	return n
+}
+
+// wordsWithPrefix returns the indexed words starting with p.
+func (x *Index) wordsWithPrefix(p string) []string {
+	var out []string
+	x.wordTree.AscendGreaterOrEqual(p, func(w string) bool {
+		if !strings.HasPrefix(w, p) {
+			return false
+		}
+		out = append(out, w)
+		return true
+	})
+	return out
+}
+
+// match evaluates q under the read lock.
+func (x *Index) match(q Query) match {
+	var set *roaring.Bitmap
+	and := func(bm *roaring.Bitmap) {
+		if set == nil {
+			set = bm.Clone()
+		} else {
+			set.And(bm)
+		}
+	}
+	var m match
+	if len(q.Words) > 0 {
+		allowed := make([]bool, len(kinds))
+		for _, k := range q.Kinds {
+			if i := kindIndex(k); i >= 0 {
+				allowed[i] = true
+			}
+		}
+		for _, w := range q.Words {
+			ts := x.wordTiers(w, allowed)
+			m.tiers = append(m.tiers, ts)
+			words := roaring.New()
+			for _, t := range ts {
+				words.Or(t.bm)
+			}
+			and(words)
+		}
+	}
+	empty := roaring.New()
+	value := func(v values, s string) {
+		if s == "" {
+			return
+		}
+		if bm := v[s]; bm != nil {
+			and(bm)
+		} else {
+			and(empty)
+		}
+	}
+	value(x.country, q.Country)
+	if q.City != "" {
+		// The city filter holds in any country unless one is given.
+		cities := roaring.New()
+		for k, bm := range x.city {
+			if _, city, _ := strings.Cut(k, "\t"); city == q.City && (q.Country == "" || strings.HasPrefix(k, q.Country+"\t")) {
+				cities.Or(bm)
+			}
+		}
+		and(cities)
+	}
+	value(x.industry, q.Industry)
+	value(x.employer, q.Employer)
+	value(x.status, q.Status)
+	value(x.tag, q.Tag)
+	if q.ConsentOnly {
+		and(x.consent)
+	}
+	if q.DirectoryOnly {
+		and(x.listed)
+	}
+	if q.DirectoryConsent != nil {
+		if *q.DirectoryConsent {
+			and(x.consent)
+		} else {
+			and(roaring.AndNot(x.all, x.consent))
+		}
+	}
+	if set == nil {
+		set = x.all.Clone()
+	}
+	if q.Deleted {
+		set.And(x.deleted)
+	} else {
+		set.AndNot(x.deleted)
+	}
+	if q.hasDegreeFilter() {
+		x.filterDegrees(set, q)
+	}
+	if !q.UpdatedSince.IsZero() {
+		x.filterDocs(set, func(d *Doc) bool { return !d.UpdatedAt.Before(q.UpdatedSince) })
+	}
+	m.set = set
+	return m
+}
+
+// filterDegrees keeps the records of set with one degree that meets every degree filter of q:
+// the value bitmaps narrow the candidates, then each candidate's degrees are checked.
+func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
+	for _, f := range []struct {
+		v values
+		s string
+	}{{x.degree, q.Degree}, {x.program, q.Program}, {x.faculty, q.Faculty}} {
+		if f.s == "" {
+			continue
+		}
+		if bm := f.v[f.s]; bm != nil {
+			set.And(bm)
+		} else {
+			set.Clear()
+			return
+		}
+	}
+	if q.YearFrom != 0 || q.YearTo != 0 {
+		set.And(x.withDegree)
+	}
+	x.filterDocs(set, func(d *Doc) bool {
+		for _, g := range d.Degrees {
+			if degreeMatches(g.Degree, g.Program, g.Faculty, g.GraduationYear, q) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func degreeMatches(degree, program, faculty string, year int, q Query) bool {
+	return (q.Degree == "" || degree == q.Degree) && (q.Program == "" || program == q.Program) &&
+		(q.Faculty == "" || faculty == q.Faculty) && (q.YearFrom == 0 || year >= q.YearFrom) &&
+		(q.YearTo == 0 || year <= q.YearTo)
+}
+
+// filterDocs removes from set the records for which keep is false.
+func (x *Index) filterDocs(set *roaring.Bitmap, keep func(*Doc) bool) {
+	drop := roaring.New()
+	it := set.Iterator()
+	for it.HasNext() {
+		k := it.Next()
+		if d := x.docs[k]; d == nil || !keep(d) {
+			drop.Add(k)
+		}
+	}
+	set.AndNot(drop)
+}
+
+// Count returns how many records match q.
+func (x *Index) Count(q Query) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return int(x.match(q).set.GetCardinality()) //nolint:gosec // at most the number of records
+}
+
+// Page returns up to limit records matching q in order o (descending when desc; relevance is
+// always best first), after position after (nil for the first page).
+func (x *Index) Page(q Query, o Order, desc bool, after *Position, limit int) []Hit {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	m := x.match(q)
+	if o == ByRelevance {
+		return x.relevancePage(m, after, limit)
+	}
+	tree := x.byName
+	switch o {
+	case ByYear:
+		tree = x.byYear
+	case ByUpdated:
+		tree = x.byUpdated
+	}
+	less := lessName
+	switch o {
+	case ByYear:
+		less = lessYear
+	case ByUpdated:
+		less = lessUpdated
+	}
+	return x.orderedPage(m.set, tree, less, desc, after, limit, 0)
+}
+
+// orderedPage returns the first limit records of set after position after in the order of
+// tree: by walking the tree and checking each record when the set is large, by sorting the
+// set when it is small.
+func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less func(a, b *Doc) bool, desc bool, after *Position, limit, score int) []Hit {
+	n := set.GetCardinality()
+	if n == 0 {
+		return nil
+	}
+	var pivot *Doc
+	if after != nil {
+		pivot = &Doc{PublicID: after.PublicID, LastKey: after.LastKey, FirstKey: after.FirstKey,
+			ClassYear: after.ClassYear, UpdatedAt: after.UpdatedAt}
+	}
+	total := uint64(len(x.docs))
+	var out []Hit
+	// Walking visits about limit·total/n records; sorting reads n. Walk when that is fewer.
+	if uint64(max(limit, 0)+1)*total/n < n {
+		visit := func(d *Doc) bool {
+			if pivot != nil && !less(pivot, d) && !less(d, pivot) {
+				return true // the record the page before ended with
+			}
+			if set.Contains(d.Key) {
+				out = append(out, hit(d, score))
+			}
+			return len(out) < limit
+		}
+		switch {
+		case pivot == nil && !desc:
+			tree.Ascend(visit)
+		case pivot == nil:
+			tree.Descend(visit)
+		case !desc:
+			tree.AscendGreaterOrEqual(pivot, visit)
+		default:
+			tree.DescendLessOrEqual(pivot, visit)
+		}
+		return out
+	}
+	h := &docHeap{less: less, desc: desc}
+	it := set.Iterator()
+	for it.HasNext() {
+		d := x.docs[it.Next()]
+		if d == nil {
+			continue
+		}
+		if pivot != nil && (desc && !less(d, pivot) || !desc && !less(pivot, d)) {
+			continue
+		}
+		if h.Len() < limit {
+			heap.Push(h, d)
+		} else if h.before(d, h.docs[0]) {
+			h.docs[0] = d
+			heap.Fix(h, 0)
+		}
+	}
+	docs := h.docs
+	slices.SortFunc(docs, func(a, b *Doc) int {
+		if h.before(a, b) {
+			return -1
+		}
+		if h.before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	for _, d := range docs {
+		out = append(out, hit(d, score))
+	}
+	return out
+}
+
+func hit(d *Doc, score int) Hit {
+	return Hit{Key: d.Key, Position: Position{Score: score, ClassYear: d.ClassYear, UpdatedAt: d.UpdatedAt,
+		LastKey: d.LastKey, FirstKey: d.FirstKey, PublicID: d.PublicID}}
+}
+
+// docHeap keeps the best limit records seen: its root is the worst of them.
+type docHeap struct {
+	docs []*Doc
+	less func(a, b *Doc) bool
+	desc bool
+}
+
+func (h *docHeap) before(a, b *Doc) bool {
+	if h.desc {
+		return h.less(b, a)
+	}
+	return h.less(a, b)
+}
+func (h *docHeap) Len() int           { return len(h.docs) }
+func (h *docHeap) Less(i, j int) bool { return h.before(h.docs[j], h.docs[i]) }
+func (h *docHeap) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
+func (h *docHeap) Push(v any)         { h.docs = append(h.docs, v.(*Doc)) }
+func (h *docHeap) Pop() any {
+	d := h.docs[len(h.docs)-1]
+	h.docs = h.docs[:len(h.docs)-1]
+	return d
+}
+
+// relevancePage returns the page of m in relevance order: score (the sum of the words'
+// scores) descending, then name.
+func (x *Index) relevancePage(m match, after *Position, limit int) []Hit {
+	// The records by total score.
+	byScore := map[int]*roaring.Bitmap{}
+	if len(m.tiers) == 1 {
+		for _, t := range m.tiers[0] {
+			byScore[t.score] = roaring.And(t.bm, m.set)
+		}
+	} else {
+		scores := map[uint32]int{}
+		for _, ts := range m.tiers {
+			for _, t := range ts {
+				it := roaring.And(t.bm, m.set).Iterator()
+				for it.HasNext() {
+					scores[it.Next()] += t.score
+				}
+			}
+		}
+		for k, s := range scores {
+			if byScore[s] == nil {
+				byScore[s] = roaring.New()
+			}
+			byScore[s].Add(k)
+		}
+	}
+	order := make([]int, 0, len(byScore))
+	for s := range byScore {
+		order = append(order, s)
+	}
+	slices.Sort(order)
+	slices.Reverse(order)
+	var out []Hit
+	for _, s := range order {
+		if after != nil && s > after.Score {
+			continue
+		}
+		var start *Position
+		if after != nil && s == after.Score {
+			start = after
+		}
+		out = append(out, x.orderedPage(byScore[s], x.byName, lessName, false, start, limit-len(out), s)...)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// The orders of the trees: each ends with the public id, so that it is total.
+func lessName(a, b *Doc) bool {
+	return cmp.Or(bytes.Compare(a.LastKey, b.LastKey), bytes.Compare(a.FirstKey, b.FirstKey),
+		strings.Compare(a.PublicID, b.PublicID)) < 0
+}
+
+func lessYear(a, b *Doc) bool {
+	if a.ClassYear != b.ClassYear {
+		return a.ClassYear < b.ClassYear
+	}
+	return lessName(a, b)
+}
+
+func lessUpdated(a, b *Doc) bool {
+	return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), strings.Compare(a.PublicID, b.PublicID)) < 0
+}
