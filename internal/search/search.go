@@ -5,6 +5,7 @@ package search
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -29,14 +30,33 @@ const (
 // spelled are letters that do not decompose into a base letter and a mark.
 var spelled = strings.NewReplacer("ß", "ss", "æ", "ae", "œ", "oe", "ø", "o", "ł", "l", "đ", "d", "ð", "d", "þ", "th", "ı", "i")
 
+// folders are transformers that take marks off (a chain keeps buffers: made once, reused).
+var folders = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
+
 // Fold returns s in lower case without marks, with the letters of spelled written out.
 func Fold(s string) string {
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	if isASCII(s) { // most names and words: nothing to take off
+		return strings.ToLower(s)
+	}
+	t := folders.Get().(transform.Transformer) //nolint:errcheck // the pool holds only these
+	defer folders.Put(t)
+	t.Reset()
 	out, _, err := transform.String(t, strings.ToLower(s))
 	if err != nil {
 		out = strings.ToLower(s)
 	}
 	return spelled.Replace(out)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // Words returns the distinct index words of text: each run of letters and digits, and for a

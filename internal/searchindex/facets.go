@@ -132,14 +132,14 @@ func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, q Query) []Buck
 func degreeValues(d *Doc, dim Dimension, q Query) []string {
 	var out []string
 	for _, g := range d.Degrees {
-		if !degreeMatches(g.Degree, g.Program, g.Faculty, g.GraduationYear, q) {
+		if !degreeMatches(g.Degree, g.Program, g.Faculty, g.Year, q) {
 			continue
 		}
 		var v string
 		switch dim {
 		case DimClassYear:
-			if g.GraduationYear != 0 {
-				v = strconv.Itoa(g.GraduationYear)
+			if g.Year != 0 {
+				v = strconv.Itoa(g.Year)
 			}
 		case DimProgram:
 			v = g.Program

@@ -9,7 +9,6 @@ package searchindex
 import (
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
@@ -24,25 +23,43 @@ var kinds = []string{"p", "c", "t"}
 
 func kindIndex(k string) int { return slices.Index(kinds, k) }
 
-// Doc is what the index keeps of one record besides its words.
+// Doc is what the index keeps of one record besides its words. Its strings other than the
+// public id are interned: a million records share a few thousand values.
 type Doc struct {
 	Key       uint32 // the record's internal key
-	PublicID  string
-	LastKey   []byte // collation keys of the last and first name
-	FirstKey  []byte
 	ClassYear int
-	UpdatedAt time.Time
-	CreatedAt time.Time
 	Deleted   bool
 	Consent   bool
 	Status    alumni.Status
+	PublicID  string
+	LastKey   []byte // collation keys of the last and first name (one allocation)
+	FirstKey  []byte
+	UpdatedAt int64 // Unix nanoseconds
+	CreatedAt int64
 	Country   string
 	City      string
 	Industry  string
 	Employer  string
-	Degrees   []alumni.Degree
+	Degrees   []Degree
 	Tags      []string
-	terms     []alumni.Term
+	// terms are the record's index words: word id << 8 | kind << 4 | weight.
+	terms []uint32
+	// pending are the words of a doc NewDoc made, until Put gives them ids.
+	pending []alumni.Term
+}
+
+// Degree is what the index keeps of a degree.
+type Degree struct {
+	Degree, Program, Faculty string
+	Year                     int
+}
+
+func packTerm(word uint32, kind, weight int) uint32 {
+	return word<<8 | uint32(kind)<<4 | uint32(weight) //nolint:gosec // kind < 3, weight < 16
+}
+
+func unpackTerm(t uint32) (word uint32, kind, weight int) {
+	return t >> 8, int(t >> 4 & 0xf), int(t & 0xf)
 }
 
 // posting is the records holding a word (or a word starting with a prefix) in fields of one
@@ -78,6 +95,12 @@ func (ps postings) remove(kind, weight int, key uint32) {
 // word matches thousands of words, too many to union per request.
 const maxPrefix = 3
 
+// word is one word of the index and its postings.
+type word struct {
+	text string
+	ps   postings
+}
+
 // values are the records with each value of one field.
 type values map[string]*roaring.Bitmap
 
@@ -108,9 +131,11 @@ type Index struct {
 	mu   sync.RWMutex
 	docs map[uint32]*Doc
 
-	words    map[string]*postings  // by word
+	wordIDs  map[string]uint32     // each word's id: its place in words
+	words    []word                // by id
 	prefixes map[string]*postings  // by prefix of up to maxPrefix runes
 	wordTree *btree.BTreeG[string] // the words in order, for longer prefixes
+	interned map[string]string
 
 	all, deleted, consent, listed                  *roaring.Bitmap
 	country, city, industry, employer, status, tag values
@@ -126,9 +151,10 @@ type Index struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		docs:  map[uint32]*Doc{},
-		words: map[string]*postings{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
-		all: roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
+		docs:    map[uint32]*Doc{},
+		wordIDs: map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
+		interned: map[string]string{},
+		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: values{}, city: values{}, industry: values{}, employer: values{}, status: values{}, tag: values{},
 		program: values{}, faculty: values{}, degree: values{}, year: values{}, withDegree: roaring.New(),
 		byName:    btree.NewG(32, lessName),
@@ -145,19 +171,34 @@ func (x *Index) Len() int {
 	return len(x.docs)
 }
 
-// NewDoc returns the doc of record a with internal key key.
+// NewDoc returns the doc of record a with internal key key. It may run concurrently with
+// other calls of NewDoc, not with Put or Remove.
 func (x *Index) NewDoc(key uint32, a alumni.Alumnus) *Doc {
 	x.colMu.Lock()
 	var buf collate.Buffer
-	last := slices.Clone(x.collator.KeyFromString(&buf, a.LastName))
-	first := slices.Clone(x.collator.KeyFromString(&buf, a.FirstName))
+	last := x.collator.KeyFromString(&buf, a.LastName)
+	n := len(last)
+	keys := append(slices.Clip(last), x.collator.KeyFromString(&buf, a.FirstName)...)
+	keys = slices.Clip(slices.Clone(keys))
 	x.colMu.Unlock()
-	return &Doc{
-		Key: key, PublicID: a.ID, LastKey: last, FirstKey: first, ClassYear: a.ClassYear(),
-		UpdatedAt: a.UpdatedAt, CreatedAt: a.CreatedAt, Deleted: a.DeletedAt != nil, Consent: a.DirectoryConsent,
-		Status: a.Status, Country: a.Address.Country, City: a.Address.City, Industry: a.Employment.Industry,
-		Employer: a.Employment.Employer, Degrees: a.Degrees, Tags: a.Tags, terms: alumni.Terms(a.Fields),
+	d := &Doc{
+		Key: key, PublicID: a.ID, LastKey: keys[:n:n], FirstKey: keys[n:], ClassYear: a.ClassYear(),
+		UpdatedAt: a.UpdatedAt.UnixNano(), CreatedAt: a.CreatedAt.UnixNano(), Deleted: a.DeletedAt != nil,
+		Consent: a.DirectoryConsent, Status: a.Status, Country: a.Address.Country, City: a.Address.City,
+		Industry: a.Employment.Industry, Employer: a.Employment.Employer,
 	}
+	if len(a.Degrees) > 0 {
+		d.Degrees = make([]Degree, len(a.Degrees))
+		for i, g := range a.Degrees {
+			d.Degrees[i] = Degree{Degree: g.Degree, Program: g.Program, Faculty: g.Faculty, Year: g.GraduationYear}
+		}
+	}
+	if len(a.Tags) > 0 {
+		d.Tags = slices.Clone(a.Tags)
+	}
+	terms := alumni.Terms(a.Fields)
+	d.pending = terms
+	return d
 }
 
 // Put adds docs to the index, replacing the records' earlier versions.
@@ -183,8 +224,43 @@ func (x *Index) Remove(keys ...uint32) {
 	}
 }
 
+func (x *Index) intern(v string) string {
+	if v == "" {
+		return ""
+	}
+	if s, ok := x.interned[v]; ok {
+		return s
+	}
+	x.interned[v] = v
+	return v
+}
+
 func (x *Index) add(d *Doc) {
 	k := d.Key
+	d.Status = alumni.Status(x.intern(string(d.Status)))
+	d.Country, d.City, d.Industry, d.Employer = x.intern(d.Country), x.intern(d.City), x.intern(d.Industry), x.intern(d.Employer)
+	for i := range d.Degrees {
+		g := &d.Degrees[i]
+		g.Degree, g.Program, g.Faculty = x.intern(g.Degree), x.intern(g.Program), x.intern(g.Faculty)
+	}
+	for i, t := range d.Tags {
+		d.Tags[i] = x.intern(t)
+	}
+	if d.pending != nil {
+		d.terms = make([]uint32, len(d.pending))
+		for i, t := range d.pending {
+			id, ok := x.wordIDs[t.Word]
+			if !ok {
+				id = uint32(len(x.words)) //nolint:gosec // fewer than 2^24 words (docs/SEARCH.md)
+				x.wordIDs[t.Word] = id
+				x.words = append(x.words, word{text: t.Word})
+				x.wordTree.ReplaceOrInsert(t.Word)
+			}
+			d.terms[i] = packTerm(id, kindIndex(t.Kind), t.Weight)
+		}
+		d.pending = nil
+	}
+
 	x.docs[k] = d
 	x.all.Add(k)
 	if d.Deleted {
@@ -208,28 +284,22 @@ func (x *Index) add(d *Doc) {
 		x.program.add(g.Program, k)
 		x.faculty.add(g.Faculty, k)
 		x.degree.add(g.Degree, k)
-		x.year.add(yearKey(g.GraduationYear), k)
+		x.year.add(yearKey(g.Year), k)
 	}
 	if len(d.Degrees) > 0 {
 		x.withDegree.Add(k)
 	}
 	for _, t := range d.terms {
-		kind := kindIndex(t.Kind)
-		ps := x.words[t.Word]
-		if ps == nil {
-			ps = &postings{}
-			x.words[t.Word] = ps
-			x.wordTree.ReplaceOrInsert(t.Word)
-		}
-		ps.add(kind, t.Weight, k)
+		id, kind, weight := unpackTerm(t)
+		x.words[id].ps.add(kind, weight, k)
 	}
-	for p, w := range prefixWeights(d.terms) {
+	for _, p := range x.prefixWeights(d.terms) {
 		ps := x.prefixes[p.prefix]
 		if ps == nil {
 			ps = &postings{}
 			x.prefixes[p.prefix] = ps
 		}
-		ps.add(p.kind, w, k)
+		ps.add(p.kind, p.weight, k)
 	}
 	x.byName.ReplaceOrInsert(d)
 	x.byYear.ReplaceOrInsert(d)
@@ -254,16 +324,15 @@ func (x *Index) remove(d *Doc) {
 		x.program.remove(g.Program, k)
 		x.faculty.remove(g.Faculty, k)
 		x.degree.remove(g.Degree, k)
-		x.year.remove(yearKey(g.GraduationYear), k)
+		x.year.remove(yearKey(g.Year), k)
 	}
 	for _, t := range d.terms {
-		if ps := x.words[t.Word]; ps != nil {
-			ps.remove(kindIndex(t.Kind), t.Weight, k)
-		}
+		id, kind, weight := unpackTerm(t)
+		x.words[id].ps.remove(kind, weight, k)
 	}
-	for p, w := range prefixWeights(d.terms) {
+	for _, p := range x.prefixWeights(d.terms) {
 		if ps := x.prefixes[p.prefix]; ps != nil {
-			ps.remove(p.kind, w, k)
+			ps.remove(p.kind, p.weight, k)
 		}
 	}
 	x.byName.Delete(d)
@@ -271,31 +340,31 @@ func (x *Index) remove(d *Doc) {
 	x.byUpdated.Delete(d)
 }
 
-type prefixKind struct {
-	prefix string
-	kind   int
+// prefixWeight is the weight of a record's best word starting with prefix, in fields of kind.
+type prefixWeight struct {
+	prefix       string
+	kind, weight int
 }
 
 // prefixWeights returns, for each prefix of up to maxPrefix runes of the words of terms and
 // each kind, the weight of the best word with that prefix.
-func prefixWeights(terms []alumni.Term) map[prefixKind]int {
-	out := make(map[prefixKind]int, len(terms)*maxPrefix)
+func (x *Index) prefixWeights(terms []uint32) []prefixWeight {
+	out := make([]prefixWeight, 0, len(terms)*maxPrefix)
 	for _, t := range terms {
-		kind := kindIndex(t.Kind)
-		n := 0
-		for i := range t.Word {
-			if n == maxPrefix {
+		id, kind, weight := unpackTerm(t)
+		w := x.words[id].text
+		for n := 1; n <= maxPrefix; n++ {
+			end := nthRuneEnd(w, n)
+			if end < 0 {
 				break
 			}
-			n++
-			_ = i
-			end := len(t.Word)
-			if j := nthRuneEnd(t.Word, n); j >= 0 {
-				end = j
-			}
-			k := prefixKind{t.Word[:end], kind}
-			if w, ok := out[k]; !ok || t.Weight > w {
-				out[k] = t.Weight
+			p := w[:end]
+			i := slices.IndexFunc(out, func(o prefixWeight) bool { return o.kind == kind && o.prefix == p })
+			switch {
+			case i < 0:
+				out = append(out, prefixWeight{p, kind, weight})
+			case weight > out[i].weight:
+				out[i].weight = weight
 			}
 		}
 	}
@@ -315,6 +384,15 @@ func nthRuneEnd(s string, n int) int {
 		return len(s)
 	}
 	return -1
+}
+
+// yearOf is the year of a yearKey.
+func yearOf(key string) int {
+	n := 0
+	for _, c := range key {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func yearKey(y int) string {

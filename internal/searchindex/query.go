@@ -93,12 +93,14 @@ func (x *Index) wordTiers(w string, allowed []bool) []tier {
 			}
 		}
 	}
-	add(x.words[w], 1)
+	if id, ok := x.wordIDs[w]; ok {
+		add(&x.words[id].ps, 1)
+	}
 	if n := runeCount(w); n <= maxPrefix {
 		add(x.prefixes[w], 0)
 	} else {
 		for _, word := range x.wordsWithPrefix(w) {
-			add(x.words[word], 0)
+			add(&x.words[x.wordIDs[word]].ps, 0)
 		}
 	}
 	scores := make([]int, 0, len(byScore))
@@ -220,15 +222,18 @@ func (x *Index) match(q Query) match {
 		x.filterDegrees(set, q)
 	}
 	if !q.UpdatedSince.IsZero() {
-		x.filterDocs(set, func(d *Doc) bool { return !d.UpdatedAt.Before(q.UpdatedSince) })
+		since := q.UpdatedSince.UnixNano()
+		x.filterDocs(set, func(d *Doc) bool { return d.UpdatedAt >= since })
 	}
 	m.set = set
 	return m
 }
 
 // filterDegrees keeps the records of set with one degree that meets every degree filter of q:
-// the value bitmaps narrow the candidates, then each candidate's degrees are checked.
+// the value bitmaps narrow the candidates (exact for a single filter), then, with several,
+// each candidate's degrees are checked.
 func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
+	filters := 0
 	for _, f := range []struct {
 		v values
 		s string
@@ -236,6 +241,7 @@ func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 		if f.s == "" {
 			continue
 		}
+		filters++
 		if bm := f.v[f.s]; bm != nil {
 			set.And(bm)
 		} else {
@@ -244,11 +250,22 @@ func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 		}
 	}
 	if q.YearFrom != 0 || q.YearTo != 0 {
-		set.And(x.withDegree)
+		filters++
+		years := roaring.New()
+		for y, bm := range x.year {
+			n := yearOf(y)
+			if (q.YearFrom == 0 || n >= q.YearFrom) && (q.YearTo == 0 || n <= q.YearTo) {
+				years.Or(bm)
+			}
+		}
+		set.And(years)
+	}
+	if filters < 2 {
+		return
 	}
 	x.filterDocs(set, func(d *Doc) bool {
 		for _, g := range d.Degrees {
-			if degreeMatches(g.Degree, g.Program, g.Faculty, g.GraduationYear, q) {
+			if degreeMatches(g.Degree, g.Program, g.Faculty, g.Year, q) {
 				return true
 			}
 		}
@@ -319,7 +336,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 	var pivot *Doc
 	if after != nil {
 		pivot = &Doc{PublicID: after.PublicID, LastKey: after.LastKey, FirstKey: after.FirstKey,
-			ClassYear: after.ClassYear, UpdatedAt: after.UpdatedAt}
+			ClassYear: after.ClassYear, UpdatedAt: after.UpdatedAt.UnixNano()}
 	}
 	total := uint64(len(x.docs))
 	var out []Hit
@@ -380,7 +397,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 }
 
 func hit(d *Doc, score int) Hit {
-	return Hit{Key: d.Key, Position: Position{Score: score, ClassYear: d.ClassYear, UpdatedAt: d.UpdatedAt,
+	return Hit{Key: d.Key, Position: Position{Score: score, ClassYear: d.ClassYear, UpdatedAt: time.Unix(0, d.UpdatedAt).UTC(),
 		LastKey: d.LastKey, FirstKey: d.FirstKey, PublicID: d.PublicID}}
 }
 
@@ -470,5 +487,5 @@ func lessYear(a, b *Doc) bool {
 }
 
 func lessUpdated(a, b *Doc) bool {
-	return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), strings.Compare(a.PublicID, b.PublicID)) < 0
+	return cmp.Or(cmp.Compare(a.UpdatedAt, b.UpdatedAt), strings.Compare(a.PublicID, b.PublicID)) < 0
 }
