@@ -699,7 +699,7 @@ func TestImportResumesAfterInterruption(t *testing.T) {
 // problems, without ids and times.
 func importState(t *testing.T, s *apitest.Server) []string {
 	t.Helper()
-	rows, err := s.DB.Query(`
+	return lines(t, s, `
 		SELECT CONCAT_WS('|', a.student_id, a.first_name, a.last_name, COALESCE(a.email, ''), a.version,
 		  (SELECT GROUP_CONCAT(CONCAT_WS(':', d.position, d.degree, d.program, d.graduation_year, d.is_primary) ORDER BY d.position)
 		     FROM degrees d WHERE d.alumnus_id = a.id),
@@ -709,6 +709,12 @@ func importState(t *testing.T, s *apitest.Server) []string {
 		UNION ALL
 		SELECT CONCAT_WS('|', 'problem', row_no, line_no, COALESCE(column_name, ''), COALESCE(field, ''), message) FROM import_errors
 		ORDER BY 1`)
+}
+
+// lines returns the one text column of the rows query returns.
+func lines(t *testing.T, s *apitest.Server, query string) []string {
+	t.Helper()
+	rows, err := s.DB.Query(query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -753,23 +759,7 @@ func TestImportRowsReachingOneRecord(t *testing.T) {
 // statRows returns the summary counts (alumni_stats) other than zero, one line per row.
 func statRows(t *testing.T, s *apitest.Server) []string {
 	t.Helper()
-	rows, err := s.DB.Query("SELECT CONCAT_WS(' ', dim, value, deleted, consent, listed, n) FROM alumni_stats WHERE n <> 0 ORDER BY 1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return lines(t, s, "SELECT CONCAT_WS(' ', dim, value, deleted, consent, listed, n) FROM alumni_stats WHERE n <> 0 ORDER BY 1")
 }
 
 // The office's list of import jobs pages newest first, and its cursor is bound to the list.
