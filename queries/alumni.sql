@@ -72,3 +72,13 @@ SELECT * FROM alumni WHERE id > sqlc.arg(after) ORDER BY id LIMIT ? FOR UPDATE;
 -- name: ListAlumniAccessByPublicIDs :many
 -- What deciding who may read a record needs (the real-time feed).
 SELECT public_id, directory_consent, status, deleted_at FROM alumni WHERE public_id IN (sqlc.slice(public_ids));
+
+-- name: ReadAlumniAfter :many
+-- ReadAlumniAfter reads records, live or deleted, in key order without locking them (the
+-- search index loads them so, while changes go on).
+SELECT * FROM alumni WHERE id > sqlc.arg(after) ORDER BY id LIMIT ?;
+
+-- name: ListAlumniByPublicIDs :many
+-- ListAlumniByPublicIDs reads records by public id (the search index reads changed records
+-- again).
+SELECT * FROM alumni WHERE public_id IN (sqlc.slice(public_ids));

@@ -14,3 +14,12 @@ WHERE (sqlc.narg(actor_id) IS NULL OR actor_id = sqlc.narg(actor_id))
   AND (sqlc.arg(before_id) = 0 OR id < sqlc.arg(before_id))
 ORDER BY id DESC
 LIMIT ?;
+
+-- name: ListAuditEntitiesAfter :many
+-- ListAuditEntitiesAfter names the entity of each event after an id, in id order (the search
+-- index follows the trail so).
+SELECT id, entity_type, COALESCE(entity_id, '') AS entity_id FROM audit_events WHERE id > sqlc.arg(after) ORDER BY id LIMIT ?;
+
+-- name: ListAuditEntitiesByIDs :many
+-- ListAuditEntitiesByIDs names the entity of the events with the given ids that exist.
+SELECT id, entity_type, COALESCE(entity_id, '') AS entity_id FROM audit_events WHERE id IN (sqlc.slice(ids));

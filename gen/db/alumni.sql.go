@@ -452,6 +452,79 @@ func (q *Queries) ListAlumniByKey(ctx context.Context, arg ListAlumniByKeyParams
 	return items, nil
 }
 
+const listAlumniByPublicIDs = `-- name: ListAlumniByPublicIDs :many
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE public_id IN (/*SLICE:public_ids*/?)
+`
+
+// ListAlumniByPublicIDs reads records by public id (the search index reads changed records
+// again).
+func (q *Queries) ListAlumniByPublicIDs(ctx context.Context, publicIds []string) ([]Alumni, error) {
+	query := listAlumniByPublicIDs
+	var queryParams []interface{}
+	if len(publicIds) > 0 {
+		for _, v := range publicIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:public_ids*/?", strings.Repeat(",?", len(publicIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:public_ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Alumni{}
+	for rows.Next() {
+		var i Alumni
+		if err := rows.Scan(
+			&i.ID,
+			&i.PublicID,
+			&i.Version,
+			&i.StudentID,
+			&i.FirstName,
+			&i.LastName,
+			&i.PreferredName,
+			&i.EnrolledName,
+			&i.Email,
+			&i.WorkEmail,
+			&i.Phone,
+			&i.AddressLine1,
+			&i.AddressLine2,
+			&i.City,
+			&i.Region,
+			&i.PostalCode,
+			&i.Country,
+			&i.Employer,
+			&i.JobTitle,
+			&i.Industry,
+			&i.LinkedinUrl,
+			&i.WebsiteUrl,
+			&i.DirectoryConsent,
+			&i.DoNotEmail,
+			&i.DoNotMail,
+			&i.DoNotPhone,
+			&i.DoNotSms,
+			&i.Status,
+			&i.Notes,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.ClassYear,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listDegrees = `-- name: ListDegrees :many
 SELECT id, alumnus_id, position, degree, program, faculty, graduation_year, preferred_class_year, is_primary FROM degrees WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?) ORDER BY alumnus_id, position
 `
@@ -523,6 +596,74 @@ func (q *Queries) ListTags(ctx context.Context, alumnusIds []int64) ([]AlumniTag
 	for rows.Next() {
 		var i AlumniTag
 		if err := rows.Scan(&i.AlumnusID, &i.Tag); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const readAlumniAfter = `-- name: ReadAlumniAfter :many
+SELECT id, public_id, version, student_id, first_name, last_name, preferred_name, enrolled_name, email, work_email, phone, address_line1, address_line2, city, region, postal_code, country, employer, job_title, industry, linkedin_url, website_url, directory_consent, do_not_email, do_not_mail, do_not_phone, do_not_sms, status, notes, created_at, updated_at, deleted_at, class_year FROM alumni WHERE id > ? ORDER BY id LIMIT ?
+`
+
+type ReadAlumniAfterParams struct {
+	After int64
+	Limit int32
+}
+
+// ReadAlumniAfter reads records, live or deleted, in key order without locking them (the
+// search index loads them so, while changes go on).
+func (q *Queries) ReadAlumniAfter(ctx context.Context, arg ReadAlumniAfterParams) ([]Alumni, error) {
+	rows, err := q.db.QueryContext(ctx, readAlumniAfter, arg.After, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Alumni{}
+	for rows.Next() {
+		var i Alumni
+		if err := rows.Scan(
+			&i.ID,
+			&i.PublicID,
+			&i.Version,
+			&i.StudentID,
+			&i.FirstName,
+			&i.LastName,
+			&i.PreferredName,
+			&i.EnrolledName,
+			&i.Email,
+			&i.WorkEmail,
+			&i.Phone,
+			&i.AddressLine1,
+			&i.AddressLine2,
+			&i.City,
+			&i.Region,
+			&i.PostalCode,
+			&i.Country,
+			&i.Employer,
+			&i.JobTitle,
+			&i.Industry,
+			&i.LinkedinUrl,
+			&i.WebsiteUrl,
+			&i.DirectoryConsent,
+			&i.DoNotEmail,
+			&i.DoNotMail,
+			&i.DoNotPhone,
+			&i.DoNotSms,
+			&i.Status,
+			&i.Notes,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.ClassYear,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

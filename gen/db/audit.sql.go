@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,90 @@ func (q *Queries) CreateAuditEvent(ctx context.Context, arg CreateAuditEventPara
 		arg.ClientIp,
 	)
 	return err
+}
+
+const listAuditEntitiesAfter = `-- name: ListAuditEntitiesAfter :many
+SELECT id, entity_type, COALESCE(entity_id, '') AS entity_id FROM audit_events WHERE id > ? ORDER BY id LIMIT ?
+`
+
+type ListAuditEntitiesAfterParams struct {
+	After int64
+	Limit int32
+}
+
+type ListAuditEntitiesAfterRow struct {
+	ID         int64
+	EntityType string
+	EntityID   string
+}
+
+// ListAuditEntitiesAfter names the entity of each event after an id, in id order (the search
+// index follows the trail so).
+func (q *Queries) ListAuditEntitiesAfter(ctx context.Context, arg ListAuditEntitiesAfterParams) ([]ListAuditEntitiesAfterRow, error) {
+	rows, err := q.db.QueryContext(ctx, listAuditEntitiesAfter, arg.After, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAuditEntitiesAfterRow{}
+	for rows.Next() {
+		var i ListAuditEntitiesAfterRow
+		if err := rows.Scan(&i.ID, &i.EntityType, &i.EntityID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAuditEntitiesByIDs = `-- name: ListAuditEntitiesByIDs :many
+SELECT id, entity_type, COALESCE(entity_id, '') AS entity_id FROM audit_events WHERE id IN (/*SLICE:ids*/?)
+`
+
+type ListAuditEntitiesByIDsRow struct {
+	ID         int64
+	EntityType string
+	EntityID   string
+}
+
+// ListAuditEntitiesByIDs names the entity of the events with the given ids that exist.
+func (q *Queries) ListAuditEntitiesByIDs(ctx context.Context, ids []int64) ([]ListAuditEntitiesByIDsRow, error) {
+	query := listAuditEntitiesByIDs
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAuditEntitiesByIDsRow{}
+	for rows.Next() {
+		var i ListAuditEntitiesByIDsRow
+		if err := rows.Scan(&i.ID, &i.EntityType, &i.EntityID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listAuditEvents = `-- name: ListAuditEvents :many

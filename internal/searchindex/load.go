@@ -29,7 +29,7 @@ func (x *Index) Load(ctx context.Context, sqlDB *sql.DB) error {
 		q := db.New(sqlDB)
 		var after int64
 		for {
-			rows, err := q.ListAlumniByKey(ctx, db.ListAlumniByKeyParams{After: after, Limit: loadBatch})
+			rows, err := q.ReadAlumniAfter(ctx, db.ReadAlumniAfterParams{After: after, Limit: loadBatch})
 			if err != nil {
 				return fmt.Errorf("load search index: %w", err)
 			}
