@@ -55,7 +55,7 @@ func (x *Index) Consented() *roaring.Bitmap {
 }
 
 func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
-	var v values
+	var v *values
 	switch dim {
 	case DimCountry:
 		v = x.country
@@ -71,18 +71,60 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 		if q.hasDegreeFilter() {
 			return x.countDegrees(set, dim, q)
 		}
-		v = map[Dimension]values{DimClassYear: x.year, DimProgram: x.program, DimFaculty: x.faculty}[dim]
+		v = map[Dimension]*values{DimClassYear: x.year, DimProgram: x.program, DimFaculty: x.faculty}[dim]
 	}
 	n := set.GetCardinality()
 	// Few matches: count them one by one; many: intersect each value's records.
-	if n < uint64(len(v))*64 {
+	if n < uint64(len(v.m))*64 {
 		return x.countDocs(set, dim, q)
 	}
-	out := make([]Bucket, 0, len(v))
-	for value, bm := range v {
-		if c := set.AndCardinality(bm); c > 0 {
-			out = append(out, Bucket{value, int(c)}) //nolint:gosec // at most the number of records
+	out := make([]Bucket, 0, len(v.variants))
+	for _, variants := range v.variants {
+		bm, name := v.m[variants[0]], variants[0]
+		if len(variants) > 1 { // one record may hold two of them (two degrees)
+			bm = roaring.New()
+			for _, s := range variants {
+				bm.Or(v.m[s])
+				if n, top := v.m[s].GetCardinality(), v.m[name].GetCardinality(); n > top || n == top && s < name {
+					name = s
+				}
+			}
 		}
+		if c := set.AndCardinality(bm); c > 0 {
+			out = append(out, Bucket{name, int(c)}) //nolint:gosec // at most the number of records
+		}
+	}
+	return out
+}
+
+// merge adds up the buckets of values the database holds equal (case and accents aside),
+// named by the variant most records have.
+func merge(bs []Bucket) []Bucket {
+	type group struct {
+		Bucket
+		top int
+	}
+	byFold := map[string]*group{}
+	var order []string
+	for _, b := range bs {
+		f := fold(b.Value)
+		g := byFold[f]
+		if g == nil {
+			byFold[f] = &group{Bucket: b, top: b.Count}
+			order = append(order, f)
+			continue
+		}
+		g.Count += b.Count
+		if b.Count > g.top || b.Count == g.top && b.Value < g.Value {
+			g.Value, g.top = b.Value, b.Count
+		}
+	}
+	if len(order) == len(bs) {
+		return bs
+	}
+	out := make([]Bucket, len(order))
+	for i, f := range order {
+		out[i] = byFold[f].Bucket
 	}
 	return out
 }
@@ -120,7 +162,7 @@ func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket 
 	for v, c := range counts {
 		out = append(out, Bucket{v, c})
 	}
-	return out
+	return merge(out)
 }
 
 func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
@@ -146,7 +188,7 @@ func degreeValues(d *Doc, dim Dimension, q Query) []string {
 		case DimFaculty:
 			v = g.Faculty
 		}
-		if v != "" && !slices.Contains(out, v) {
+		if v != "" && !slices.ContainsFunc(out, func(o string) bool { return fold(o) == fold(v) }) {
 			out = append(out, v)
 		}
 	}

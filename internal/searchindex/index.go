@@ -101,28 +101,81 @@ type word struct {
 	ps   postings
 }
 
-// values are the records with each value of one field.
-type values map[string]*roaring.Bitmap
+// values are the records with each value of one field. Values are compared as the database
+// compares them (utf8mb4_unicode_520_ci: case and accents aside): variants holds the values as
+// written by their folded form.
+type values struct {
+	m        map[string]*roaring.Bitmap
+	variants map[string][]string
+}
 
-func (v values) add(value string, key uint32) {
+func newValues() *values {
+	return &values{m: map[string]*roaring.Bitmap{}, variants: map[string][]string{}}
+}
+
+func (v *values) add(value string, key uint32) {
 	if value == "" {
 		return
 	}
-	bm := v[value]
+	bm := v.m[value]
 	if bm == nil {
 		bm = roaring.New()
-		v[value] = bm
+		v.m[value] = bm
+		f := fold(value)
+		v.variants[f] = append(v.variants[f], value)
 	}
 	bm.Add(key)
 }
 
-func (v values) remove(value string, key uint32) {
-	if bm := v[value]; bm != nil {
+func (v *values) remove(value string, key uint32) {
+	if bm := v.m[value]; bm != nil {
 		bm.Remove(key)
 		if bm.IsEmpty() {
-			delete(v, value)
+			delete(v.m, value)
+			f := fold(value)
+			v.variants[f] = slices.DeleteFunc(v.variants[f], func(s string) bool { return s == value })
+			if len(v.variants[f]) == 0 {
+				delete(v.variants, f)
+			}
 		}
 	}
+}
+
+// records returns the records with value (as the database compares it), nil for none.
+func (v *values) records(value string) *roaring.Bitmap {
+	vs := v.variants[fold(value)]
+	switch len(vs) {
+	case 0:
+		return nil
+	case 1:
+		return v.m[vs[0]]
+	}
+	out := roaring.New()
+	for _, s := range vs {
+		out.Or(v.m[s])
+	}
+	return out
+}
+
+// folder compares values as the database's collation does.
+var folder = struct {
+	sync.Mutex
+	c     *collate.Collator
+	buf   collate.Buffer
+	cache sync.Map // value → folded form
+}{c: collate.New(language.Und, collate.Loose)}
+
+// fold returns the form of s that is equal for values the database holds equal.
+func fold(s string) string {
+	if f, ok := folder.cache.Load(s); ok {
+		return f.(string) //nolint:errcheck // the cache holds strings only
+	}
+	folder.Lock()
+	f := string(folder.c.KeyFromString(&folder.buf, s))
+	folder.buf.Reset()
+	folder.Unlock()
+	folder.cache.Store(s, f)
+	return f
 }
 
 // Index is the search index of one replica. It is safe for concurrent use: queries share a
@@ -138,8 +191,8 @@ type Index struct {
 	interned map[string]string
 
 	all, deleted, consent, listed                  *roaring.Bitmap
-	country, city, industry, employer, status, tag values
-	program, faculty, degree, year                 values // records with a degree of that value
+	country, city, industry, employer, status, tag *values
+	program, faculty, degree, year                 *values // records with a degree of that value
 	withDegree                                     *roaring.Bitmap
 
 	byName, byYear, byUpdated *btree.BTreeG[*Doc]
@@ -155,8 +208,8 @@ func New() *Index {
 		wordIDs: map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
 		interned: map[string]string{},
 		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
-		country: values{}, city: values{}, industry: values{}, employer: values{}, status: values{}, tag: values{},
-		program: values{}, faculty: values{}, degree: values{}, year: values{}, withDegree: roaring.New(),
+		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
+		program: newValues(), faculty: newValues(), degree: newValues(), year: newValues(), withDegree: roaring.New(),
 		byName:    btree.NewG(32, lessName),
 		byYear:    btree.NewG(32, lessYear),
 		byUpdated: btree.NewG(32, lessUpdated),

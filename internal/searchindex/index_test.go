@@ -131,6 +131,7 @@ func TestFilters(t *testing.T) {
 		{"country", searchindex.Query{Country: "US"}, []uint32{2, 3}},
 		{"city in any country", searchindex.Query{City: "London"}, []uint32{1, 2}},
 		{"city in a country", searchindex.Query{Country: "US", City: "London"}, []uint32{2}},
+		{"values compare as the database does", searchindex.Query{City: "LONDÓN", Program: "law"}, []uint32{1, 2}},
 		{"unknown value", searchindex.Query{Country: "FR"}, nil},
 		{"status", searchindex.Query{Status: "deceased"}, []uint32{3}},
 		{"tag", searchindex.Query{Tag: "donor"}, []uint32{3}},
@@ -183,7 +184,7 @@ func TestCounts(t *testing.T) {
 	x := build(
 		person("Ada", "King", withCity("GB", "London", true), withDegree("History", 1990), withDegree("Law", 2000)),
 		person("Bea", "Lord", withCity("US", "London", false), withDegree("Law", 1990)),
-		person("Cy", "Hill", withCity("US", "Boston", true), withDegree("Law", 1990), withDegree("Law", 1991)),
+		person("Cy", "Hill", withCity("US", "Boston", true), withDegree("Law", 1990), withDegree("LAW", 1991)),
 	)
 	dims := []searchindex.Dimension{searchindex.DimCountry, searchindex.DimCity, searchindex.DimProgram, searchindex.DimClassYear}
 	for _, c := range []struct {
@@ -224,6 +225,17 @@ func TestCounts(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Many matches: the counts come from each value's records, not from each record.
+	var many []alumni.Alumnus
+	for i := range 300 {
+		many = append(many, person("Ada", "King", withDegree("Law", 1990+i%3)))
+	}
+	many = append(many, person("Cy", "Hill", withDegree("Law", 1990), withDegree("LAW", 1991)))
+	y := build(many...)
+	got := searchindex.Top(y.Counts(searchindex.Query{}, []searchindex.Dimension{searchindex.DimProgram}, nil)[0], 0)
+	if want := []searchindex.Bucket{{"Law", 301}}; !slices.Equal(got, want) {
+		t.Errorf("many: %v, want %v", got, want)
 	}
 	if b := searchindex.Top([]searchindex.Bucket{{"a", 1}, {"b", 3}, {"c", 2}}, 2); !slices.Equal(b, []searchindex.Bucket{{"b", 3}, {"c", 2}}) {
 		t.Errorf("top 2: %v", b)

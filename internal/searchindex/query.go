@@ -172,11 +172,11 @@ func (x *Index) match(q Query) match {
 		}
 	}
 	empty := roaring.New()
-	value := func(v values, s string) {
+	value := func(v *values, s string) {
 		if s == "" {
 			return
 		}
-		if bm := v[s]; bm != nil {
+		if bm := v.records(s); bm != nil {
 			and(bm)
 		} else {
 			and(empty)
@@ -184,10 +184,11 @@ func (x *Index) match(q Query) match {
 	}
 	value(x.country, q.Country)
 	if q.City != "" {
-		// The city filter holds in any country unless one is given.
+		// The city filter holds in any country (the country filter narrows it).
 		cities := roaring.New()
-		for k, bm := range x.city {
-			if _, city, _ := strings.Cut(k, "\t"); city == q.City && (q.Country == "" || strings.HasPrefix(k, q.Country+"\t")) {
+		want := fold(q.City)
+		for k, bm := range x.city.m {
+			if _, city, _ := strings.Cut(k, "\t"); fold(city) == want {
 				cities.Or(bm)
 			}
 		}
@@ -235,14 +236,14 @@ func (x *Index) match(q Query) match {
 func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 	filters := 0
 	for _, f := range []struct {
-		v values
+		v *values
 		s string
 	}{{x.degree, q.Degree}, {x.program, q.Program}, {x.faculty, q.Faculty}} {
 		if f.s == "" {
 			continue
 		}
 		filters++
-		if bm := f.v[f.s]; bm != nil {
+		if bm := f.v.records(f.s); bm != nil {
 			set.And(bm)
 		} else {
 			set.Clear()
@@ -252,7 +253,7 @@ func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 	if q.YearFrom != 0 || q.YearTo != 0 {
 		filters++
 		years := roaring.New()
-		for y, bm := range x.year {
+		for y, bm := range x.year.m {
 			n := yearOf(y)
 			if (q.YearFrom == 0 || n >= q.YearFrom) && (q.YearTo == 0 || n <= q.YearTo) {
 				years.Or(bm)
@@ -274,8 +275,8 @@ func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 }
 
 func degreeMatches(degree, program, faculty string, year int, q Query) bool {
-	return (q.Degree == "" || degree == q.Degree) && (q.Program == "" || program == q.Program) &&
-		(q.Faculty == "" || faculty == q.Faculty) && (q.YearFrom == 0 || year >= q.YearFrom) &&
+	return (q.Degree == "" || fold(degree) == fold(q.Degree)) && (q.Program == "" || fold(program) == fold(q.Program)) &&
+		(q.Faculty == "" || fold(faculty) == fold(q.Faculty)) && (q.YearFrom == 0 || year >= q.YearFrom) &&
 		(q.YearTo == 0 || year <= q.YearTo)
 }
 
