@@ -43,7 +43,7 @@ trap stop EXIT
 start() {
   "${SERVE[@]}" > bin/bench-export-server.log 2>&1 &
   PID=$!
-  for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 1 1200); do curl -sf "http://$ADDR/readyz" >/dev/null && return; sleep 0.1; done # the search index loads first (~50 s for a million)
   echo "the server did not start: see bin/bench-export-server.log" >&2
   exit 1
 }

@@ -31,7 +31,7 @@ mariadb -uroot -h127.0.0.1 -N -e "SELECT public_id FROM $DB.alumni WHERE deleted
   --log-level warn > "$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 600); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done # the search index loads first (~50 s for a million)
 
 login() {
   curl -sf "http://$ADDR/api/v1/auth/login" -H 'Content-Type: application/json' \

@@ -21,6 +21,7 @@ import (
 	"github.com/alumnid/alumnid/internal/idempotency"
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
+	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -196,6 +197,7 @@ func (s serveCmd) Run(e *env) error {
 		return err
 	}
 	services.Events = feed
+	go followSearch(e, services.Search)
 	handler, err := httpapi.New(httpapi.Config{
 		AllowedOrigins: s.AllowedOrigins,
 		TrustedProxies: proxies,
@@ -346,3 +348,31 @@ func purgeEvery(ctx context.Context, sqlDB *sql.DB, interval time.Duration, log 
 		}
 	}
 }
+
+// followSearch loads the replica's search index, then keeps it current until the server stops.
+// The replica is not ready (/readyz) until the index is loaded.
+func followSearch(e *env, f *searchindex.Follower) {
+	start := time.Now()
+	for {
+		err := f.Start(e.ctx)
+		if err == nil {
+			break
+		}
+		if e.ctx.Err() != nil {
+			return
+		}
+		e.log.Error("search index: load failed; trying again", slog.String("error", err.Error()))
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+	e.log.Info("search index loaded", slog.Duration("took", time.Since(start)))
+	f.Run(e.ctx, searchFollowInterval, func(err error) {
+		e.log.Warn("search index: follow failed", slog.String("error", err.Error()))
+	})
+}
+
+// searchFollowInterval is how often the search index reads the changes when no request asks.
+const searchFollowInterval = 250 * time.Millisecond

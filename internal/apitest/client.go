@@ -81,6 +81,9 @@ func NewHandler(t testing.TB, cfg Config, sqlDB *sql.DB, log *slog.Logger, feed 
 		t.Fatal(err)
 	}
 	services.Events = feed
+	// Load the search index as serve does before it is ready. A database that cannot be
+	// reached (a test of that) leaves it to load at the first search.
+	_ = services.Search.Start(t.Context())
 	e, err := httpapi.New(cfg.Config, services, log)
 	if err != nil {
 		t.Fatal(err)

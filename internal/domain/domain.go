@@ -18,6 +18,7 @@ import (
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/password"
+	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/settings"
 	"github.com/alumnid/alumnid/internal/token"
 )
@@ -55,6 +56,9 @@ type Services struct {
 	Idempotency *idempotency.Store
 	// Events is the real-time feed; the caller makes it and runs it (nil: none).
 	Events *events.Feed
+	// Search keeps this replica's search index current; the caller starts it (Start loads
+	// every record) and runs it (docs/SEARCH.md).
+	Search *searchindex.Follower
 }
 
 // New wires the services on sqlDB. It returns an error when cfg names no signing keys.
@@ -67,7 +71,11 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	reader := listing.NewReader(sqlDB)
 	reader.SetExportChunk(cfg.ExportChunk)
 	reader.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, listing.DefaultMaxCounts))
+	index := searchindex.New()
+	search := searchindex.NewFollower(sqlDB, index, searchindex.FollowConfig{})
+	reader.SetIndex(index, search)
 	return &Services{
+		Search:      search,
 		DB:          sqlDB,
 		Keys:        cfg.Keys,
 		Settings:    st,

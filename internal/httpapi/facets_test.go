@@ -151,8 +151,9 @@ func TestListTotalIsBounded(t *testing.T) {
 	}
 }
 
-// With the count cache on, a filtered count is remembered for its time to live — per statement,
-// so per role — while unfiltered counts (kept as counters) stay exact.
+// With the count cache on, a filtered report is remembered for its time to live — per
+// statement, so per role — while unfiltered counts (kept as counters) stay exact. Facets are
+// answered by the search index and show a change at once.
 func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
@@ -166,7 +167,7 @@ func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 	}
-	total := func(c *apitest.Client, query string) int {
+	facetsTotal := func(c *apitest.Client, query string) int {
 		t.Helper()
 		var f api.Facets
 		r := c.Get("/api/v1/alumni/facets?"+query, nil)
@@ -176,30 +177,40 @@ func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 		r.JSON(t, &f)
 		return f.Total.Count
 	}
-	overview := func() int {
+	overview := func(c *apitest.Client, query string) int {
 		t.Helper()
 		var o api.AnalyticsOverview
-		s.Client.Get("/api/v1/analytics/overview", nil).JSON(t, &o)
+		r := c.Get("/api/v1/analytics/overview?"+query, nil)
+		if r.Status != 200 {
+			t.Fatalf("overview: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &o)
 		return o.Total
 	}
 	create("DE", false)
 	create("DE", true)
 	viewer := s.As(t, auth.RoleViewer)
-	if got := total(s.Client, "country=DE"); got != 2 {
+	if got := overview(s.Client, "country=DE"); got != 2 {
 		t.Fatalf("staff total %d, want 2", got)
 	}
-	if got := total(viewer, "country=DE"); got != 1 {
+	if got := overview(viewer, "country=DE"); got != 1 {
 		t.Fatalf("viewer total %d, want 1 (only who consented): the roles share an answer", got)
 	}
 	create("DE", true)
-	if got := total(s.Client, "country=DE"); got != 2 {
+	if got := overview(s.Client, "country=DE"); got != 2 {
 		t.Errorf("staff total %d after a create, want the remembered 2", got)
 	}
-	if got := total(s.Client, "country=DE&status=active"); got != 3 {
+	if got := overview(s.Client, "country=DE&status=active"); got != 3 {
 		t.Errorf("another filter: %d, want 3", got)
 	}
-	if got := overview(); got != 3 {
+	if got := overview(s.Client, ""); got != 3 {
 		t.Errorf("unfiltered overview %d, want the exact 3", got)
+	}
+	if got, want := facetsTotal(s.Client, "country=DE"), 3; got != want {
+		t.Errorf("facets total %d, want %d at once", got, want)
+	}
+	if got, want := facetsTotal(viewer, "country=DE"), 2; got != want {
+		t.Errorf("viewer's facets total %d, want %d", got, want)
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 type healthChecks struct {
-	db *sql.DB
+	db     *sql.DB
+	search interface{ Ready() bool } // nil: no search index
 }
 
 type healthStatus struct {
@@ -25,8 +26,8 @@ func (healthChecks) live(c echo.Context) error {
 	return c.JSON(http.StatusOK, healthStatus{Status: "ok"})
 }
 
-// ready answers 200 when the database answers and its schema is at least the version this
-// binary expects, 503 otherwise. A newer schema is fine: migrations are backward compatible
+// ready answers 200 when the database answers, its schema is at least the version this
+// binary expects and the search index is loaded, 503 otherwise. A newer schema is fine: migrations are backward compatible
 // (expand, then contract in a later release), so during a rolling deploy the replicas still
 // on the old binary stay in the load balancer after the first new one has migrated.
 func (h healthChecks) ready(c echo.Context) error {
@@ -38,6 +39,8 @@ func (h healthChecks) ready(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "database unreachable"})
 	case dirty || version < database.ExpectedVersion:
 		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "database schema is not at the expected version"})
+	case h.search != nil && !h.search.Ready():
+		return c.JSON(http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Detail: "search index loading"})
 	}
 	return c.JSON(http.StatusOK, healthStatus{Status: "ok"})
 }

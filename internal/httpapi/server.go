@@ -151,7 +151,7 @@ func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log}.serve)
 
-	health := healthChecks{db: d.DB}
+	health := healthChecks{db: d.DB, search: d.Search}
 	e.GET("/healthz", health.live)
 	e.GET("/readyz", health.ready)
 	docs.register(e)

@@ -18,6 +18,8 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/domain"
+	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
 func TestRequestID(t *testing.T) {
@@ -134,6 +136,32 @@ func TestHealth(t *testing.T) {
 	}
 	if get("/healthz") != 200 {
 		t.Errorf("healthz must not depend on the database")
+	}
+}
+
+// A replica is not ready until its search index is loaded: a load balancer sends it nothing
+// before then.
+func TestNotReadyUntilSearchIndexLoaded(t *testing.T) {
+	sqlDB, _ := apitest.OpenDatabase(t)
+	cfg := apitest.DefaultConfig()
+	services, err := domain.New(sqlDB, cfg.Domain, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := httpapi.New(cfg.Config, services, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	if got := statusOf(t, srv.URL+"/readyz"); got != http.StatusServiceUnavailable {
+		t.Fatalf("readyz before the index is loaded: %d, want 503", got)
+	}
+	if err := services.Search.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(t, srv.URL+"/readyz"); got != http.StatusOK {
+		t.Fatalf("readyz after the index is loaded: %d, want 200", got)
 	}
 }
 

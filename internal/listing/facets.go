@@ -40,6 +40,9 @@ func (s *Reader) Facets(ctx context.Context, p auth.Principal, f Filter) (_ Face
 	if err := prepare(p, &f); err != nil {
 		return Facets{}, err
 	}
+	if s.index != nil {
+		return s.indexFacets(ctx, p, f)
+	}
 	var out Facets
 	var status []Bucket
 	g, gctx := errgroup.WithContext(ctx)

@@ -117,7 +117,11 @@ func (s *Reader) List(ctx context.Context, p auth.Principal, f Filter, o ListOpt
 	if err := page.CheckLimit(o.Limit); err != nil {
 		return Page{}, err
 	}
-	rows, next, err := s.listRows(ctx, p, &f, o.Sort, o.After, o.Limit)
+	listRows, count := s.listRows, s.count
+	if s.index != nil {
+		listRows, count = s.indexRows, s.indexTotal
+	}
+	rows, next, err := listRows(ctx, p, &f, o.Sort, o.After, o.Limit)
 	if err != nil {
 		return Page{}, err
 	}
@@ -127,7 +131,7 @@ func (s *Reader) List(ctx context.Context, p auth.Principal, f Filter, o ListOpt
 	}
 	out := Page{Items: items, NextCursor: next}
 	if o.IncludeTotal {
-		t, err := s.count(ctx, f)
+		t, err := count(ctx, f)
 		if err != nil {
 			return Page{}, err
 		}

@@ -5,6 +5,8 @@ package listing
 
 import (
 	"database/sql"
+
+	"github.com/alumnid/alumnid/internal/searchindex"
 )
 
 // Reader lists, searches and counts alumni records.
@@ -13,6 +15,9 @@ type Reader struct {
 	probeLimit  int         // see plan
 	exportChunk int         // records an export reads per query
 	counts      *countCache // nil: live counts are not remembered
+	// index answers lists, totals and facets when set (SetIndex), kept current by follower.
+	index    *searchindex.Index
+	follower *searchindex.Follower
 }
 
 // NewReader returns a Reader on the pool sqlDB.

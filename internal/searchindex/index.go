@@ -236,7 +236,7 @@ func (x *Index) NewDoc(key uint32, a alumni.Alumnus) *Doc {
 	x.colMu.Unlock()
 	d := &Doc{
 		Key: key, PublicID: a.ID, LastKey: keys[:n:n], FirstKey: keys[n:], ClassYear: a.ClassYear(),
-		UpdatedAt: a.UpdatedAt.UnixNano(), CreatedAt: a.CreatedAt.UnixNano(), Deleted: a.DeletedAt != nil,
+		UpdatedAt: unixNano(a.UpdatedAt), CreatedAt: unixNano(a.CreatedAt), Deleted: a.DeletedAt != nil,
 		Consent: a.DirectoryConsent, Status: a.Status, Country: a.Address.Country, City: a.Address.City,
 		Industry: a.Employment.Industry, Employer: a.Employment.Employer,
 	}

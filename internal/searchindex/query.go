@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"container/heap"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -223,7 +224,7 @@ func (x *Index) match(q Query) match {
 		x.filterDegrees(set, q)
 	}
 	if !q.UpdatedSince.IsZero() {
-		since := q.UpdatedSince.UnixNano()
+		since := unixNano(q.UpdatedSince)
 		x.filterDocs(set, func(d *Doc) bool { return d.UpdatedAt >= since })
 	}
 	m.set = set
@@ -337,7 +338,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 	var pivot *Doc
 	if after != nil {
 		pivot = &Doc{PublicID: after.PublicID, LastKey: after.LastKey, FirstKey: after.FirstKey,
-			ClassYear: after.ClassYear, UpdatedAt: after.UpdatedAt.UnixNano()}
+			ClassYear: after.ClassYear, UpdatedAt: unixNano(after.UpdatedAt)}
 	}
 	total := uint64(len(x.docs))
 	var out []Hit
@@ -489,4 +490,15 @@ func lessYear(a, b *Doc) bool {
 
 func lessUpdated(a, b *Doc) bool {
 	return cmp.Or(cmp.Compare(a.UpdatedAt, b.UpdatedAt), strings.Compare(a.PublicID, b.PublicID)) < 0
+}
+
+// unixNano is t in Unix nanoseconds, clamped to what an int64 holds (years 1678 to 2262).
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }

@@ -1,0 +1,167 @@
+package listing
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/page"
+	"github.com/alumnid/alumnid/internal/searchindex"
+)
+
+// Lists, counts and facets from the search index (docs/SEARCH.md): the filter is the same,
+// prepared the same way (what the caller may see is decided by prepare, as for SQL), and the
+// index answers it. The follower brings the index up to date first, so a caller reads their
+// own writes and everyone else's committed before the request.
+
+// SetIndex makes the reader answer lists, totals and facets from the search index x, which f
+// keeps current.
+func (s *Reader) SetIndex(x *searchindex.Index, f *searchindex.Follower) {
+	s.index, s.follower = x, f
+}
+
+// indexPosition is the cursor of a page read from the index: the sort values of its last
+// record (the names as collation keys).
+type indexPosition struct {
+	Score     int       `json:"s,omitempty"`
+	ClassYear int       `json:"y,omitempty"`
+	UpdatedAt time.Time `json:"u,omitzero"`
+	LastKey   []byte    `json:"l,omitempty"`
+	FirstKey  []byte    `json:"f,omitempty"`
+	PublicID  string    `json:"p"`
+}
+
+// indexQuery is the index's form of the prepared filter f.
+func indexQuery(f Filter) searchindex.Query {
+	return searchindex.Query{
+		Words: f.words, Kinds: f.kinds,
+		Deleted: f.Deleted, ConsentOnly: f.consentOnly, DirectoryOnly: f.directoryOnly,
+		Country: f.Country, City: f.City, Industry: f.Industry, Employer: f.Employer, Status: string(f.Status),
+		Tag: f.Tag, DirectoryConsent: f.DirectoryConsent, UpdatedSince: f.UpdatedSince,
+		Degree: f.Degree, Program: f.Program, Faculty: f.Faculty, YearFrom: f.GraduationYearFrom, YearTo: f.GraduationYearTo,
+	}
+}
+
+// indexOrder is the index's form of a resolved sort.
+func indexOrder(s Sort) (searchindex.Order, bool) {
+	desc := strings.HasPrefix(string(s), "-")
+	switch strings.TrimPrefix(string(s), "-") {
+	case "relevance":
+		return searchindex.ByRelevance, false
+	case "graduationYear":
+		return searchindex.ByYear, desc
+	case "updatedAt":
+		return searchindex.ByUpdated, desc
+	}
+	return searchindex.ByName, desc
+}
+
+// indexRows is listRows answered by the index.
+func (s *Reader) indexRows(ctx context.Context, p auth.Principal, f *Filter, sort Sort, cursor string, limit int) ([]idRow, string, error) {
+	if err := prepare(p, f); err != nil {
+		return nil, "", err
+	}
+	sort, err := resolveSort(sort, *f)
+	if err != nil {
+		return nil, "", err
+	}
+	bound := cursorScope{Filter: *f, Sort: sort}
+	var after *searchindex.Position
+	if cursor != "" {
+		var c indexPosition
+		if err := page.Decode(cursor, bound, &c); err != nil {
+			return nil, "", err
+		}
+		if c.PublicID == "" {
+			return nil, "", page.Invalid()
+		}
+		after = &searchindex.Position{Score: c.Score, ClassYear: c.ClassYear, UpdatedAt: c.UpdatedAt,
+			LastKey: c.LastKey, FirstKey: c.FirstKey, PublicID: c.PublicID}
+	}
+	if err := s.follower.Sync(ctx); err != nil {
+		return nil, "", err
+	}
+	order, desc := indexOrder(sort)
+	hits := s.index.Page(indexQuery(*f), order, desc, after, limit+1)
+	rows := make([]idRow, 0, min(len(hits), limit))
+	for _, h := range hits[:min(len(hits), limit)] {
+		rows = append(rows, idRow{id: int64(h.Key)})
+	}
+	if len(hits) <= limit {
+		return rows, "", nil
+	}
+	last := hits[limit-1].Position
+	pos := indexPosition{PublicID: last.PublicID}
+	switch order {
+	case searchindex.ByRelevance:
+		pos.Score, pos.LastKey, pos.FirstKey = last.Score, last.LastKey, last.FirstKey
+	case searchindex.ByName:
+		pos.LastKey, pos.FirstKey = last.LastKey, last.FirstKey
+	case searchindex.ByYear:
+		pos.ClassYear, pos.LastKey, pos.FirstKey = last.ClassYear, last.LastKey, last.FirstKey
+	case searchindex.ByUpdated:
+		pos.UpdatedAt = last.UpdatedAt
+	}
+	return rows, page.Encode(pos, bound), nil
+}
+
+// indexTotal counts the records matching the prepared filter f in the index, up to CountLimit.
+func (s *Reader) indexTotal(ctx context.Context, f Filter) (Total, error) {
+	if err := s.follower.Sync(ctx); err != nil {
+		return Total{}, err
+	}
+	return capped(s.index.Count(indexQuery(f))), nil
+}
+
+func capped(n int) Total {
+	if n > CountLimit {
+		return Total{Count: CountLimit, Exact: false}
+	}
+	return Total{Count: n, Exact: true}
+}
+
+// indexFacets is Facets answered by the index; f is prepared.
+func (s *Reader) indexFacets(ctx context.Context, p auth.Principal, f Filter) (Facets, error) {
+	if err := s.follower.Sync(ctx); err != nil {
+		return Facets{}, err
+	}
+	q := indexQuery(f)
+	dims := []searchindex.Dimension{searchindex.DimClassYear, searchindex.DimProgram, searchindex.DimCountry,
+		searchindex.DimIndustry, searchindex.DimStatus}
+	counts := s.index.Counts(q, dims, nil)
+	if p.Role == auth.RoleViewer && alumni.CountsByConsent[alumni.DimCountry] {
+		counts[2] = s.index.Counts(q, dims[2:3], s.index.Consented())[0]
+	}
+	out := Facets{
+		Total:          capped(s.index.Count(q)),
+		GraduationYear: byYearDesc(counts[0], maxBuckets),
+		Program:        buckets(searchindex.Top(counts[1], maxBuckets)),
+		Country:        buckets(searchindex.Top(counts[2], maxBuckets)),
+		Industry:       buckets(searchindex.Top(counts[3], maxBuckets)),
+	}
+	if p.Role.Office() || p.Role == auth.RoleViewer {
+		out.Status = buckets(searchindex.Top(counts[4], maxBuckets))
+	}
+	return out, nil
+}
+
+func buckets(bs []searchindex.Bucket) []Bucket {
+	out := make([]Bucket, len(bs))
+	for i, b := range bs {
+		out[i] = Bucket{Value: b.Value, Count: b.Count}
+	}
+	return out
+}
+
+// byYearDesc returns the limit latest years.
+func byYearDesc(bs []searchindex.Bucket, limit int) []Bucket {
+	out := buckets(bs)
+	slices.SortFunc(out, func(a, b Bucket) int { return strings.Compare(b.Value, a.Value) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
