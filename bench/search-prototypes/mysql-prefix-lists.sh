@@ -45,6 +45,7 @@ time_it() { # name, statement
   printf '%-48s median %5s ms  (runs: %s)\n' "$1" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)" "${times[*]}"
 }
 
+time_it "baseline: SELECT 1 (the client's own start-up)" "SELECT 1"
 time_it "prefix 'ma', relevance, page 1" "SELECT alumnus_id FROM proto_prefix WHERE prefix = 'ma' ORDER BY score DESC, last_name, first_name, public_id LIMIT 26"
 time_it "prefix 'mar', relevance, page 1" "SELECT alumnus_id FROM proto_prefix WHERE prefix = 'mar' ORDER BY score DESC, last_name, first_name, public_id LIMIT 26"
 time_it "prefix 'ma', relevance, page 10 (keyset)" "SELECT alumnus_id FROM proto_prefix WHERE prefix = 'ma' ORDER BY score DESC, last_name, first_name, public_id LIMIT 234, 26"
