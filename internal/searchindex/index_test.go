@@ -369,6 +369,11 @@ func bruteForce(records []alumni.Alumnus, q searchindex.Query) []ref {
 				}
 				best = max(best, s)
 			}
+			for _, t := range alumni.Terms(a.Fields) {
+				if slices.Contains(q.Kinds, t.Kind) && levenshtein(t.Word, w) <= typos(w) {
+					best = max(best, 1)
+				}
+			}
 			if best == 0 {
 				ok = false
 				break
@@ -392,6 +397,71 @@ func TestFoldedWords(t *testing.T) {
 		}
 		if n := x.Count(searchindex.Query{Words: words, Kinds: office}); n != 1 {
 			t.Errorf("%q: %d", q, n)
+		}
+	}
+}
+
+// typos is how many edits a query word may have: 1 from 5 letters, 2 from 9.
+func typos(w string) int {
+	switch n := len([]rune(w)); {
+	case n >= 9:
+		return 2
+	case n >= 5:
+		return 1
+	}
+	return 0
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	row := make([]int, len(rb)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := range ra {
+		prev := row[0]
+		row[0] = i + 1
+		for j := range rb {
+			cost := 1
+			if ra[i] == rb[j] {
+				cost = 0
+			}
+			prev, row[j+1] = row[j+1], min(row[j+1]+1, row[j]+1, prev+cost)
+		}
+	}
+	return row[len(rb)]
+}
+
+func TestTypos(t *testing.T) {
+	x := build(
+		person("Jonathan", "Reyes"),  // 1
+		person("Hans", "Müller"),     // 2
+		person("Catherine", "Moss"),  // 3
+		person("Jonathon", "Price"),  // 4: the query word itself
+		person("John", "Smith"),      // 5
+		person("Kath", "Ng"),         // 6
+		person("Ada", "Jonathonson"), // 7: a word the query word starts
+	)
+	for _, c := range []struct {
+		q    string
+		want []uint32
+	}{
+		{"jonathon", []uint32{4, 7, 1}}, // exact, then prefix, then one typo
+		{"mueller", []uint32{2}},
+		{"katherine", []uint32{3}},
+		{"katherene", []uint32{3}}, // two edits: allowed from nine letters
+		{"jonh", nil},              // four letters: no typo allowed
+		{"jonatan", []uint32{1}},   // one edit from seven letters
+		{"jonatham", []uint32{1}},  // Jonathon is two edits away
+		{"katharina", nil},         // three edits from Catherine
+	} {
+		words, err := search.Query(c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := keys(x.Page(searchindex.Query{Words: words, Kinds: office}, searchindex.ByRelevance, false, nil, 10))
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q: %v, want %v", c.q, got, c.want)
 		}
 	}
 }

@@ -97,11 +97,26 @@ func (x *Index) wordTiers(w string, allowed []bool) []tier {
 	if id, ok := x.wordIDs[w]; ok {
 		add(&x.words[id].ps, 1)
 	}
-	if n := runeCount(w); n <= maxPrefix {
+	n := runeCount(w)
+	if n <= maxPrefix {
 		add(x.prefixes[w], 0)
 	} else {
 		for _, word := range x.wordsWithPrefix(w) {
 			add(&x.words[x.wordIDs[word]].ps, 0)
+		}
+	}
+	if edits := maxEdits(n); edits > 0 {
+		for _, word := range x.fuzzyWords(w, edits) {
+			for _, p := range x.words[x.wordIDs[word]].ps {
+				if !allowed[p.kind] {
+					continue
+				}
+				if byScore[scoreFuzzy] == nil {
+					byScore[scoreFuzzy] = p.bm.Clone()
+				} else {
+					byScore[scoreFuzzy].Or(p.bm)
+				}
+			}
 		}
 	}
 	scores := make([]int, 0, len(byScore))
