@@ -52,19 +52,31 @@ type statDelta map[statKey]int64
 // add counts (sign +1) or uncounts (-1) a record with fields f, created at created, last
 // changed at updated, deleted or not.
 func (d statDelta) add(sign int64, f Fields, created, updated time.Time, deleted bool) {
-	put := func(dim, value string) {
-		if value == "" {
-			return
-		}
-		k := statKey{dim: dim, value: truncateStat(value), deleted: deleted,
+	for _, v := range StatValues(f, created, updated) {
+		k := statKey{dim: v.Dim, value: truncateStat(v.Value), deleted: deleted,
 			consent: f.DirectoryConsent, listed: f.DirectoryConsent && f.Status != StatusDeceased}
-		if dim == DimNameYear { // names are no secret; only the office's and viewers' reports use it
+		if v.Dim == DimNameYear { // names are no secret; only the office's and viewers' reports use it
 			if deleted {
-				return
+				continue
 			}
 			k.consent, k.listed = false, false
 		}
 		d[k] += sign
+	}
+}
+
+// DimValue is one value of a dimension a record counts under.
+type DimValue struct{ Dim, Value string }
+
+// StatValues returns the values a record with fields f, created at created and last changed
+// at updated, counts under in each dimension (a person once per value): what the summary
+// counts and the search index's reports count by.
+func StatValues(f Fields, created, updated time.Time) []DimValue {
+	var out []DimValue
+	put := func(dim, value string) {
+		if value != "" {
+			out = append(out, DimValue{dim, value})
+		}
 	}
 	put(DimStatus, string(f.Status))
 	reachable := false
@@ -122,6 +134,7 @@ func (d statDelta) add(sign int64, f Fields, created, updated time.Time, deleted
 	}
 	// Folded, so that the same name counts as one value however it is written.
 	put(DimNameYear, search.Fold(f.LastName)+"\t"+search.Fold(f.FirstName)+"\t"+strconv.Itoa(f.ClassYear()))
+	return out
 }
 
 func truncateStat(v string) string {

@@ -81,9 +81,16 @@ func NewHandler(t testing.TB, cfg Config, sqlDB *sql.DB, log *slog.Logger, feed 
 		t.Fatal(err)
 	}
 	services.Events = feed
-	// Load the search index as serve does before it is ready. A database that cannot be
+	// Load the search index and follow the changes, as serve does. A database that cannot be
 	// reached (a test of that) leaves it to load at the first search.
 	_ = services.Search.Start(t.Context())
+	ctx, cancel := context.WithCancel(context.Background())
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		services.Search.Run(ctx, 20*time.Millisecond, nil)
+	}()
+	t.Cleanup(func() { cancel(); <-following })
 	e, err := httpapi.New(cfg.Config, services, log)
 	if err != nil {
 		t.Fatal(err)

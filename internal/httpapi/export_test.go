@@ -186,6 +186,7 @@ func TestExportMatchesList(t *testing.T) {
 	queries := []string{
 		"",
 		"q=ma",
+		"q=garcja", // a typo: the export matches as the list does
 		"country=US&graduationYearFrom=2005",
 		"q=an&directoryConsent=true&status=active",
 		"program=" + url.QueryEscape("Computer Science"),
@@ -197,6 +198,9 @@ func TestExportMatchesList(t *testing.T) {
 			t.Run(format+"/"+query, func(t *testing.T) {
 				rows, _, _ := exportRows(t, s.Client, "format="+format+"&"+query)
 				compareWithList(t, s.Client, query, rows)
+				if query == "q=garcja" && len(rows) == 0 {
+					t.Error("the search with a typo found no one (the seed has Garcías)")
+				}
 				got := make([]string, len(rows))
 				for i, r := range rows {
 					got[i] = r["id"]

@@ -134,9 +134,16 @@ func TestListTotalIsBounded(t *testing.T) {
 	if _, err := seed.Run(context.Background(), srv.DB, seed.Options{Count: 10050, RandSeed: 3, BatchSize: 2000}); err != nil {
 		t.Fatal(err)
 	}
+	// The seed writes no audit events: the index finds its records by key, in the background.
 	var page api.AlumnusPage
-	srv.Client.Get("/api/v1/alumni?includeTotal=true&limit=1", nil).JSON(t, &page)
-	if page.Total == nil || page.Total.Exact || page.Total.Count != 10000 {
+	for i := 0; page.Total == nil || page.Total.Count < 10000; i++ {
+		if i == 1000 { // hang guard
+			t.Fatalf("the index never caught up with the seed: total %+v", page.Total)
+		}
+		time.Sleep(10 * time.Millisecond)
+		srv.Client.Get("/api/v1/alumni?includeTotal=true&limit=1", nil).JSON(t, &page)
+	}
+	if page.Total.Exact || page.Total.Count != 10000 {
 		t.Errorf("total %+v, want a lower bound of 10000", page.Total)
 	}
 	srv.Client.Get("/api/v1/alumni?includeTotal=true&limit=1&country=DE", nil).JSON(t, &page)
@@ -151,10 +158,10 @@ func TestListTotalIsBounded(t *testing.T) {
 	}
 }
 
-// With the count cache on, a filtered report is remembered for its time to live — per
-// statement, so per role — while unfiltered counts (kept as counters) stay exact. Facets are
-// answered by the search index and show a change at once.
-func TestCountCacheRemembersFilteredCounts(t *testing.T) {
+// Filtered reports and facets are answered by the search index, which reads the changes before
+// each request: a change shows at once, even with the count cache on (which now serves only
+// replicas without the index), counted as each role may see.
+func TestFilteredCountsShowChangesAtOnce(t *testing.T) {
 	t.Parallel()
 	cfg := apitest.DefaultConfig()
 	cfg.Domain.CountCacheTTL = time.Hour
@@ -197,8 +204,11 @@ func TestCountCacheRemembersFilteredCounts(t *testing.T) {
 		t.Fatalf("viewer total %d, want 1 (only who consented): the roles share an answer", got)
 	}
 	create("DE", true)
-	if got := overview(s.Client, "country=DE"); got != 2 {
-		t.Errorf("staff total %d after a create, want the remembered 2", got)
+	if got := overview(s.Client, "country=DE"); got != 3 {
+		t.Errorf("staff total %d after a create, want 3", got)
+	}
+	if got := overview(viewer, "country=DE"); got != 2 {
+		t.Errorf("viewer total %d after a create, want 2", got)
 	}
 	if got := overview(s.Client, "country=DE&status=active"); got != 3 {
 		t.Errorf("another filter: %d, want 3", got)

@@ -59,6 +59,9 @@ func plain(f Filter) bool {
 func (s *Reader) countBy(ctx context.Context, p auth.Principal, f Filter, dim, order string, limit int) ([]Bucket, error) {
 	var q sqlText
 	consent := p.Role == auth.RoleViewer && alumni.CountsByConsent[dim]
+	if !plain(f) && s.index != nil {
+		return s.indexCountBy(ctx, f, dim, order, limit, consent)
+	}
 	if plain(f) {
 		q.add("SELECT value, SUM(n) FROM alumni_stats WHERE dim = ? AND deleted = ?", dim, f.Deleted)
 		if consent {
@@ -115,6 +118,9 @@ func (s *Reader) countCases(ctx context.Context, p auth.Principal, f Filter, dim
 			}
 		}
 		return out, nil
+	}
+	if s.index != nil {
+		return s.indexCountCases(ctx, p, f, dim, cases)
 	}
 	names := make([]string, 0, len(cases))
 	for name := range cases {

@@ -1,7 +1,9 @@
 package listing
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -131,9 +133,9 @@ func (s *Reader) indexFacets(ctx context.Context, p auth.Principal, f Filter) (F
 	q := indexQuery(f)
 	dims := []searchindex.Dimension{searchindex.DimClassYear, searchindex.DimProgram, searchindex.DimCountry,
 		searchindex.DimIndustry, searchindex.DimStatus}
-	counts := s.index.Counts(q, dims, nil)
+	counts := s.index.Counts(q, dims, false)
 	if p.Role == auth.RoleViewer && alumni.CountsByConsent[alumni.DimCountry] {
-		counts[2] = s.index.Counts(q, dims[2:3], s.index.Consented())[0]
+		counts[2] = s.index.Counts(q, dims[2:3], true)[0]
 	}
 	out := Facets{
 		Total:          capped(s.index.Count(q)),
@@ -159,9 +161,75 @@ func buckets(bs []searchindex.Bucket) []Bucket {
 // byYearDesc returns the limit latest years.
 func byYearDesc(bs []searchindex.Bucket, limit int) []Bucket {
 	out := buckets(bs)
-	slices.SortFunc(out, func(a, b Bucket) int { return strings.Compare(b.Value, a.Value) })
+	slices.SortFunc(out, func(a, b Bucket) int { return searchindex.CompareValues(b.Value, a.Value) })
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	return out
+}
+
+// indexDims are the index's dimensions of the report dimensions.
+var indexDims = map[string]searchindex.Dimension{
+	alumni.DimStatus: searchindex.DimStatus, alumni.DimCountry: searchindex.DimCountry,
+	alumni.DimCity: searchindex.DimCity, alumni.DimIndustry: searchindex.DimIndustry,
+	alumni.DimEmployer: searchindex.DimEmployer, alumni.DimCreated: searchindex.DimCreated,
+	alumni.DimUpdated: searchindex.DimUpdated, alumni.DimClassYear: searchindex.DimClassYear,
+	alumni.DimProgram: searchindex.DimProgram, alumni.DimFaculty: searchindex.DimFaculty,
+	alumni.DimContact: searchindex.DimContact, alumni.DimQuality: searchindex.DimQuality,
+}
+
+// indexCountBy is countBy answered by the index for the prepared filter f: the records by the
+// values of dim, only those who consented when consent, in order (a bucket order of
+// analytics.go), at most limit values (0 for all).
+func (s *Reader) indexCountBy(ctx context.Context, f Filter, dim, order string, limit int, consent bool) ([]Bucket, error) {
+	d, ok := indexDims[dim]
+	if !ok {
+		return nil, fmt.Errorf("no index count for %s", dim)
+	}
+	if err := s.follower.Sync(ctx); err != nil {
+		return nil, err
+	}
+	out := buckets(s.index.Counts(indexQuery(f), []searchindex.Dimension{d}, consent)[0])
+	slices.SortFunc(out, func(a, b Bucket) int {
+		switch order {
+		case byValueDesc:
+			return searchindex.CompareValues(b.Value, a.Value)
+		case byValue:
+			return searchindex.CompareValues(a.Value, b.Value)
+		}
+		return cmp.Or(cmp.Compare(b.Count, a.Count), searchindex.CompareValues(a.Value, b.Value))
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// indexCountCases is countCases answered by the index: cases are the values of dim that are
+// conditions (contact, quality), each counted as the caller may see it.
+func (s *Reader) indexCountCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases map[string]string) (map[string]int, error) {
+	all, err := s.indexCountBy(ctx, f, dim, byValue, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	var consented []Bucket
+	if p.Role == auth.RoleViewer && alumni.CountsByConsent[dim] {
+		if consented, err = s.indexCountBy(ctx, f, dim, byValue, 0, true); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]int, len(cases))
+	for name := range cases {
+		from := all
+		if consented != nil && (dim != alumni.DimQuality || slices.Contains(alumni.ContactGaps, name)) {
+			from = consented
+		}
+		out[name] = 0
+		for _, b := range from {
+			if b.Value == name {
+				out[name] = b.Count
+			}
+		}
+	}
+	return out, nil
 }

@@ -100,7 +100,7 @@ func shapes() []shape {
 	facets := func(q searchindex.Query) func(*searchindex.Index) {
 		return func(x *searchindex.Index) {
 			x.Counts(q, []searchindex.Dimension{searchindex.DimClassYear, searchindex.DimProgram, searchindex.DimCountry,
-				searchindex.DimIndustry, searchindex.DimStatus}, nil)
+				searchindex.DimIndustry, searchindex.DimStatus}, false)
 			x.Count(q)
 		}
 	}
@@ -130,7 +130,7 @@ func shapes() []shape {
 		{"facets, country filter", facets(us)},
 		{"facets, industry + years", facets(industry)},
 		{"report employer+city, country filter", func(x *searchindex.Index) {
-			x.Counts(us, []searchindex.Dimension{searchindex.DimEmployer, searchindex.DimCity}, nil)
+			x.Counts(us, []searchindex.Dimension{searchindex.DimEmployer, searchindex.DimCity}, false)
 		}},
 	}
 }

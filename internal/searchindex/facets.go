@@ -4,8 +4,11 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/alumnid/alumnid/internal/alumni"
 )
 
 // Bucket is one value of a field and how many matching records have it.
@@ -27,31 +30,27 @@ const (
 	DimClassYear // the graduation years of the records' degrees (of the degrees meeting the degree filters)
 	DimProgram
 	DimFaculty
+	DimCreated // month of creation, YYYY-MM
+	DimUpdated // month of the last change, YYYY-MM
+	DimContact // how the record can be reached (alumni.DimContact)
+	DimQuality // what the record lacks (alumni.DimQuality)
 )
 
 // Counts returns, for each dimension, how many records matching q have each value (a record
-// counted once per value), restricted to the records of only when it is not nil (a viewer's
-// contact counts: those who consented).
-func (x *Index) Counts(q Query, dims []Dimension, only *roaring.Bitmap) [][]Bucket {
+// counted once per value); only the records that consented to the directory when
+// consentedOnly (a viewer's contact counts).
+func (x *Index) Counts(q Query, dims []Dimension, consentedOnly bool) [][]Bucket {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	set := x.match(q).set
+	if consentedOnly {
+		set.And(x.consent)
+	}
 	out := make([][]Bucket, len(dims))
 	for i, dim := range dims {
-		s := set
-		if only != nil {
-			s = roaring.And(set, only)
-		}
-		out[i] = x.count(s, dim, q)
+		out[i] = x.count(set, dim, q)
 	}
 	return out
-}
-
-// Consented returns the records that consented to the directory (for Counts' only).
-func (x *Index) Consented() *roaring.Bitmap {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.consent.Clone()
 }
 
 func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
@@ -67,6 +66,12 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 		v = x.employer
 	case DimStatus:
 		v = x.status
+	case DimCreated:
+		v = x.created
+	case DimUpdated:
+		v = x.updated
+	case DimContact, DimQuality:
+		return x.countFacts(set, map[Dimension]string{DimContact: alumni.DimContact, DimQuality: alumni.DimQuality}[dim])
 	case DimClassYear, DimProgram, DimFaculty:
 		if q.hasDegreeFilter() {
 			return x.countDegrees(set, dim, q)
@@ -151,6 +156,10 @@ func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket 
 			counts[d.Employer]++
 		case DimStatus:
 			counts[string(d.Status)]++
+		case DimCreated:
+			counts[month(d.CreatedAt)]++
+		case DimUpdated:
+			counts[month(d.UpdatedAt)]++
 		default:
 			for _, v := range degreeValues(d, dim, q) {
 				counts[v]++
@@ -163,6 +172,20 @@ func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket 
 		out = append(out, Bucket{v, c})
 	}
 	return merge(out)
+}
+
+// countFacts counts the records of set holding each value of the condition dimension dim.
+func (x *Index) countFacts(set *roaring.Bitmap, dim string) []Bucket {
+	var out []Bucket
+	for i, f := range facts {
+		if f.Dim != dim || x.fact[i] == nil {
+			continue
+		}
+		if c := set.AndCardinality(x.fact[i]); c > 0 {
+			out = append(out, Bucket{f.Value, int(c)}) //nolint:gosec // at most the number of records
+		}
+	}
+	return out
 }
 
 func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
@@ -197,9 +220,15 @@ func degreeValues(d *Doc, dim Dimension, q Query) []string {
 
 // Top returns the limit buckets with the most records (ties by value), or all when limit is 0.
 func Top(bs []Bucket, limit int) []Bucket {
-	slices.SortFunc(bs, func(a, b Bucket) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value)) })
+	slices.SortFunc(bs, func(a, b Bucket) int { return cmp.Or(cmp.Compare(b.Count, a.Count), CompareValues(a.Value, b.Value)) })
 	if limit > 0 && len(bs) > limit {
 		bs = bs[:limit]
 	}
 	return bs
+}
+
+// CompareValues orders values as the database's collation does (case and accents aside), then
+// as written.
+func CompareValues(a, b string) int {
+	return cmp.Or(strings.Compare(fold(a), fold(b)), strings.Compare(a, b))
 }

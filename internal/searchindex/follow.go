@@ -94,8 +94,15 @@ func (f *Follower) setSynced(t time.Time) {
 
 // Sync applies the changes committed before it was called: a caller that has just written
 // reads its write. Concurrent callers share one pass over the database: a caller waiting for
-// another's Sync that started after it was called returns without a pass of its own.
-func (f *Follower) Sync(ctx context.Context) error {
+// another's Sync that started after it was called returns without a pass of its own. A pass
+// made for a request reads at most requestBatches batches of changes: a backlog (a large
+// import, a bulk load) is left to Run, so that no request waits for it.
+func (f *Follower) Sync(ctx context.Context) error { return f.sync(ctx, requestBatches) }
+
+// requestBatches is how many batches of events, and of new keys, a pass for a request reads.
+const requestBatches = 1
+
+func (f *Follower) sync(ctx context.Context, batches int) error {
 	called := time.Now()
 	covered := func() bool {
 		f.syncedMu.RLock()
@@ -111,10 +118,13 @@ func (f *Follower) Sync(ctx context.Context) error {
 		return nil
 	}
 	began := time.Now()
-	if err := f.pass(ctx, began); err != nil {
+	complete, err := f.pass(ctx, began, batches)
+	if err != nil {
 		return err
 	}
-	f.setSynced(began)
+	if complete {
+		f.setSynced(began)
+	}
 	return nil
 }
 
@@ -128,21 +138,23 @@ func (f *Follower) Run(ctx context.Context, interval time.Duration, onError func
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := f.Sync(ctx); err != nil && ctx.Err() == nil && onError != nil {
+			if err := f.sync(ctx, 0); err != nil && ctx.Err() == nil && onError != nil {
 				onError(err)
 			}
 		}
 	}
 }
 
-// pass reads the new audit events and the new record keys and reads their records again.
-func (f *Follower) pass(ctx context.Context, now time.Time) error {
+// pass reads the new audit events and the new record keys and reads their records again, at
+// most batches batches of each (0: all). It reports whether it read all there was.
+func (f *Follower) pass(ctx context.Context, now time.Time, batches int) (bool, error) {
 	const batch = 5000
 	q := db.New(f.db)
-	for {
+	complete := true
+	for n := 1; ; n++ {
 		rows, err := q.ListAuditEntitiesAfter(ctx, db.ListAuditEntitiesAfterParams{After: f.after, Limit: batch})
 		if err != nil {
-			return fmt.Errorf("follow the audit trail: %w", err)
+			return false, fmt.Errorf("follow the audit trail: %w", err)
 		}
 		var publicIDs []string
 		for _, r := range rows {
@@ -151,7 +163,7 @@ func (f *Follower) pass(ctx context.Context, now time.Time) error {
 			}
 		}
 		if err := f.reload(ctx, publicIDs); err != nil {
-			return err
+			return false, err
 		}
 		for _, r := range rows {
 			f.seen[r.ID] = true
@@ -160,11 +172,16 @@ func (f *Follower) pass(ctx context.Context, now time.Time) error {
 		if len(rows) < batch {
 			break
 		}
+		if n == batches {
+			complete = false
+			break
+		}
 	}
 	if err := f.lookForLate(ctx, now); err != nil {
-		return err
+		return false, err
 	}
-	return f.loadNewKeys(ctx)
+	all, err := f.loadNewKeys(ctx, batches)
+	return complete && all, err
 }
 
 // lookForLate reads the records of the ids given up that have appeared since.
@@ -242,22 +259,29 @@ func (f *Follower) reload(ctx context.Context, publicIDs []string) error {
 	return nil
 }
 
-// loadNewKeys reads the records whose keys are above the highest read: inserted without an
-// audit event (a bulk load), or with one not reached yet.
-func (f *Follower) loadNewKeys(ctx context.Context) error {
+// loadNewKeys reads the records whose keys are above the highest read — inserted without an
+// audit event (a bulk load), or with one not reached yet — at most batches batches (0: all).
+// It reports whether it read them all.
+func (f *Follower) loadNewKeys(ctx context.Context, batches int) (bool, error) {
 	q := db.New(f.db)
-	for {
+	for n := 1; ; n++ {
 		rows, err := q.ReadAlumniAfter(ctx, db.ReadAlumniAfterParams{After: f.maxKey, Limit: loadBatch})
 		if err != nil {
-			return fmt.Errorf("read new alumni: %w", err)
+			return false, fmt.Errorf("read new alumni: %w", err)
 		}
 		if len(rows) == 0 {
-			return nil
+			return true, nil
 		}
 		if err := f.put(ctx, q, rows); err != nil {
-			return err
+			return false, err
 		}
 		f.maxKey = rows[len(rows)-1].ID
+		if len(rows) < loadBatch {
+			return true, nil
+		}
+		if n == batches {
+			return false, nil
+		}
 	}
 }
 

@@ -84,18 +84,28 @@ func TestFollowerSeesEveryChange(t *testing.T) {
 	}
 }
 
-// Records written without audit events (alumnid seed) are found by their keys.
+// Records written without audit events (alumnid seed) are found by their keys. A request's
+// Sync reads one batch of them; Run reads the rest.
 func TestFollowerFindsBulkLoads(t *testing.T) {
 	sqlDB, _ := apitest.OpenDatabase(t)
 	x, f := replica(t, sqlDB, searchindex.FollowConfig{})
-	if _, err := seed.Run(t.Context(), sqlDB, seed.Options{Count: 50, RandSeed: 1}); err != nil {
+	if _, err := seed.Run(t.Context(), sqlDB, seed.Options{Count: 12_000, RandSeed: 1, BatchSize: 2000}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if x.Len() != 50 {
-		t.Fatalf("%d records after the seed", x.Len())
+	if x.Len() != 5000 {
+		t.Fatalf("%d records after a request's sync, want one batch of 5,000", x.Len())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go f.Run(ctx, time.Millisecond, func(err error) { t.Error(err) })
+	for i := 0; x.Len() < 12_000; i++ {
+		if i == 1000 { // hang guard
+			t.Fatalf("%d records: Run never caught up", x.Len())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -9,6 +9,7 @@ package searchindex
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
@@ -42,6 +43,9 @@ type Doc struct {
 	Employer  string
 	Degrees   []Degree
 	Tags      []string
+	// Facts are the record's values of the report dimensions that are conditions (how it can
+	// be reached, what it lacks), one bit each (factBits).
+	Facts uint16
 	// terms are the record's index words: word id << 8 | kind << 4 | weight.
 	terms []uint32
 	// pending are the words of a doc NewDoc made, until Put gives them ids.
@@ -192,7 +196,9 @@ type Index struct {
 
 	all, deleted, consent, listed                  *roaring.Bitmap
 	country, city, industry, employer, status, tag *values
-	program, faculty, degree, year                 *values // records with a degree of that value
+	program, faculty, degree, year                 *values             // records with a degree of that value
+	fact                                           [16]*roaring.Bitmap // by bit of Doc.Facts
+	created, updated                               *values             // by month
 	withDegree                                     *roaring.Bitmap
 
 	byName, byYear, byUpdated *btree.BTreeG[*Doc]
@@ -210,6 +216,7 @@ func New() *Index {
 		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
 		program: newValues(), faculty: newValues(), degree: newValues(), year: newValues(), withDegree: roaring.New(),
+		created: newValues(), updated: newValues(),
 		byName:    btree.NewG(32, lessName),
 		byYear:    btree.NewG(32, lessYear),
 		byUpdated: btree.NewG(32, lessUpdated),
@@ -249,10 +256,33 @@ func (x *Index) NewDoc(key uint32, a alumni.Alumnus) *Doc {
 	if len(a.Tags) > 0 {
 		d.Tags = slices.Clone(a.Tags)
 	}
-	terms := alumni.Terms(a.Fields)
-	d.pending = terms
+	for _, v := range alumni.StatValues(a.Fields, a.CreatedAt, a.UpdatedAt) {
+		d.Facts |= factBits[v]
+	}
+	d.pending = alumni.Terms(a.Fields)
 	return d
 }
+
+// facts are the values of the condition dimensions (alumni.StatValues), each a bit of
+// Doc.Facts.
+var facts = []alumni.DimValue{
+	{Dim: alumni.DimContact, Value: "email"}, {Dim: alumni.DimContact, Value: "mail"},
+	{Dim: alumni.DimContact, Value: "phone"}, {Dim: alumni.DimContact, Value: "sms"},
+	{Dim: alumni.DimContact, Value: "none"},
+	{Dim: alumni.DimQuality, Value: "missing_email"}, {Dim: alumni.DimQuality, Value: "no_employment"},
+	{Dim: alumni.DimQuality, Value: "no_degree"}, {Dim: alumni.DimQuality, Value: "no_address"},
+}
+
+var factBits = func() map[alumni.DimValue]uint16 {
+	m := make(map[alumni.DimValue]uint16, len(facts))
+	for i, f := range facts {
+		m[f] = 1 << i
+	}
+	return m
+}()
+
+// month is the YYYY-MM of Unix nanoseconds t, in UTC (the created and updated dimensions).
+func month(t int64) string { return time.Unix(0, t).UTC().Format("2006-01") }
 
 // Put adds docs to the index, replacing the records' earlier versions.
 func (x *Index) Put(docs ...*Doc) {
@@ -342,6 +372,16 @@ func (x *Index) add(d *Doc) {
 	if len(d.Degrees) > 0 {
 		x.withDegree.Add(k)
 	}
+	for i := range facts {
+		if d.Facts&(1<<i) != 0 {
+			if x.fact[i] == nil {
+				x.fact[i] = roaring.New()
+			}
+			x.fact[i].Add(k)
+		}
+	}
+	x.created.add(month(d.CreatedAt), k)
+	x.updated.add(month(d.UpdatedAt), k)
 	for _, t := range d.terms {
 		id, kind, weight := unpackTerm(t)
 		x.words[id].ps.add(kind, weight, k)
@@ -379,6 +419,13 @@ func (x *Index) remove(d *Doc) {
 		x.degree.remove(g.Degree, k)
 		x.year.remove(yearKey(g.Year), k)
 	}
+	for _, bm := range x.fact {
+		if bm != nil {
+			bm.Remove(k)
+		}
+	}
+	x.created.remove(month(d.CreatedAt), k)
+	x.updated.remove(month(d.UpdatedAt), k)
 	for _, t := range d.terms {
 		id, kind, weight := unpackTerm(t)
 		x.words[id].ps.remove(kind, weight, k)

@@ -309,6 +309,13 @@ func (x *Index) filterDocs(set *roaring.Bitmap, keep func(*Doc) bool) {
 	set.AndNot(drop)
 }
 
+// Keys returns the keys of the records matching q, in ascending order.
+func (x *Index) Keys(q Query) []uint32 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.match(q).set.ToArray()
+}
+
 // Count returns how many records match q.
 func (x *Index) Count(q Query) int {
 	x.mu.RLock()
