@@ -26,13 +26,13 @@ func (s *Reader) SetIndex(x *searchindex.Index, f *searchindex.Follower) {
 }
 
 // indexPosition is the cursor of a page read from the index: the sort values of its last
-// record (the names as collation keys).
+// record.
 type indexPosition struct {
 	Score     int       `json:"s,omitempty"`
 	ClassYear int       `json:"y,omitempty"`
 	UpdatedAt time.Time `json:"u,omitzero"`
-	LastKey   []byte    `json:"l,omitempty"`
-	FirstKey  []byte    `json:"f,omitempty"`
+	LastName  string    `json:"l,omitempty"`
+	FirstName string    `json:"f,omitempty"`
 	PublicID  string    `json:"p"`
 }
 
@@ -81,7 +81,7 @@ func (s *Reader) indexRows(ctx context.Context, p auth.Principal, f *Filter, sor
 			return nil, "", page.Invalid()
 		}
 		after = &searchindex.Position{Score: c.Score, ClassYear: c.ClassYear, UpdatedAt: c.UpdatedAt,
-			LastKey: c.LastKey, FirstKey: c.FirstKey, PublicID: c.PublicID}
+			LastName: c.LastName, FirstName: c.FirstName, PublicID: c.PublicID}
 	}
 	if err := s.follower.Sync(ctx); err != nil {
 		return nil, "", err
@@ -99,11 +99,11 @@ func (s *Reader) indexRows(ctx context.Context, p auth.Principal, f *Filter, sor
 	pos := indexPosition{PublicID: last.PublicID}
 	switch order {
 	case searchindex.ByRelevance:
-		pos.Score, pos.LastKey, pos.FirstKey = last.Score, last.LastKey, last.FirstKey
+		pos.Score, pos.LastName, pos.FirstName = last.Score, last.LastName, last.FirstName
 	case searchindex.ByName:
-		pos.LastKey, pos.FirstKey = last.LastKey, last.FirstKey
+		pos.LastName, pos.FirstName = last.LastName, last.FirstName
 	case searchindex.ByYear:
-		pos.ClassYear, pos.LastKey, pos.FirstKey = last.ClassYear, last.LastKey, last.FirstKey
+		pos.ClassYear, pos.LastName, pos.FirstName = last.ClassYear, last.LastName, last.FirstName
 	case searchindex.ByUpdated:
 		pos.UpdatedAt = last.UpdatedAt
 	}

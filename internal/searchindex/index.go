@@ -33,6 +33,8 @@ type Doc struct {
 	Consent   bool
 	Status    alumni.Status
 	PublicID  string
+	LastName  string // interned, as are the first names
+	FirstName string
 	LastKey   []byte // collation keys of the last and first name (one allocation)
 	FirstKey  []byte
 	UpdatedAt int64 // Unix nanoseconds
@@ -242,7 +244,8 @@ func (x *Index) NewDoc(key uint32, a alumni.Alumnus) *Doc {
 	keys = slices.Clip(slices.Clone(keys))
 	x.colMu.Unlock()
 	d := &Doc{
-		Key: key, PublicID: a.ID, LastKey: keys[:n:n], FirstKey: keys[n:], ClassYear: a.ClassYear(),
+		Key: key, PublicID: a.ID, LastName: a.LastName, FirstName: a.FirstName,
+		LastKey: keys[:n:n], FirstKey: keys[n:], ClassYear: a.ClassYear(),
 		UpdatedAt: unixNano(a.UpdatedAt), CreatedAt: unixNano(a.CreatedAt), Deleted: a.DeletedAt != nil,
 		Consent: a.DirectoryConsent, Status: a.Status, Country: a.Address.Country, City: a.Address.City,
 		Industry: a.Employment.Industry, Employer: a.Employment.Employer,
@@ -284,6 +287,15 @@ var factBits = func() map[alumni.DimValue]uint16 {
 // month is the YYYY-MM of Unix nanoseconds t, in UTC (the created and updated dimensions).
 func month(t int64) string { return time.Unix(0, t).UTC().Format("2006-01") }
 
+// nameKeys returns the collation keys of a last and a first name.
+func (x *Index) nameKeys(last, first string) ([]byte, []byte) {
+	x.colMu.Lock()
+	defer x.colMu.Unlock()
+	var buf collate.Buffer
+	l := slices.Clone(x.collator.KeyFromString(&buf, last))
+	return l, slices.Clone(x.collator.KeyFromString(&buf, first))
+}
+
 // Put adds docs to the index, replacing the records' earlier versions.
 func (x *Index) Put(docs ...*Doc) {
 	x.mu.Lock()
@@ -321,6 +333,7 @@ func (x *Index) intern(v string) string {
 func (x *Index) add(d *Doc) {
 	k := d.Key
 	d.Status = alumni.Status(x.intern(string(d.Status)))
+	d.LastName, d.FirstName = x.intern(d.LastName), x.intern(d.FirstName)
 	d.Country, d.City, d.Industry, d.Employer = x.intern(d.Country), x.intern(d.City), x.intern(d.Industry), x.intern(d.Employer)
 	for i := range d.Degrees {
 		g := &d.Degrees[i]

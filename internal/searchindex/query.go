@@ -52,8 +52,8 @@ type Position struct {
 	Score     int
 	ClassYear int
 	UpdatedAt time.Time
-	LastKey   []byte
-	FirstKey  []byte
+	LastName  string
+	FirstName string
 	PublicID  string
 }
 
@@ -359,7 +359,8 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 	}
 	var pivot *Doc
 	if after != nil {
-		pivot = &Doc{PublicID: after.PublicID, LastKey: after.LastKey, FirstKey: after.FirstKey,
+		last, first := x.nameKeys(after.LastName, after.FirstName)
+		pivot = &Doc{PublicID: after.PublicID, LastKey: last, FirstKey: first,
 			ClassYear: after.ClassYear, UpdatedAt: unixNano(after.UpdatedAt)}
 	}
 	total := uint64(len(x.docs))
@@ -422,7 +423,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 
 func hit(d *Doc, score int) Hit {
 	return Hit{Key: d.Key, Position: Position{Score: score, ClassYear: d.ClassYear, UpdatedAt: time.Unix(0, d.UpdatedAt).UTC(),
-		LastKey: d.LastKey, FirstKey: d.FirstKey, PublicID: d.PublicID}}
+		LastName: d.LastName, FirstName: d.FirstName, PublicID: d.PublicID}}
 }
 
 // docHeap keeps the best limit records seen: its root is the worst of them.

@@ -26,7 +26,7 @@ export type ListAlumniParams = {
 /**
  * The `nextCursor` of the previous page. Only valid with the same filters.
  * @minLength 1
- * @maxLength 1024
+ * @maxLength 2048
  */
 cursor?: CursorParameter;
 /**

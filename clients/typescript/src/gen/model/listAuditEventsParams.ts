@@ -11,7 +11,7 @@ export type ListAuditEventsParams = {
 /**
  * The `nextCursor` of the previous page. Only valid with the same filters.
  * @minLength 1
- * @maxLength 1024
+ * @maxLength 2048
  */
 cursor?: CursorParameter;
 /**

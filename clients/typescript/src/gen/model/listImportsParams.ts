@@ -9,7 +9,7 @@ export type ListImportsParams = {
 /**
  * The `nextCursor` of the previous page. Only valid with the same filters.
  * @minLength 1
- * @maxLength 1024
+ * @maxLength 2048
  */
 cursor?: CursorParameter;
 /**

@@ -10,7 +10,7 @@ export type ListUsersParams = {
 /**
  * The `nextCursor` of the previous page. Only valid with the same filters.
  * @minLength 1
- * @maxLength 1024
+ * @maxLength 2048
  */
 cursor?: CursorParameter;
 /**
