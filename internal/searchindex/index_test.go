@@ -480,3 +480,29 @@ func TestTypos(t *testing.T) {
 		}
 	}
 }
+
+// Matches that cluster far along the order — a last name, in name order — are found by sorting
+// them once walking the order has visited more than it should.
+func TestClusteredMatches(t *testing.T) {
+	var records []alumni.Alumnus
+	for i := range 30_000 {
+		last := fmt.Sprintf("Adams%05d", i)
+		if i%30 == 0 {
+			last = "Zwolinski"
+		}
+		records = append(records, person(fmt.Sprintf("F%05d", 30_000-i), last))
+	}
+	x := build(records...)
+	for _, order := range []searchindex.Order{searchindex.ByName, searchindex.ByRelevance} {
+		hits := x.Page(searchindex.Query{Words: []string{"zwolinski"}, Kinds: office}, order, false, nil, 25)
+		if len(hits) != 25 {
+			t.Fatalf("order %d: %d hits", order, len(hits))
+		}
+		for i, h := range hits {
+			// The Zwolinskis (every 30th record) in first-name order: F00030 first.
+			if want := fmt.Sprintf("F%05d", 30*(i+1)); h.LastName != "Zwolinski" || h.FirstName != want {
+				t.Fatalf("order %d, hit %d: %s %s, want %s Zwolinski", order, i, h.FirstName, h.LastName, want)
+			}
+		}
+	}
+}

@@ -365,9 +365,17 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 	}
 	total := uint64(len(x.docs))
 	var out []Hit
-	// Walking visits about limit·total/n records; sorting reads n. Walk when that is fewer.
-	if uint64(max(limit, 0)+1)*total/n < n {
+	// Walking visits about limit·total/n records when the matches are spread over the order;
+	// sorting reads n. Walk when that is fewer — but matches may cluster far along the order
+	// (a last name, in name order): a walk that has visited several times what it should have
+	// stops, and the matches are sorted after all.
+	if expected := uint64(max(limit, 0)+1) * total / n; expected < n {
+		budget, visited, gaveUp := 4*expected+1000, uint64(0), false
 		visit := func(d *Doc) bool {
+			if visited++; visited > budget {
+				gaveUp = true
+				return false
+			}
 			if pivot != nil && !less(pivot, d) && !less(d, pivot) {
 				return true // the record the page before ended with
 			}
@@ -386,7 +394,10 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 		default:
 			tree.DescendLessOrEqual(pivot, visit)
 		}
-		return out
+		if !gaveUp {
+			return out
+		}
+		out = out[:0]
 	}
 	h := &docHeap{less: less, desc: desc}
 	it := set.Iterator()
