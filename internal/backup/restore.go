@@ -258,6 +258,16 @@ func execBatches(ctx context.Context, sqlDB *sql.DB, batches <-chan batch, txRow
 	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 0, unique_checks = 0"); err != nil {
 		return fmt.Errorf("disable the load's checks: %w", err)
 	}
+	// failed is err, or the cancellation when the restore was cancelled meanwhile (another
+	// worker failed, or the caller gave up): database/sql then rolls back the transaction
+	// itself, and its "transaction has already been committed or rolled back" must not be
+	// taken for the cause.
+	failed := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
 	var tx *sql.Tx
 	inTx := 0
 	commit := func() error {
@@ -267,7 +277,7 @@ func execBatches(ctx context.Context, sqlDB *sql.DB, batches <-chan batch, txRow
 		err := tx.Commit()
 		tx, inTx = nil, 0
 		if err != nil {
-			return fmt.Errorf("commit: %w", err)
+			return failed(fmt.Errorf("commit: %w", err))
 		}
 		return nil
 	}
@@ -284,7 +294,7 @@ func execBatches(ctx context.Context, sqlDB *sql.DB, batches <-chan batch, txRow
 			}
 		}
 		if _, err := tx.ExecContext(ctx, b.sql, b.args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", b.table, err)
+			return failed(fmt.Errorf("insert into %s: %w", b.table, err))
 		}
 		if inTx += b.rows; inTx >= txRows {
 			if err := commit(); err != nil {
