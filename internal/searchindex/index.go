@@ -204,9 +204,6 @@ type Index struct {
 	withDegree                                     *roaring.Bitmap
 
 	byName, byYear, byUpdated *btree.BTreeG[*Doc]
-
-	collator *collate.Collator
-	colMu    sync.Mutex // the collator keeps a buffer
 }
 
 // New returns an empty index.
@@ -222,7 +219,6 @@ func New() *Index {
 		byName:    btree.NewG(32, lessName),
 		byYear:    btree.NewG(32, lessYear),
 		byUpdated: btree.NewG(32, lessUpdated),
-		collator:  collate.New(language.Und, collate.Loose),
 	}
 }
 
@@ -236,16 +232,10 @@ func (x *Index) Len() int {
 // NewDoc returns the doc of record a with internal key key. It may run concurrently with
 // other calls of NewDoc, not with Put or Remove.
 func (x *Index) NewDoc(key uint32, a alumni.Alumnus) *Doc {
-	x.colMu.Lock()
-	var buf collate.Buffer
-	last := x.collator.KeyFromString(&buf, a.LastName)
-	n := len(last)
-	keys := append(slices.Clip(last), x.collator.KeyFromString(&buf, a.FirstName)...)
-	keys = slices.Clip(slices.Clone(keys))
-	x.colMu.Unlock()
+	lastKey, firstKey := nameKeys(a.LastName, a.FirstName)
 	d := &Doc{
 		Key: key, PublicID: a.ID, LastName: a.LastName, FirstName: a.FirstName,
-		LastKey: keys[:n:n], FirstKey: keys[n:], ClassYear: a.ClassYear(),
+		LastKey: lastKey, FirstKey: firstKey, ClassYear: a.ClassYear(),
 		UpdatedAt: unixNano(a.UpdatedAt), CreatedAt: unixNano(a.CreatedAt), Deleted: a.DeletedAt != nil,
 		Consent: a.DirectoryConsent, Status: a.Status, Country: a.Address.Country, City: a.Address.City,
 		Industry: a.Employment.Industry, Employer: a.Employment.Employer,
@@ -287,13 +277,16 @@ var factBits = func() map[alumni.DimValue]uint16 {
 // month is the YYYY-MM of Unix nanoseconds t, in UTC (the created and updated dimensions).
 func month(t int64) string { return time.Unix(0, t).UTC().Format("2006-01") }
 
-// nameKeys returns the collation keys of a last and a first name.
-func (x *Index) nameKeys(last, first string) ([]byte, []byte) {
-	x.colMu.Lock()
-	defer x.colMu.Unlock()
+// nameKeys returns the collation keys of a last and a first name (one allocation), with the
+// collator that fold uses.
+func nameKeys(last, first string) ([]byte, []byte) {
+	folder.Lock()
+	defer folder.Unlock()
 	var buf collate.Buffer
-	l := slices.Clone(x.collator.KeyFromString(&buf, last))
-	return l, slices.Clone(x.collator.KeyFromString(&buf, first))
+	l := folder.c.KeyFromString(&buf, last)
+	n := len(l)
+	keys := slices.Clone(append(slices.Clip(l), folder.c.KeyFromString(&buf, first)...))
+	return keys[:n:n], keys[n:]
 }
 
 // Put adds docs to the index, replacing the records' earlier versions.

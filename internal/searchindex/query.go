@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
@@ -97,7 +98,7 @@ func (x *Index) wordTiers(w string, allowed []bool) []tier {
 	if id, ok := x.wordIDs[w]; ok {
 		add(&x.words[id].ps, 1)
 	}
-	n := runeCount(w)
+	n := utf8.RuneCountInString(w)
 	if n <= maxPrefix {
 		add(x.prefixes[w], 0)
 	} else {
@@ -136,14 +137,6 @@ func (x *Index) wordTiers(w string, allowed []bool) []tier {
 		out = append(out, tier{s, bm})
 	}
 	return out
-}
-
-func runeCount(s string) int {
-	n := 0
-	for range s {
-		n++
-	}
-	return n
 }
 
 // wordsWithPrefix returns the indexed words starting with p.
@@ -359,7 +352,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 	}
 	var pivot *Doc
 	if after != nil {
-		last, first := x.nameKeys(after.LastName, after.FirstName)
+		last, first := nameKeys(after.LastName, after.FirstName)
 		pivot = &Doc{PublicID: after.PublicID, LastKey: last, FirstKey: first,
 			ClassYear: after.ClassYear, UpdatedAt: unixNano(after.UpdatedAt)}
 	}
