@@ -29,13 +29,28 @@ import (
 // EventsPath is where the events WebSocket is served.
 const EventsPath = "/api/v1/events"
 
-// Timings of an events connection; variables so that tests can shorten them.
-var (
-	eventsAuthTimeout    = 10 * time.Second // for the first message
-	eventsWriteTimeout   = 10 * time.Second // for each message and ping
-	eventsPingInterval   = 30 * time.Second
-	eventsSessionRecheck = 30 * time.Second // how often the session is checked again
-)
+// EventsTimings are the timings of an events connection; a zero field takes its default.
+type EventsTimings struct {
+	AuthTimeout    time.Duration // for the first message (10 s)
+	WriteTimeout   time.Duration // for each message and ping (10 s)
+	PingInterval   time.Duration // 30 s
+	SessionRecheck time.Duration // how often the session is checked again (30 s)
+}
+
+func (t EventsTimings) withDefaults() EventsTimings {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	return EventsTimings{
+		AuthTimeout:    or(t.AuthTimeout, 10*time.Second),
+		WriteTimeout:   or(t.WriteTimeout, 10*time.Second),
+		PingInterval:   or(t.PingInterval, 30*time.Second),
+		SessionRecheck: or(t.SessionRecheck, 30*time.Second),
+	}
+}
 
 // eventsReadLimit bounds a client's message (an access token and an id).
 const eventsReadLimit = 8 << 10
@@ -45,6 +60,7 @@ type eventsHandler struct {
 	auth    *auth.Service
 	origins []string
 	log     *slog.Logger
+	timings EventsTimings
 }
 
 func isEvents(c echo.Context) bool { return c.Request().URL.Path == EventsPath }
@@ -144,7 +160,7 @@ func (h eventsHandler) run(ctx context.Context, conn *websocket.Conn) {
 
 	// The first message, within its deadline. (A deadline on the read itself would cut the
 	// connection without telling the client why.)
-	deadline := time.NewTimer(eventsAuthTimeout)
+	deadline := time.NewTimer(h.timings.AuthTimeout)
 	var first message
 	select {
 	case first = <-msgs:
@@ -183,7 +199,7 @@ func (h eventsHandler) run(ctx context.Context, conn *websocket.Conn) {
 	defer sub.Close()
 
 	write := func(e api.Event) error {
-		wctx, wcancel := context.WithTimeout(ctx, eventsWriteTimeout)
+		wctx, wcancel := context.WithTimeout(ctx, h.timings.WriteTimeout)
 		defer wcancel()
 		return wsjson.Write(wctx, conn, e)
 	}
@@ -203,9 +219,9 @@ func (h eventsHandler) run(ctx context.Context, conn *websocket.Conn) {
 
 	expiry := time.NewTimer(time.Until(p.TokenExpiresAt))
 	defer expiry.Stop()
-	recheck := time.NewTicker(eventsSessionRecheck)
+	recheck := time.NewTicker(h.timings.SessionRecheck)
 	defer recheck.Stop()
-	ping := time.NewTicker(eventsPingInterval)
+	ping := time.NewTicker(h.timings.PingInterval)
 	defer ping.Stop()
 	for {
 		select {
@@ -250,7 +266,7 @@ func (h eventsHandler) run(ctx context.Context, conn *websocket.Conn) {
 				return
 			}
 		case <-ping.C:
-			pctx, pcancel := context.WithTimeout(ctx, eventsWriteTimeout)
+			pctx, pcancel := context.WithTimeout(ctx, h.timings.WriteTimeout)
 			err := conn.Ping(pctx)
 			pcancel()
 			if err != nil {

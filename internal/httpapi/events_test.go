@@ -232,9 +232,9 @@ func newServerNoParallel(t *testing.T) *apitest.Server {
 
 // Refused connections: no WebSocket, a foreign origin, no or a bad token, bad messages.
 func TestEventsRefused(t *testing.T) {
-	restore := httpapi.SetEventsTimings(300*time.Millisecond, time.Second, time.Minute, time.Minute)
-	t.Cleanup(restore)
-	s := apitest.NewServer(t, apitest.DefaultConfig())
+	cfg := apitest.DefaultConfig()
+	cfg.Events = httpapi.EventsTimings{AuthTimeout: 300 * time.Millisecond, WriteTimeout: time.Second}
+	s := apitest.NewServer(t, cfg)
 
 	t.Run("plain GET", func(t *testing.T) {
 		assertProblem(t, s.Anon.Get(httpapi.EventsPath, nil), http.StatusBadRequest, "")
@@ -289,9 +289,9 @@ func TestEventsRefused(t *testing.T) {
 
 // The socket closes when the session ends, and when the token expires unless renewed.
 func TestEventsSessionEnds(t *testing.T) {
-	restore := httpapi.SetEventsTimings(time.Second, time.Second, time.Minute, 100*time.Millisecond)
-	t.Cleanup(restore)
-	s := apitest.NewServer(t, apitest.DefaultConfig())
+	cfg := apitest.DefaultConfig()
+	cfg.Events = httpapi.EventsTimings{AuthTimeout: time.Second, WriteTimeout: time.Second, SessionRecheck: 100 * time.Millisecond}
+	s := apitest.NewServer(t, cfg)
 
 	c := s.As(t, auth.RoleStaff)
 	sub, _ := s.Subscribe(t, c.Token(), "")

@@ -51,6 +51,8 @@ type Config struct {
 	// bear it (Authorization: Bearer …). Without it /metrics is not served here; the
 	// operator serves metrics on a separate address instead, or not at all.
 	MetricsToken string
+	// Events are the timings of an events connection (zero values: the defaults).
+	Events EventsTimings
 }
 
 // Server implements every operation of the contract by embedding one handler set per resource.
@@ -149,7 +151,7 @@ func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 		importHandlers: importHandlers{imports: d.Imports},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
-	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log}.serve)
+	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log, timings: cfg.Events.withDefaults()}.serve)
 
 	health := healthChecks{db: d.DB, search: d.Search}
 	e.GET("/healthz", health.live)
