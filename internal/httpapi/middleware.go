@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/searchindex"
 )
 
 // validRequestID accepts the ids load balancers and tracing systems send; anything else is
@@ -31,6 +32,9 @@ func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		ctx := context.WithValue(c.Request().Context(), requestIDKey{}, id)
+		// The request reads the writes committed before it arrived, and its reads of the
+		// search index share one sync.
+		ctx = searchindex.AsOf(ctx, time.Now())
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}

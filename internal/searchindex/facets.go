@@ -139,7 +139,7 @@ func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket 
 	counts := map[string]int{}
 	it := set.Iterator()
 	for it.HasNext() {
-		d := x.docs[it.Next()]
+		d := x.docs.get(it.Next())
 		if d == nil {
 			continue
 		}

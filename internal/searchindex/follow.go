@@ -97,13 +97,27 @@ func (f *Follower) setSynced(t time.Time) {
 // another's Sync that started after it was called returns without a pass of its own. A pass
 // made for a request reads at most requestBatches batches of changes: a backlog (a large
 // import, a bulk load) is left to Run, so that no request waits for it.
+//
+// A context marked by AsOf syncs to that moment instead of the call's: the several reads of
+// one request then share a single pass.
 func (f *Follower) Sync(ctx context.Context) error { return f.sync(ctx, requestBatches) }
+
+type asOfKey struct{}
+
+// AsOf returns ctx marked so that Sync(ctx) applies the changes committed before t (a request's
+// arrival) rather than before the call.
+func AsOf(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, asOfKey{}, t)
+}
 
 // requestBatches is how many batches of events, and of new keys, a pass for a request reads.
 const requestBatches = 1
 
 func (f *Follower) sync(ctx context.Context, batches int) error {
-	called := time.Now()
+	called, ok := ctx.Value(asOfKey{}).(time.Time)
+	if !ok {
+		called = time.Now()
+	}
 	covered := func() bool {
 		f.syncedMu.RLock()
 		defer f.syncedMu.RUnlock()

@@ -192,3 +192,32 @@ func TestSyncConcurrently(t *testing.T) {
 		t.Fatalf("%d of 8", n)
 	}
 }
+
+// The reads of one request share a sync: a context marked with the request's arrival does not
+// sync again for a write committed after it, a context marked later does.
+func TestSyncAsOfRequestArrival(t *testing.T) {
+	sqlDB, _ := apitest.OpenDatabase(t)
+	store := alumni.NewStore(sqlDB)
+	x, f := replica(t, sqlDB, searchindex.FollowConfig{})
+
+	arrived := searchindex.AsOf(t.Context(), time.Now())
+	if err := f.Sync(arrived); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(t.Context(), alumni.NewRecord{Fields: alumni.Fields{FirstName: "Ada", LastName: "Lovelace"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(arrived); err != nil {
+		t.Fatal(err)
+	}
+	q := searchindex.Query{Words: []string{"lovelace"}, Kinds: office}
+	if n := x.Count(q); n != 0 {
+		t.Fatalf("the request's second read synced again: %d found", n)
+	}
+	if err := f.Sync(searchindex.AsOf(t.Context(), time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if n := x.Count(q); n != 1 {
+		t.Fatalf("a later request does not read the write: %d found", n)
+	}
+}

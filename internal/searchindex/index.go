@@ -188,7 +188,7 @@ func fold(s string) string {
 // read lock, changes take the write lock.
 type Index struct {
 	mu   sync.RWMutex
-	docs map[uint32]*Doc
+	docs docTable
 
 	wordIDs  map[string]uint32     // each word's id: its place in words
 	words    []word                // by id
@@ -209,8 +209,7 @@ type Index struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		docs:    map[uint32]*Doc{},
-		wordIDs: map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
+				wordIDs: map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
 		interned: map[string]string{},
 		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
@@ -226,7 +225,7 @@ func New() *Index {
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.docs)
+	return x.docs.len()
 }
 
 // NewDoc returns the doc of record a with internal key key. It may run concurrently with
@@ -294,7 +293,7 @@ func (x *Index) Put(docs ...*Doc) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, d := range docs {
-		if old := x.docs[d.Key]; old != nil {
+		if old := x.docs.get(d.Key); old != nil {
 			x.remove(old)
 		}
 		x.add(d)
@@ -306,7 +305,7 @@ func (x *Index) Remove(keys ...uint32) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, k := range keys {
-		if old := x.docs[k]; old != nil {
+		if old := x.docs.get(k); old != nil {
 			x.remove(old)
 		}
 	}
@@ -350,7 +349,7 @@ func (x *Index) add(d *Doc) {
 		d.pending = nil
 	}
 
-	x.docs[k] = d
+	x.docs.put(d)
 	x.all.Add(k)
 	if d.Deleted {
 		x.deleted.Add(k)
@@ -407,7 +406,7 @@ func (x *Index) add(d *Doc) {
 
 func (x *Index) remove(d *Doc) {
 	k := d.Key
-	delete(x.docs, k)
+	x.docs.delete(k)
 	for _, bm := range []*roaring.Bitmap{x.all, x.deleted, x.consent, x.listed, x.withDegree} {
 		bm.Remove(k)
 	}

@@ -295,7 +295,7 @@ func (x *Index) filterDocs(set *roaring.Bitmap, keep func(*Doc) bool) {
 	it := set.Iterator()
 	for it.HasNext() {
 		k := it.Next()
-		if d := x.docs[k]; d == nil || !keep(d) {
+		if d := x.docs.get(k); d == nil || !keep(d) {
 			drop.Add(k)
 		}
 	}
@@ -347,7 +347,7 @@ func (x *Index) Page(q Query, o Order, desc bool, after *Position, limit int) []
 // set when it is small.
 func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less func(a, b *Doc) bool, desc bool, after *Position, limit, score int) []Hit {
 	n := set.GetCardinality()
-	if n == 0 {
+	if n == 0 || limit <= 0 {
 		return nil
 	}
 	var pivot *Doc
@@ -356,7 +356,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 		pivot = &Doc{PublicID: after.PublicID, LastKey: last, FirstKey: first,
 			ClassYear: after.ClassYear, UpdatedAt: unixNano(after.UpdatedAt)}
 	}
-	total := uint64(len(x.docs))
+	total := uint64(x.docs.len())
 	var out []Hit
 	// Walking visits about limit·total/n records when the matches are spread over the order;
 	// sorting reads n. Walk when that is fewer — but matches may cluster far along the order
@@ -393,20 +393,44 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 		out = out[:0]
 	}
 	h := &docHeap{less: less, desc: desc}
-	it := set.Iterator()
-	for it.HasNext() {
-		d := x.docs[it.Next()]
-		if d == nil {
-			continue
-		}
-		if pivot != nil && (desc && !less(d, pivot) || !desc && !less(pivot, d)) {
-			continue
-		}
-		if h.Len() < limit {
-			heap.Push(h, d)
-		} else if h.before(d, h.docs[0]) {
-			h.docs[0] = d
-			heap.Fix(h, 0)
+	// In name order, the abbreviated keys decide most comparisons without reading a doc.
+	named := tree == x.byName
+	var pivotName, rootName uint64
+	if pivot != nil {
+		pivotName = nameAbbrev(pivot)
+	}
+	keys := make([]uint32, 512)
+	it := set.ManyIterator()
+	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
+		for _, k := range keys[:n] {
+			s := x.docs.slot(k)
+			if s == nil || s.doc == nil {
+				continue
+			}
+			if named {
+				if pivot != nil && (desc && s.name > pivotName || !desc && s.name < pivotName) {
+					continue // before the pivot
+				}
+				if h.Len() == limit && (desc && s.name < rootName || !desc && s.name > rootName) {
+					continue // after the worst kept
+				}
+			}
+			d := s.doc
+			if pivot != nil && (desc && !less(d, pivot) || !desc && !less(pivot, d)) {
+				continue
+			}
+			switch {
+			case h.Len() < limit:
+				heap.Push(h, d)
+			case h.before(d, h.docs[0]):
+				h.docs[0] = d
+				heap.Fix(h, 0)
+			default:
+				continue
+			}
+			if h.Len() == limit {
+				rootName = nameAbbrev(h.docs[0])
+			}
 		}
 	}
 	docs := h.docs
@@ -455,29 +479,59 @@ func (h *docHeap) Pop() any {
 
 // relevancePage returns the page of m in relevance order: score (the sum of the words'
 // scores) descending, then name.
-func (x *Index) relevancePage(m match, after *Position, limit int) []Hit {
-	// The records by total score.
+// scoresByCombination returns the records of m by total score, the sum of one tier per word (a
+// word's tiers are disjoint): the records of a score are the union, over the combinations of
+// tiers adding up to it, of their intersections.
+func scoresByCombination(m match) map[int]*roaring.Bitmap {
 	byScore := map[int]*roaring.Bitmap{}
-	if len(m.tiers) == 1 {
-		for _, t := range m.tiers[0] {
-			byScore[t.score] = roaring.And(t.bm, m.set)
+	var walk func(i int, set *roaring.Bitmap, sum int)
+	walk = func(i int, set *roaring.Bitmap, sum int) {
+		if i == len(m.tiers) {
+			if byScore[sum] == nil {
+				byScore[sum] = set
+			} else {
+				byScore[sum].Or(set)
+			}
+			return
 		}
+		for _, t := range m.tiers[i] {
+			if next := roaring.And(set, t.bm); !next.IsEmpty() {
+				walk(i+1, next, sum+t.score)
+			}
+		}
+	}
+	walk(0, m.set, 0)
+	return byScore
+}
+
+// scoresByRecord returns what scoresByCombination does by adding up each record's scores, for
+// queries of so many words and tiers that the combinations would cost more.
+func scoresByRecord(m match) map[int]*roaring.Bitmap {
+	scores := map[uint32]int{}
+	for _, ts := range m.tiers {
+		for _, t := range ts {
+			it := roaring.And(t.bm, m.set).Iterator()
+			for it.HasNext() {
+				scores[it.Next()] += t.score
+			}
+		}
+	}
+	byScore := map[int]*roaring.Bitmap{}
+	for k, s := range scores {
+		if byScore[s] == nil {
+			byScore[s] = roaring.New()
+		}
+		byScore[s].Add(k)
+	}
+	return byScore
+}
+
+func (x *Index) relevancePage(m match, after *Position, limit int) []Hit {
+	var byScore map[int]*roaring.Bitmap
+	if combinations(m.tiers) <= maxCombinations {
+		byScore = scoresByCombination(m)
 	} else {
-		scores := map[uint32]int{}
-		for _, ts := range m.tiers {
-			for _, t := range ts {
-				it := roaring.And(t.bm, m.set).Iterator()
-				for it.HasNext() {
-					scores[it.Next()] += t.score
-				}
-			}
-		}
-		for k, s := range scores {
-			if byScore[s] == nil {
-				byScore[s] = roaring.New()
-			}
-			byScore[s].Add(k)
-		}
+		byScore = scoresByRecord(m)
 	}
 	order := make([]int, 0, len(byScore))
 	for s := range byScore {
@@ -500,6 +554,21 @@ func (x *Index) relevancePage(m match, after *Position, limit int) []Hit {
 		}
 	}
 	return out
+}
+
+// maxCombinations bounds the combinations of the words' tiers that relevancePage intersects;
+// beyond it (many words with many tiers each) it adds up scores record by record.
+const maxCombinations = 1024
+
+// combinations returns the number of ways to pick one tier per word.
+func combinations(tiers [][]tier) int {
+	n := 1
+	for _, ts := range tiers {
+		if n *= len(ts); n > maxCombinations {
+			return n
+		}
+	}
+	return n
 }
 
 // The orders of the trees: each ends with the public id, so that it is total.
