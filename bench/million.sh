@@ -1,5 +1,7 @@
-# Sourced by the benchmarks that run on a million alumni (scale.sh, load.sh): prepare_database
-# DB DSN N makes MariaDB's buffer pool big enough, migrates DB and seeds it up to N alumni.
+# Sourced by the benchmarks that run on a million alumni (load.sh; scale.sh, openloop.sh and
+# freshness.sh through serve.sh): prepare_database DB DSN N makes MariaDB's buffer pool big
+# enough, migrates DB and seeds it up to N alumni.
+# shellcheck shell=bash
 
 prepare_database() {
   local db=$1 dsn=$2 n=$3 pool have

@@ -17,35 +17,13 @@ PASSWORD='bench: violet kestrel sings over quiet harbours'
 out=bin/bench-scale
 mkdir -p "$out"
 
-source bench/million.sh
-prepare_database "$DB" "$DSN" "$N"
-for role in admin viewer; do
-  email="bench-$role@bench.alumnid.test"
-  echo "$PASSWORD" | ./bin/alumnid --db-dsn "$DSN" user create --email "$email" --role $role >/dev/null 2>&1 ||
-    echo "$PASSWORD" | ./bin/alumnid --db-dsn "$DSN" user reset-password --email "$email" >/dev/null
-done
-[ -f bin/bench-jwt.pem ] || ./bin/alumnid keygen --out bin/bench-jwt.pem >/dev/null
-mariadb -uroot -h127.0.0.1 -N -e "SELECT public_id FROM $DB.alumni WHERE deleted_at IS NULL ORDER BY RAND() LIMIT 5000" > "$out/ids.txt"
-
-./bin/alumnid --db-dsn "$DSN" serve --http-addr $ADDR --jwt-key-file bin/bench-jwt.pem \
-  --log-level warn > "$out/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done # the search index loads first (~50 s for a million)
-
-login() {
-  curl -sf "http://$ADDR/api/v1/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"bench-$1@bench.alumnid.test\",\"password\":\"$PASSWORD\"}" | jq -r .accessToken
-}
+source bench/serve.sh
+bench_prepare
+bench_ids 5000
+bench_serve $ADDR "$out/server.log"
 
 # targets NAME ROLE: reads request paths (one per line) from stdin and writes a vegeta target file.
-targets() {
-  local token
-  token=$(login "$2")
-  while read -r path; do
-    printf 'GET http://%s%s\nAuthorization: Bearer %s\n\n' "$ADDR" "$path" "$token"
-  done > "$out/$1.targets"
-}
+targets() { bench_targets $ADDR "$1" "$2"; }
 
 sed 's#^#/api/v1/alumni/#' "$out/ids.txt" | targets get-one admin
 cat <<'PATHS' | targets list-filtered admin
