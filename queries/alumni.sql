@@ -60,9 +60,6 @@ SELECT public_id FROM alumni
 WHERE deleted_at IS NULL AND directory_consent = TRUE AND status <> 'deceased'
 ORDER BY id LIMIT 1;
 
--- name: DeleteTermsOf :exec
-DELETE FROM alumni_terms WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
-
 -- name: ListAlumniByKey :many
 -- ListAlumniByKey walks every record, live or deleted, in key order, and locks the rows read
 -- for the rest of the transaction, so that rebuilding what is derived from them (search index,

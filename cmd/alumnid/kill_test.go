@@ -109,7 +109,7 @@ func (c *child) exited() bool {
 }
 
 // serve starts `alumnid serve` on dsn on a free port and returns it with its base URL once it
-// listens.
+// is ready.
 func serve(t *testing.T, dsn string, keyFile string, args ...string) (*child, string) {
 	t.Helper()
 	c := start(t, append([]string{"--db-dsn", dsn, "serve", "--http-addr", "127.0.0.1:0", "--jwt-key-file", keyFile}, args...)...)
@@ -127,6 +127,18 @@ func serve(t *testing.T, dsn string, keyFile string, args ...string) (*child, st
 			}
 		}
 		return false
+	})
+	// Ready as a load balancer sees it: the search index has loaded.
+	waitFor(t, "alumnid serve is ready", func() bool {
+		if c.exited() {
+			t.Fatalf("serve stopped:\n%s", c.logs.String())
+		}
+		resp, err := http.Get(base + "/readyz") //nolint:noctx // bounded by waitFor
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	})
 	return c, base
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/alumnid/alumnid/internal/database"
 )
 
+// reindexCmd recounts the analytics summary. (The search index lives in each replica's memory:
+// a replica builds it from the records when it starts.)
 type reindexCmd struct {
-	Search bool `name:"search" default:"true" negatable:"" help:"Rebuild the search index (safe while the service runs)."`
-	Stats  bool `name:"stats" default:"true" negatable:"" help:"Recount the analytics summary (changes to records wait until it is done)."`
-	Batch  int  `name:"batch" default:"1000" help:"Records per transaction."`
+	Batch int `name:"batch" default:"1000" help:"Records per transaction."`
 }
 
 func (c reindexCmd) Run(e *env) error {
@@ -21,24 +21,10 @@ func (c reindexCmd) Run(e *env) error {
 	}
 	defer sqlDB.Close()
 	store := alumni.NewStore(sqlDB)
-	if c.Search {
-		start := time.Now()
-		n, err := store.Reindex(e.ctx, c.Batch, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(e.stdout, "search index: %d records in %s\n", n, time.Since(start).Round(time.Millisecond)); err != nil {
-			return err
-		}
+	start := time.Now()
+	if err := store.RebuildStats(e.ctx, c.Batch); err != nil {
+		return err
 	}
-	if c.Stats {
-		start := time.Now()
-		if err := store.RebuildStats(e.ctx, c.Batch); err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(e.stdout, "analytics summary recounted in %s\n", time.Since(start).Round(time.Millisecond)); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = fmt.Fprintf(e.stdout, "analytics summary recounted in %s\n", time.Since(start).Round(time.Millisecond))
+	return err
 }

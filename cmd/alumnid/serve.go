@@ -41,8 +41,6 @@ type serveCmd struct {
 	Admission         admissionFlags `embed:""`
 	Tokens            tokenFlags     `embed:""`
 	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
-	MaxCounts         int            `name:"max-counts" env:"ALUMNI_MAX_COUNTS" default:"4" help:"Statements of filtered facets and analytics run at once (with the count cache on); others wait within their request's deadline."`
-	CountCacheTTL     time.Duration  `name:"count-cache-ttl" env:"ALUMNI_COUNT_CACHE_TTL" default:"30s" help:"How long filtered facets and analytics counts are remembered (per replica); 0 turns the cache off."`
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
 	MetricsAddr       string         `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
@@ -189,8 +187,6 @@ func (s serveCmd) Run(e *env) error {
 		Keys: keys, Issuer: s.Tokens.Issuer, Audience: s.Tokens.Audience,
 		PasswordHashes: s.PasswordHashes,
 		ExportChunk:    s.ExportChunk,
-		CountCacheTTL:  s.CountCacheTTL,
-		MaxCounts:      s.MaxCounts,
 		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
 	}, e.log)
 	if err != nil {

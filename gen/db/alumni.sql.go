@@ -136,25 +136,6 @@ func (q *Queries) DeleteTagsOf(ctx context.Context, alumnusIds []int64) error {
 	return err
 }
 
-const deleteTermsOf = `-- name: DeleteTermsOf :exec
-DELETE FROM alumni_terms WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?)
-`
-
-func (q *Queries) DeleteTermsOf(ctx context.Context, alumnusIds []int64) error {
-	query := deleteTermsOf
-	var queryParams []interface{}
-	if len(alumnusIds) > 0 {
-		for _, v := range alumnusIds {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", strings.Repeat(",?", len(alumnusIds))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", "NULL", 1)
-	}
-	_, err := q.db.ExecContext(ctx, query, queryParams...)
-	return err
-}
-
 const firstDirectoryAlumnus = `-- name: FirstDirectoryAlumnus :one
 SELECT public_id FROM alumni
 WHERE deleted_at IS NULL AND directory_consent = TRUE AND status <> 'deceased'

@@ -59,13 +59,6 @@ type AlumniTag struct {
 	Tag       string
 }
 
-type AlumniTerm struct {
-	Term      string
-	AlumnusID int64
-	Kind      string
-	Weight    int8
-}
-
 type AuditEvent struct {
 	ID         int64
 	OccurredAt time.Time

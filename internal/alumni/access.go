@@ -188,6 +188,11 @@ type ListScope struct {
 	ConsentOnly   bool // only records of those who consented to the directory
 }
 
+// Holds reports whether record a is within s.
+func (s ListScope) Holds(a Alumnus) bool {
+	return (!s.DirectoryOnly || a.inDirectory()) && (!s.ConsentOnly || a.DirectoryConsent)
+}
+
 // Scope returns how what p lists with the filters used is narrowed. It returns Forbidden,
 // naming each filter, when p may not use some of them.
 func Scope(p auth.Principal, used ListFilters) (ListScope, error) {

@@ -243,35 +243,26 @@ type children struct {
 	Fields
 }
 
-// writeChildren inserts the degrees, tags and search index words of records through tx, with
-// multi-row INSERTs (an import writes hundreds of records at once). Their degrees and tags must
-// have been deleted before (or never existed); their old search words are replaced.
+// writeChildren inserts the degrees and tags of records through tx, with multi-row INSERTs (an
+// import writes hundreds of records at once). Their degrees and tags must have been deleted
+// before (or never existed).
 func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
 	if len(records) == 0 {
 		return nil
 	}
-	var degrees, tags, terms [][]any
-	ids := make([]int64, len(records))
-	for i, r := range records {
-		ids[i] = r.id
+	var degrees, tags [][]any
+	for _, r := range records {
 		for j, d := range r.Degrees {
 			degrees = append(degrees, DegreeRow(r.id, j, d))
 		}
 		for _, t := range r.Tags {
 			tags = append(tags, []any{r.id, t})
 		}
-		terms = append(terms, TermRows(r.id, r.Fields)...)
 	}
 	if err := database.InsertRows(ctx, tx, "degrees", DegreeColumns, degrees); err != nil {
 		return err
 	}
-	if err := database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags); err != nil {
-		return err
-	}
-	if err := db.New(tx).DeleteTermsOf(ctx, ids); err != nil {
-		return fmt.Errorf("delete search terms: %w", err)
-	}
-	return database.InsertRows(ctx, tx, "alumni_terms", TermColumns, terms)
+	return database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags)
 }
 
 // WithChildren loads the degrees and tags of rows (two queries in all) and returns the records.

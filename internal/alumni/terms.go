@@ -1,18 +1,10 @@
 package alumni
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
+import "github.com/alumnid/alumnid/internal/search"
 
-	"github.com/alumnid/alumnid/gen/db"
-	"github.com/alumnid/alumnid/internal/database"
-	"github.com/alumnid/alumnid/internal/search"
-)
-
-// The search index (table alumni_terms) holds each word of a record's searchable fields with
-// the weight of the best field it appears in, and the kind of field, which decides who may find
-// the record by it (see SearchKinds in access.go).
+// A record's search words (Terms) are each word of its searchable fields with the weight of
+// the best field it appears in, and the kind of field, which decides who may find the record
+// by it (see SearchKinds in access.go). The search index (internal/searchindex) holds them.
 const (
 	kindPublic  = "p" // names, employment, degrees, and the city of those who consented
 	kindContact = "c" // the city of someone who did not consent to the directory
@@ -28,9 +20,6 @@ const (
 	weightProgram  = 3
 	weightOther    = 2
 )
-
-// TermColumns are the alumni_terms columns TermRows fills, in order.
-var TermColumns = []string{"term", "alumnus_id", "kind", "weight"}
 
 // stopWords are left out of the non-name fields ("Faculty of Arts and Sciences"); in names
 // every word counts ("de", "van", "la").
@@ -85,64 +74,4 @@ func Terms(f Fields) []Term {
 		out[i] = Term{Word: k.term, Kind: k.kind, Weight: best[k]}
 	}
 	return out
-}
-
-// TermRows returns the search index rows (TermColumns) of the record with key id.
-func TermRows(id int64, f Fields) [][]any {
-	terms := Terms(f)
-	rows := make([][]any, len(terms))
-	for i, t := range terms {
-		rows[i] = []any{t.Word, id, t.Kind, t.Weight}
-	}
-	return rows
-}
-
-// Reindex rebuilds the search index of every record, batch records at a time, each batch in
-// its own transaction, and returns the number of records indexed. progress, when not nil, is
-// called after each batch.
-func (s *Store) Reindex(ctx context.Context, batch int, progress func(done int)) (int, error) {
-	if batch <= 0 || batch > 10000 {
-		batch = 1000
-	}
-	var after int64
-	done := 0
-	for {
-		var n int
-		err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
-			q := db.New(tx)
-			rows, err := q.ListAlumniByKey(ctx, db.ListAlumniByKeyParams{After: after, Limit: int32(batch)}) //nolint:gosec // bounded above
-			if err != nil {
-				return fmt.Errorf("list alumni: %w", err)
-			}
-			n = len(rows)
-			if n == 0 {
-				return nil
-			}
-			list, err := WithChildren(ctx, q, rows)
-			if err != nil {
-				return err
-			}
-			ids := make([]int64, n)
-			var terms [][]any
-			for i, r := range rows {
-				ids[i] = r.ID
-				terms = append(terms, TermRows(r.ID, list[i].Fields)...)
-			}
-			if err := q.DeleteTermsOf(ctx, ids); err != nil {
-				return fmt.Errorf("delete search terms: %w", err)
-			}
-			after = rows[n-1].ID
-			return database.InsertRows(ctx, tx, "alumni_terms", TermColumns, terms)
-		})
-		if err != nil {
-			return done, err
-		}
-		if n == 0 {
-			return done, nil
-		}
-		done += n
-		if progress != nil {
-			progress(done)
-		}
-	}
 }

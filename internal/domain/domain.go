@@ -4,11 +4,9 @@
 package domain
 
 import (
-	"cmp"
 	"database/sql"
 	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
@@ -34,11 +32,6 @@ type Config struct {
 	// ExportChunk is the number of records an export reads per query (0:
 	// listing.DefaultExportChunk).
 	ExportChunk int
-	// CountCacheTTL is how long filtered facets and analytics counts are remembered; 0 turns
-	// the cache off. MaxCounts is how many of their statements run at once with the cache on
-	// (0: listing.DefaultMaxCounts).
-	CountCacheTTL time.Duration
-	MaxCounts     int
 	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
 	ImportLimits importer.Limits
 }
@@ -68,12 +61,9 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	}
 	st := settings.NewStore(sqlDB)
 	tokens := token.NewAuthority(cfg.Keys, token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience})
-	reader := listing.NewReader(sqlDB)
+	search := searchindex.NewFollower(sqlDB, searchindex.New(), searchindex.FollowConfig{})
+	reader := listing.NewReader(sqlDB, search)
 	reader.SetExportChunk(cfg.ExportChunk)
-	reader.SetCountCache(cfg.CountCacheTTL, cmp.Or(cfg.MaxCounts, listing.DefaultMaxCounts))
-	index := searchindex.New()
-	search := searchindex.NewFollower(sqlDB, index, searchindex.FollowConfig{})
-	reader.SetIndex(index, search)
 	return &Services{
 		Search:      search,
 		DB:          sqlDB,

@@ -9,6 +9,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/listing"
+	"github.com/alumnid/alumnid/internal/searchindex"
 )
 
 // discard is an Output that throws the file away, counting its bytes.
@@ -33,7 +34,11 @@ func BenchmarkExport(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sqlDB.Close()
-	reader := listing.NewReader(sqlDB)
+	search, err := searchindex.Open(ctx, sqlDB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reader := listing.NewReader(sqlDB, search)
 	p := auth.Principal{Role: auth.RoleAdmin}
 	cols, err := Columns(p, nil)
 	if err != nil {

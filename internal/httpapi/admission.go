@@ -132,9 +132,9 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 	}
 }
 
-// isHeavy reports whether req searches: a list with a search or with its total reads every
-// matching record. (Facets and analytics also count, but mostly answer from the count cache,
-// which bounds its own statements: see alumni.Store.SetCountCache.)
+// isHeavy reports whether req searches: a list with a search or with its total, whose cost in
+// the search index grows with the words' variants (prefixes, typos). Facets and reports with a
+// filter also count in the index, with a cost bounded by the values counted.
 func isHeavy(req *http.Request) bool {
 	if req.Method != http.MethodGet || req.URL.Path != "/api/v1/alumni" {
 		return false

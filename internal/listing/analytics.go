@@ -1,9 +1,9 @@
 package listing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -12,6 +12,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/searchindex"
 )
 
 // Reports count the records matching a filter. A report on every record (no search, no filter
@@ -20,23 +21,14 @@ import (
 // viewer's contact counts (country, city, contactability, missing email) include only alumni who
 // consented to the directory; an alumnus counts only the directory.
 
-// dimQuery says how to count a dimension on the records themselves.
-type dimQuery struct {
-	expr    string // the value, on alumni a (or degrees d when degrees is true)
-	degrees bool   // a degree dimension: join the degrees matching the degree filters, count people once
-}
-
-var liveDims = map[string]dimQuery{
-	alumni.DimStatus:    {expr: "a.status"},
-	alumni.DimCountry:   {expr: "a.country"},
-	alumni.DimCity:      {expr: "CONCAT(a.country, '\\t', a.city)"},
-	alumni.DimIndustry:  {expr: "a.industry"},
-	alumni.DimEmployer:  {expr: "a.employer"},
-	alumni.DimCreated:   {expr: "DATE_FORMAT(a.created_at, '%Y-%m')"},
-	alumni.DimUpdated:   {expr: "DATE_FORMAT(a.updated_at, '%Y-%m')"},
-	alumni.DimClassYear: {expr: "CAST(d.graduation_year AS CHAR)", degrees: true},
-	alumni.DimProgram:   {expr: "d.program", degrees: true},
-	alumni.DimFaculty:   {expr: "d.faculty", degrees: true},
+// indexDims are the index's dimensions of the report dimensions.
+var indexDims = map[string]searchindex.Dimension{
+	alumni.DimStatus: searchindex.DimStatus, alumni.DimCountry: searchindex.DimCountry,
+	alumni.DimCity: searchindex.DimCity, alumni.DimIndustry: searchindex.DimIndustry,
+	alumni.DimEmployer: searchindex.DimEmployer, alumni.DimCreated: searchindex.DimCreated,
+	alumni.DimUpdated: searchindex.DimUpdated, alumni.DimClassYear: searchindex.DimClassYear,
+	alumni.DimProgram: searchindex.DimProgram, alumni.DimFaculty: searchindex.DimFaculty,
+	alumni.DimContact: searchindex.DimContact, alumni.DimQuality: searchindex.DimQuality,
 }
 
 // Bucket orders.
@@ -55,108 +47,122 @@ func plain(f Filter) bool {
 }
 
 // countBy counts the records matching the prepared filter f by the values of dim, as p may see
-// them, in order, at most limit values (0 for all).
+// them, in order, at most limit values (0 for all): from alumni_stats for a plain filter, from
+// the search index for any other.
 func (s *Reader) countBy(ctx context.Context, p auth.Principal, f Filter, dim, order string, limit int) ([]Bucket, error) {
-	var q sqlText
 	consent := p.Role == auth.RoleViewer && alumni.CountsByConsent[dim]
-	if !plain(f) && s.index != nil {
+	if !plain(f) {
 		return s.indexCountBy(ctx, f, dim, order, limit, consent)
 	}
-	if plain(f) {
-		q.add("SELECT value, SUM(n) FROM alumni_stats WHERE dim = ? AND deleted = ?", dim, f.Deleted)
-		if consent {
-			q.add(" AND " + consentCondition(dim))
-		}
-		if f.directoryOnly {
-			q.add(" AND listed = TRUE")
-		}
-		q.add(" GROUP BY value HAVING SUM(n) > 0")
-	} else {
-		live, ok := liveDims[dim]
-		if !ok {
-			return nil, fmt.Errorf("no live count for %s", dim)
-		}
-		fromClause, fromArgs := from(f)
-		if live.degrees {
-			q.add("SELECT "+live.expr+", COUNT(DISTINCT a.id)"+fromClause+" JOIN degrees d ON d.alumnus_id = a.id", fromArgs...)
-			if dc := degreeConditions(f, "d"); len(dc.terms) > 0 {
-				q.add(" AND "+strings.Join(dc.terms, " AND "), dc.args...)
-			}
-		} else {
-			q.add("SELECT "+live.expr+", COUNT(*)"+fromClause, fromArgs...)
-		}
-		c := where(f)
-		if consent {
-			c.add("a.directory_consent = TRUE")
-		}
-		c.add(live.expr + " IS NOT NULL")
-		c.writeTo(&q)
-		q.add(" GROUP BY 1")
+	var q sqlText
+	q.add("SELECT value, SUM(n) FROM alumni_stats WHERE dim = ? AND deleted = ?", dim, f.Deleted)
+	if consent {
+		q.add(" AND " + consentCondition(dim))
 	}
-	q.add(" ORDER BY " + order)
+	if f.directoryOnly {
+		q.add(" AND listed = TRUE")
+	}
+	q.add(" GROUP BY value HAVING SUM(n) > 0 ORDER BY " + order)
 	if limit > 0 {
 		q.add(" LIMIT ?", limit)
 	}
-	if plain(f) {
-		return s.buckets(ctx, q) // counters: cheap and exact
-	}
-	return cachedCount(ctx, s.counts, q, slices.Clone, func(ctx context.Context) ([]Bucket, error) { return s.buckets(ctx, q) })
+	return s.buckets(ctx, q)
 }
 
-// countCases counts, in one pass over the records matching f, those meeting each condition
-// (SQL on alumni a), or reads the same counts of dim from alumni_stats for a plain filter.
-func (s *Reader) countCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases map[string]string) (map[string]int, error) {
-	out := make(map[string]int, len(cases))
-	if plain(f) {
-		buckets, err := s.countBy(ctx, p, f, dim, byValue, 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range buckets {
-			if _, ok := cases[b.Value]; ok {
-				out[b.Value] = b.Count
-			}
-		}
-		return out, nil
+// buckets runs a (value, count) query.
+func (s *Reader) buckets(ctx context.Context, q sqlText) ([]Bucket, error) {
+	rows, err := s.db.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("count: %w", err)
 	}
-	if s.index != nil {
+	defer rows.Close()
+	out := []Bucket{}
+	for rows.Next() {
+		var b Bucket
+		if err := rows.Scan(&b.Value, &b.Count); err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count: %w", err)
+	}
+	return out, nil
+}
+
+// countCases counts the records matching f that have each of the values cases of dim (a
+// dimension whose values are conditions: contact, quality), as p may see them.
+func (s *Reader) countCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases []string) (map[string]int, error) {
+	if !plain(f) {
 		return s.indexCountCases(ctx, p, f, dim, cases)
 	}
-	names := make([]string, 0, len(cases))
-	for name := range cases {
-		names = append(names, name)
+	buckets, err := s.countBy(ctx, p, f, dim, byValue, 0)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(names) // the same statement every time (see countCache)
-	var q sqlText
-	q.add("SELECT ")
-	for i, name := range names {
-		if i > 0 {
-			q.add(", ")
+	out := make(map[string]int, len(cases))
+	for _, b := range buckets {
+		if slices.Contains(cases, b.Value) {
+			out[b.Value] = b.Count
 		}
-		cond := cases[name]
-		if p.Role == auth.RoleViewer && alumni.CountsByConsent[dim] && (dim != alumni.DimQuality || slices.Contains(alumni.ContactGaps, name)) {
-			cond = "a.directory_consent = TRUE AND (" + cond + ")"
-		}
-		q.add("COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)")
 	}
-	fromClause, fromArgs := from(f)
-	q.add(fromClause, fromArgs...)
-	c := where(f)
-	c.writeTo(&q)
-	return cachedCount(ctx, s.counts, q, maps.Clone, func(ctx context.Context) (map[string]int, error) {
-		counts := make([]any, len(names))
-		values := make([]int, len(names))
-		for i := range values {
-			counts[i] = &values[i]
+	return out, nil
+}
+
+// indexCountBy is countBy answered by the index for the prepared filter f: the records by the
+// values of dim, only those who consented when consent, in order (a bucket order of
+// analytics.go), at most limit values (0 for all).
+func (s *Reader) indexCountBy(ctx context.Context, f Filter, dim, order string, limit int, consent bool) ([]Bucket, error) {
+	d, ok := indexDims[dim]
+	if !ok {
+		return nil, fmt.Errorf("no index count for %s", dim)
+	}
+	if err := s.sync(ctx); err != nil {
+		return nil, err
+	}
+	out := fromIndex(s.index.Counts(f.query(), []searchindex.Dimension{d}, consent)[0])
+	slices.SortFunc(out, func(a, b Bucket) int {
+		switch order {
+		case byValueDesc:
+			return searchindex.CompareValues(b.Value, a.Value)
+		case byValue:
+			return searchindex.CompareValues(a.Value, b.Value)
 		}
-		if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(counts...); err != nil {
-			return nil, fmt.Errorf("count %s: %w", dim, err)
-		}
-		for i, name := range names {
-			out[name] = values[i]
-		}
-		return out, nil
+		return cmp.Or(cmp.Compare(b.Count, a.Count), searchindex.CompareValues(a.Value, b.Value))
 	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// indexCountCases is countCases answered by the index: cases are the values of dim that are
+// conditions (contact, quality), each counted as the caller may see it.
+func (s *Reader) indexCountCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases []string) (map[string]int, error) {
+	all, err := s.indexCountBy(ctx, f, dim, byValue, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	var consented []Bucket
+	if p.Role == auth.RoleViewer && alumni.CountsByConsent[dim] {
+		if consented, err = s.indexCountBy(ctx, f, dim, byValue, 0, true); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]int, len(cases))
+	for _, name := range cases {
+		from := all
+		if consented != nil && (dim != alumni.DimQuality || slices.Contains(alumni.ContactGaps, name)) {
+			from = consented
+		}
+		out[name] = 0
+		for _, b := range from {
+			if b.Value == name {
+				out[name] = b.Count
+			}
+		}
+	}
+	return out, nil
 }
 
 // Overview is the headline report.
@@ -166,14 +172,9 @@ type Overview struct {
 	Contactability []Bucket // email, mail, phone, sms: reachable on that channel; none: on no channel
 }
 
-var contactCases = map[string]string{
-	"email": "(a.email IS NOT NULL OR a.work_email IS NOT NULL) AND a.do_not_email = FALSE AND a.status <> 'deceased'",
-	"mail":  "a.address_line1 IS NOT NULL AND a.do_not_mail = FALSE AND a.status <> 'deceased'",
-	"phone": "a.phone IS NOT NULL AND a.do_not_phone = FALSE AND a.status <> 'deceased'",
-	"sms":   "a.phone IS NOT NULL AND a.do_not_sms = FALSE AND a.status <> 'deceased'",
-	"none": "NOT (a.status <> 'deceased' AND (((a.email IS NOT NULL OR a.work_email IS NOT NULL) AND a.do_not_email = FALSE) OR " +
-		"(a.address_line1 IS NOT NULL AND a.do_not_mail = FALSE) OR (a.phone IS NOT NULL AND (a.do_not_phone = FALSE OR a.do_not_sms = FALSE))))",
-}
+// contactCases are the values of the contact dimension (alumni.StatValues): reachable by
+// email, mail, phone, SMS, or by none of them.
+var contactCases = []string{"email", "mail", "phone", "sms", "none"}
 
 // Overview counts the records matching f by status and by how they can be reached.
 func (s *Reader) Overview(ctx context.Context, p auth.Principal, f Filter) (_ Overview, err error) {
@@ -190,7 +191,7 @@ func (s *Reader) Overview(ctx context.Context, p auth.Principal, f Filter) (_ Ov
 	if err != nil {
 		return Overview{}, err
 	}
-	for _, name := range []string{"email", "mail", "phone", "sms", "none"} {
+	for _, name := range contactCases {
 		out.Contactability = append(out.Contactability, Bucket{Value: name, Count: contact[name]})
 	}
 	return out, nil
@@ -337,12 +338,8 @@ type DataQuality struct {
 	DuplicateRecords int // the records in those groups
 }
 
-var qualityCases = map[string]string{
-	"missing_email": "a.email IS NULL",
-	"no_employment": "a.employer IS NULL AND a.job_title IS NULL",
-	"no_degree":     "NOT EXISTS (SELECT 1 FROM degrees q WHERE q.alumnus_id = a.id)",
-	"no_address":    "a.address_line1 IS NULL AND a.city IS NULL",
-}
+// qualityCases are the values of the quality dimension (alumni.StatValues) that are gaps.
+var qualityCases = []string{"missing_email", "no_employment", "no_degree", "no_address"}
 
 // DataQuality counts the gaps and likely duplicates among the records matching f.
 func (s *Reader) DataQuality(ctx context.Context, p auth.Principal, f Filter) (_ DataQuality, err error) {
@@ -382,14 +379,9 @@ func (s *Reader) DataQuality(ctx context.Context, p auth.Principal, f Filter) (_
 		}
 		return out, nil
 	}
-	var q sqlText
-	fromClause, fromArgs := from(f)
-	q.add("SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n"+fromClause, fromArgs...)
-	c := where(f)
-	c.writeTo(&q)
-	q.add(" GROUP BY a.last_name, a.first_name, a.class_year HAVING COUNT(*) > 1) g")
-	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(&out.DuplicateGroups, &out.DuplicateRecords); err != nil {
-		return DataQuality{}, fmt.Errorf("count duplicates: %w", err)
+	if err := s.sync(ctx); err != nil {
+		return DataQuality{}, err
 	}
+	out.DuplicateGroups, out.DuplicateRecords = s.index.Duplicates(f.query())
 	return out, nil
 }

@@ -2,15 +2,12 @@ package listing
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/alumnid/alumnid/internal/database"
+	"slices"
 
 	"github.com/alumnid/alumnid/internal/alumni"
-
-	"golang.org/x/sync/errgroup"
-
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/database"
+	"github.com/alumnid/alumnid/internal/searchindex"
 )
 
 // Bucket is one value of a facet and how many matching records have it.
@@ -34,65 +31,50 @@ type Facets struct {
 const maxBuckets = 50
 
 // Facets counts the records matching f, as p may see them, by graduation year, country,
-// program, industry and status. The queries run in parallel, each on its own connection.
+// program, industry and status.
 func (s *Reader) Facets(ctx context.Context, p auth.Principal, f Filter) (_ Facets, err error) {
 	defer database.ClassifyErr(&err)
 	if err := prepare(p, &f); err != nil {
 		return Facets{}, err
 	}
-	if s.index != nil {
-		return s.indexFacets(ctx, p, f)
-	}
-	var out Facets
-	var status []Bucket
-	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range []struct {
-		dst        *[]Bucket
-		dim, order string
-	}{
-		{&out.GraduationYear, alumni.DimClassYear, byValueDesc},
-		{&out.Program, alumni.DimProgram, byCountDesc},
-		{&out.Country, alumni.DimCountry, byCountDesc},
-		{&out.Industry, alumni.DimIndustry, byCountDesc},
-		{&status, alumni.DimStatus, byCountDesc},
-	} {
-		g.Go(func() (err error) {
-			*c.dst, err = s.countBy(gctx, p, f, c.dim, c.order, maxBuckets)
-			return err
-		})
-	}
-	if !plain(f) {
-		g.Go(func() (err error) { out.Total, err = s.cachedTotal(gctx, f); return err })
-	}
-	if err := g.Wait(); err != nil {
+	if err := s.sync(ctx); err != nil {
 		return Facets{}, err
 	}
-	if plain(f) {
-		out.Total = Total{Count: sum(status), Exact: true} // every record has a status
+	q := f.query()
+	dims := []searchindex.Dimension{searchindex.DimClassYear, searchindex.DimProgram, searchindex.DimCountry,
+		searchindex.DimIndustry, searchindex.DimStatus}
+	counts := s.index.Counts(q, dims, false)
+	if p.Role == auth.RoleViewer && alumni.CountsByConsent[alumni.DimCountry] {
+		counts[2] = s.index.Counts(q, dims[2:3], true)[0]
+	}
+	out := Facets{
+		Total:          capped(s.index.Count(q)),
+		GraduationYear: byYearDesc(counts[0], maxBuckets),
+		Program:        fromIndex(searchindex.Top(counts[1], maxBuckets)),
+		Country:        fromIndex(searchindex.Top(counts[2], maxBuckets)),
+		Industry:       fromIndex(searchindex.Top(counts[3], maxBuckets)),
 	}
 	if p.Role.Office() || p.Role == auth.RoleViewer {
-		out.Status = status
+		out.Status = fromIndex(searchindex.Top(counts[4], maxBuckets))
 	}
 	return out, nil
 }
 
-// buckets runs a (value, count) query.
-func (s *Reader) buckets(ctx context.Context, q sqlText) ([]Bucket, error) {
-	rows, err := s.db.QueryContext(ctx, q.String(), q.args...)
-	if err != nil {
-		return nil, fmt.Errorf("facet: %w", err)
+// fromIndex converts the index's buckets.
+func fromIndex(bs []searchindex.Bucket) []Bucket {
+	out := make([]Bucket, len(bs))
+	for i, b := range bs {
+		out[i] = Bucket{Value: b.Value, Count: b.Count}
 	}
-	defer rows.Close()
-	out := []Bucket{}
-	for rows.Next() {
-		var b Bucket
-		if err := rows.Scan(&b.Value, &b.Count); err != nil {
-			return nil, fmt.Errorf("facet: %w", err)
-		}
-		out = append(out, b)
+	return out
+}
+
+// byYearDesc returns the limit latest years.
+func byYearDesc(bs []searchindex.Bucket, limit int) []Bucket {
+	out := fromIndex(bs)
+	slices.SortFunc(out, func(a, b Bucket) int { return searchindex.CompareValues(b.Value, a.Value) })
+	if len(out) > limit {
+		out = out[:limit]
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("facet: %w", err)
-	}
-	return out, nil
+	return out
 }

@@ -2,7 +2,6 @@ package listing
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/alumnid/alumnid/internal/derrors"
 	"github.com/alumnid/alumnid/internal/page"
 	"github.com/alumnid/alumnid/internal/search"
+	"github.com/alumnid/alumnid/internal/searchindex"
 )
 
 // Filter selects records for a list, facets or an export. Zero values mean "any". The degree
@@ -40,7 +40,6 @@ type Filter struct {
 
 	// Set by prepare, never by the caller.
 	words         []string // the words of Q, longest first
-	plan          queryPlan
 	kinds         []string // the kinds of search index words the caller may match
 	consentOnly   bool     // only alumni who consented to the directory
 	directoryOnly bool     // only alumni listed in the directory
@@ -73,7 +72,6 @@ func prepare(p auth.Principal, f *Filter) error {
 		f.words = words
 		f.kinds = alumni.SearchKinds(p)
 	}
-	f.plan = queryPlan{drive: len(f.words) > 0} // statements that read every match; pages plan their own
 	return nil
 }
 
@@ -110,45 +108,62 @@ type cursorScope struct {
 }
 
 // List returns the page of records matching f that follows o.After, in order o.Sort, as p may
-// see them. It returns a Malformed error for a bad cursor, limit, sort or filter and a
-// Forbidden one for a filter p may not use.
+// see them. It returns a Malformed error for a bad cursor, limit, sort or filter, a Forbidden
+// one for a filter p may not use, and Unavailable while the search index loads.
 func (s *Reader) List(ctx context.Context, p auth.Principal, f Filter, o ListOptions) (_ Page, err error) {
 	defer database.ClassifyErr(&err)
 	if err := page.CheckLimit(o.Limit); err != nil {
 		return Page{}, err
 	}
-	listRows, count := s.listRows, s.count
-	if s.index != nil {
-		listRows, count = s.indexRows, s.indexTotal
-	}
-	rows, next, err := listRows(ctx, p, &f, o.Sort, o.After, o.Limit)
+	keys, next, err := s.pageKeys(ctx, p, &f, o.Sort, o.After, o.Limit)
 	if err != nil {
 		return Page{}, err
 	}
-	items, err := s.load(ctx, p, rows)
+	items, err := s.load(ctx, p, f, keys)
 	if err != nil {
 		return Page{}, err
 	}
 	out := Page{Items: items, NextCursor: next}
 	if o.IncludeTotal {
-		t, err := count(ctx, f)
-		if err != nil {
-			return Page{}, err
-		}
+		t := capped(s.index.Count(f.query())) // pageKeys has synced
 		out.Total = &t
 	}
 	return out, nil
 }
 
-// idRow is a matching record's key and sort values.
-type idRow struct {
-	id  int64
-	pos position
+// admits reports whether record a, as read from the database, is within what the prepared
+// filter f may return: the index found it a moment ago, and what privacy depends on (being
+// deleted, directory consent, status) is checked again on the record as read, in case it
+// changed since.
+func (f Filter) admits(a alumni.Alumnus) bool {
+	return (a.DeletedAt != nil) == f.Deleted &&
+		alumni.ListScope{DirectoryOnly: f.directoryOnly, ConsentOnly: f.consentOnly}.Holds(a)
 }
 
-// listRows returns the keys of up to limit records after cursor (any page size; List checks
-// it against the contract's) and the cursor of the next page.
-func (s *Reader) listRows(ctx context.Context, p auth.Principal, f *Filter, sort Sort, cursor string, limit int) ([]idRow, string, error) {
+// position is the cursor of a page: the sort values of its last record that the order uses.
+type position struct {
+	Score     int       `json:"s,omitempty"`
+	ClassYear int       `json:"y,omitempty"`
+	UpdatedAt time.Time `json:"u,omitzero"`
+	LastName  string    `json:"l,omitempty"`
+	FirstName string    `json:"f,omitempty"`
+	PublicID  string    `json:"p"`
+}
+
+// query is the index's form of the prepared filter f.
+func (f Filter) query() searchindex.Query {
+	return searchindex.Query{
+		Words: f.words, Kinds: f.kinds,
+		Deleted: f.Deleted, ConsentOnly: f.consentOnly, DirectoryOnly: f.directoryOnly,
+		Country: f.Country, City: f.City, Industry: f.Industry, Employer: f.Employer, Status: string(f.Status),
+		Tag: f.Tag, DirectoryConsent: f.DirectoryConsent, UpdatedSince: f.UpdatedSince,
+		Degree: f.Degree, Program: f.Program, Faculty: f.Faculty, YearFrom: f.GraduationYearFrom, YearTo: f.GraduationYearTo,
+	}
+}
+
+// pageKeys prepares f and returns the keys of up to limit records matching it after cursor
+// (any page size; List checks it against the contract's), and the cursor of the next page.
+func (s *Reader) pageKeys(ctx context.Context, p auth.Principal, f *Filter, sort Sort, cursor string, limit int) ([]uint32, string, error) {
 	if err := prepare(p, f); err != nil {
 		return nil, "", err
 	}
@@ -156,12 +171,8 @@ func (s *Reader) listRows(ctx context.Context, p auth.Principal, f *Filter, sort
 	if err != nil {
 		return nil, "", err
 	}
-	keys := sort.keys()
 	bound := cursorScope{Filter: *f, Sort: sort}
-	if err := s.plan(ctx, f, sort != SortRelevance); err != nil {
-		return nil, "", err
-	}
-	var pos *position
+	var after *searchindex.Position
 	if cursor != "" {
 		var c position
 		if err := page.Decode(cursor, bound, &c); err != nil {
@@ -170,122 +181,56 @@ func (s *Reader) listRows(ctx context.Context, p auth.Principal, f *Filter, sort
 		if c.PublicID == "" {
 			return nil, "", page.Invalid()
 		}
-		pos = &c
+		after = &searchindex.Position{Score: c.Score, ClassYear: c.ClassYear, UpdatedAt: c.UpdatedAt,
+			LastName: c.LastName, FirstName: c.FirstName, PublicID: c.PublicID}
 	}
-
-	q := pageStatement(*f, sort, pos, limit)
-	res, err := s.db.QueryContext(ctx, q.String(), q.args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list alumni: %w", err)
+	if err := s.sync(ctx); err != nil {
+		return nil, "", err
 	}
-	defer res.Close()
-	var rows []idRow
-	for res.Next() {
-		var r idRow
-		var score sql.NullInt64
-		if err := res.Scan(&r.id, &r.pos.PublicID, &r.pos.LastName, &r.pos.FirstName, &r.pos.ClassYear, &r.pos.UpdatedAt, &score); err != nil {
-			return nil, "", fmt.Errorf("list alumni: %w", err)
-		}
-		r.pos.Score = int(score.Int64)
-		rows = append(rows, r)
+	order, desc := sort.index()
+	hits := s.index.Page(f.query(), order, desc, after, limit+1)
+	keys := make([]uint32, 0, min(len(hits), limit))
+	for _, h := range hits[:min(len(hits), limit)] {
+		keys = append(keys, h.Key)
 	}
-	if err := res.Err(); err != nil {
-		return nil, "", fmt.Errorf("list alumni: %w", err)
+	if len(hits) <= limit {
+		return keys, "", nil
 	}
-	if len(rows) <= limit {
-		return rows, "", nil
-	}
-	rows = rows[:limit]
-	return rows, page.Encode(used(keys, rows[len(rows)-1].pos), bound), nil
+	return keys, page.Encode(positionOf(order, hits[limit-1].Position), bound), nil
 }
 
-// resolveSort returns the order of a list of the prepared filter f: sort, or the default when
-// it is empty (relevance with a search, else last name). It returns a Malformed error for an
-// unknown order and for relevance without a search.
-func resolveSort(sort Sort, f Filter) (Sort, error) {
-	switch {
-	case sort == "" && f.Q != "":
-		return SortRelevance, nil
-	case sort == "":
-		return SortLastName, nil
-	case !sort.valid():
-		return "", derrors.New(derrors.Malformed, "Unknown order.",
-			derrors.FieldError{Field: "sort", Message: "is not one of the orders a list has"})
-	case sort == SortRelevance && f.Q == "":
-		return "", derrors.New(derrors.Malformed, "Relevance order needs a search.",
-			derrors.FieldError{Field: "sort", Message: "relevance is only allowed with q"})
+// positionOf is the cursor position of last in order: only the values the order uses.
+func positionOf(order searchindex.Order, last searchindex.Position) position {
+	pos := position{PublicID: last.PublicID}
+	switch order {
+	case searchindex.ByRelevance:
+		pos.Score, pos.LastName, pos.FirstName = last.Score, last.LastName, last.FirstName
+	case searchindex.ByName:
+		pos.LastName, pos.FirstName = last.LastName, last.FirstName
+	case searchindex.ByYear:
+		pos.ClassYear, pos.LastName, pos.FirstName = last.ClassYear, last.LastName, last.FirstName
+	case searchindex.ByUpdated:
+		pos.UpdatedAt = last.UpdatedAt
 	}
-	return sort, nil
+	return pos
 }
 
-// pageStatement is the id query of a page of the prepared and planned filter f in order sort
-// (resolved), after pos (nil for the first page), reading one more row than limit to tell
-// whether a next page exists.
-func pageStatement(f Filter, sort Sort, pos *position, limit int) *sqlText {
-	keys := sort.keys()
-	// The relevance of each match is computed in a derived table, so the keyset condition can
-	// use it; the other orders put the keyset condition on the indexed columns themselves.
-	q := &sqlText{}
-	relevance := sort == SortRelevance
-	if relevance {
-		q.add("SELECT * FROM (")
+// capped is a count as a Total: exact up to CountLimit.
+func capped(n int) Total {
+	if n > CountLimit {
+		return Total{Count: CountLimit, Exact: false}
 	}
-	q.add("SELECT a.id, a.public_id, a.last_name, a.first_name, a.class_year, a.updated_at")
-	if relevance {
-		expr, args := scoreExpr(f)
-		q.add(", "+expr+" AS score", args...)
-	} else {
-		q.add(", 0 AS score")
-	}
-	fromClause, fromArgs := from(f)
-	q.add(fromClause, fromArgs...)
-	c := where(f)
-	if pos != nil && !relevance {
-		cond, args := after(keys, *pos)
-		c.add(cond, args...)
-	}
-	c.writeTo(q)
-	if relevance {
-		q.add(") r")
-		if pos != nil {
-			cond, args := after(keys, *pos)
-			q.add(" WHERE "+cond, args...)
-		}
-	}
-	q.add(orderBy(keys)+" LIMIT ?", limit+1)
-	return q
+	return Total{Count: n, Exact: true}
 }
 
-// used keeps only the values of p that keys use, so a cursor carries nothing else.
-func used(keys []sortKey, p position) position {
-	var out position
-	for _, k := range keys {
-		switch k.col {
-		case "score":
-			out.Score = p.Score
-		case "class_year":
-			out.ClassYear = p.ClassYear
-		case "updated_at":
-			out.UpdatedAt = p.UpdatedAt
-		case "last_name":
-			out.LastName = p.LastName
-		case "first_name":
-			out.FirstName = p.FirstName
-		case "public_id":
-			out.PublicID = p.PublicID
-		}
-	}
-	return out
-}
-
-// load reads the records of rows, in their order, as p may see them.
-func (s *Reader) load(ctx context.Context, p auth.Principal, rows []idRow) ([]alumni.Alumnus, error) {
-	if len(rows) == 0 {
+// load reads the records of keys, in their order, as p may see them.
+func (s *Reader) load(ctx context.Context, p auth.Principal, f Filter, keys []uint32) ([]alumni.Alumnus, error) {
+	if len(keys) == 0 {
 		return []alumni.Alumnus{}, nil
 	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.id
+	ids := make([]int64, len(keys))
+	for i, k := range keys {
+		ids[i] = int64(k)
 	}
 	q := db.New(s.db)
 	found, err := q.ListAlumniByIDs(ctx, ids)
@@ -296,9 +241,9 @@ func (s *Reader) load(ctx context.Context, p auth.Principal, rows []idRow) ([]al
 	for _, r := range found {
 		byID[r.ID] = r
 	}
-	ordered := make([]db.Alumni, 0, len(rows))
-	for _, r := range rows {
-		if a, ok := byID[r.id]; ok { // gone since the id query (purged): skip
+	ordered := make([]db.Alumni, 0, len(ids))
+	for _, id := range ids {
+		if a, ok := byID[id]; ok { // gone since the index was read (purged): skip
 			ordered = append(ordered, a)
 		}
 	}
@@ -306,42 +251,11 @@ func (s *Reader) load(ctx context.Context, p auth.Principal, rows []idRow) ([]al
 	if err != nil {
 		return nil, err
 	}
-	for i := range items {
-		items[i] = alumni.Redact(p, items[i])
+	out := items[:0]
+	for _, a := range items {
+		if f.admits(a) {
+			out = append(out, alumni.Redact(p, a))
+		}
 	}
-	return items, nil
-}
-
-// count returns the number of records matching the prepared filter f, up to CountLimit.
-func (s *Reader) count(ctx context.Context, f Filter) (Total, error) {
-	return s.runCount(ctx, countQuery(f))
-}
-
-// cachedTotal is count through the count cache (for facets; a list's total is always live).
-func (s *Reader) cachedTotal(ctx context.Context, f Filter) (Total, error) {
-	q := countQuery(f)
-	return cachedCount(ctx, s.counts, q, func(t Total) Total { return t }, func(ctx context.Context) (Total, error) { return s.runCount(ctx, q) })
-}
-
-// countQuery is the statement that counts the records matching f, up to CountLimit+1.
-func countQuery(f Filter) sqlText {
-	f.plan = queryPlan{drive: len(f.words) > 0}
-	var q sqlText
-	fromClause, fromArgs := from(f)
-	q.add("SELECT COUNT(*) FROM (SELECT 1"+fromClause, fromArgs...)
-	c := where(f)
-	c.writeTo(&q)
-	q.add(" LIMIT ?) m", CountLimit+1)
-	return q
-}
-
-func (s *Reader) runCount(ctx context.Context, q sqlText) (Total, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
-		return Total{}, fmt.Errorf("count alumni: %w", err)
-	}
-	if n > CountLimit {
-		return Total{Count: CountLimit, Exact: false}, nil
-	}
-	return Total{Count: n, Exact: true}, nil
+	return out, nil
 }

@@ -57,7 +57,7 @@ func (t *docTable) delete(k uint32) {
 	}
 }
 
-func (t *docTable) len() int { return t.n }
+func (t *docTable) len() uint64 { return uint64(t.n) } //nolint:gosec // a count, never negative
 
 // nameAbbrev is the first eight bytes of d's last-name collation key, zero-padded: if a comes
 // before b in name order, nameAbbrev(a) <= nameAbbrev(b), so a difference decides the

@@ -1,7 +1,9 @@
 package searchindex
 
 import (
+	"bytes"
 	"cmp"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
@@ -231,4 +233,49 @@ func Top(bs []Bucket, limit int) []Bucket {
 // as written.
 func CompareValues(a, b string) int {
 	return cmp.Or(strings.Compare(fold(a), fold(b)), strings.Compare(a, b))
+}
+
+// Duplicates counts, among the records matching q, the groups of more than one record with
+// the same last name, first name (as the database compares them) and class year, and the
+// records in those groups: the likely duplicates of the data-quality report.
+func (x *Index) Duplicates(q Query) (groups, records int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	set := x.match(q).set
+	type group struct {
+		first *Doc
+		n     int
+	}
+	byName := map[uint64][]group{} // by a hash of the key; the keys are compared in full
+	h := maphash.Hash{}
+	keys := make([]uint32, 512)
+	it := set.ManyIterator()
+	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
+		for _, k := range keys[:n] {
+			d := x.docs.get(k)
+			if d == nil {
+				continue
+			}
+			h.Reset()
+			_, _ = h.Write(d.LastKey)
+			_ = h.WriteByte(0)
+			_, _ = h.Write(d.FirstKey)
+			sum := h.Sum64() ^ uint64(d.ClassYear) //nolint:gosec // a hash: wrapping is fine
+			gs := byName[sum]
+			i := slices.IndexFunc(gs, func(g group) bool {
+				return g.first.ClassYear == d.ClassYear && bytes.Equal(g.first.LastKey, d.LastKey) && bytes.Equal(g.first.FirstKey, d.FirstKey)
+			})
+			if i < 0 {
+				byName[sum] = append(gs, group{first: d, n: 1})
+				continue
+			}
+			if gs[i].n++; gs[i].n == 2 {
+				groups++
+				records += 2
+			} else {
+				records++
+			}
+		}
+	}
+	return groups, records
 }

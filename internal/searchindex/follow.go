@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/alumni"
+	"github.com/alumnid/alumnid/internal/derrors"
 )
 
 // Follower keeps an Index current with the database. Every change of a record goes through
@@ -31,8 +33,8 @@ type Follower struct {
 	missing  map[int64]time.Time // ids not seen although later ones were, since when
 	late     map[int64]time.Time // missing ids given up, still looked for until LateTimeout
 	maxKey   int64               // the highest record key read
-	ready    bool
-	syncedMu sync.RWMutex // guards synced, read without mu
+	ready    atomic.Bool         // Start has loaded the records
+	syncedMu sync.RWMutex        // guards synced, read without mu
 }
 
 // FollowConfig tunes a Follower.
@@ -57,6 +59,16 @@ func NewFollower(sqlDB *sql.DB, x *Index, cfg FollowConfig) *Follower {
 		late: map[int64]time.Time{}}
 }
 
+// Open returns a follower of a new index on sqlDB, started: for tools and tests that read the
+// records a few times and do not run the follower.
+func Open(ctx context.Context, sqlDB *sql.DB) (*Follower, error) {
+	f := NewFollower(sqlDB, New(), FollowConfig{})
+	if err := f.Start(ctx); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // Start loads every record. Events from the moment before the load on are applied by the
 // next Sync, so that a change made during the load is not missed.
 func (f *Follower) Start(ctx context.Context) error {
@@ -74,17 +86,22 @@ func (f *Follower) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.after, f.maxKey, f.ready = after, maxKey, true
+	f.after, f.maxKey = after, maxKey
+	f.ready.Store(true)
 	f.setSynced(began)
 	return nil
 }
 
 // Ready reports whether Start has loaded the records.
-func (f *Follower) Ready() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ready
-}
+func (f *Follower) Ready() bool { return f.ready.Load() }
+
+// Index returns the index f keeps current.
+func (f *Follower) Index() *Index { return f.x }
+
+// ErrLoading is Sync's answer until Start has loaded the records: the replica cannot answer
+// a search yet (its /readyz says so too, so a load balancer sends it none).
+var ErrLoading = &derrors.Error{Kind: derrors.Unavailable, Detail: "The search index of this server is still loading; try again shortly.",
+	RetryAfter: 5 * time.Second}
 
 func (f *Follower) setSynced(t time.Time) {
 	f.syncedMu.Lock()
@@ -114,6 +131,9 @@ func AsOf(ctx context.Context, t time.Time) context.Context {
 const requestBatches = 1
 
 func (f *Follower) sync(ctx context.Context, batches int) error {
+	if !f.Ready() {
+		return ErrLoading
+	}
 	called, ok := ctx.Value(asOfKey{}).(time.Time)
 	if !ok {
 		called = time.Now()

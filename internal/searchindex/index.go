@@ -209,7 +209,7 @@ type Index struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-				wordIDs: map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
+		wordIDs: map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
 		interned: map[string]string{},
 		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
@@ -225,7 +225,7 @@ func New() *Index {
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.docs.len()
+	return int(x.docs.len()) //nolint:gosec // fewer than 2^32 records
 }
 
 // NewDoc returns the doc of record a with internal key key. It may run concurrently with

@@ -29,8 +29,8 @@ func TestLoad(t *testing.T) {
 	}{
 		{"SELECT COUNT(*) FROM alumni WHERE deleted_at IS NULL AND country = 'US'", searchindex.Query{Country: "US"}},
 		{"SELECT COUNT(DISTINCT alumnus_id) FROM degrees WHERE program = 'Law'", searchindex.Query{Program: "Law"}},
-		{"SELECT COUNT(DISTINCT alumnus_id) FROM alumni_terms WHERE term LIKE 'ma%' AND kind = 'p'",
-			searchindex.Query{Words: []string{"ma"}, Kinds: []string{"p"}}},
+		{"SELECT COUNT(DISTINCT t.alumnus_id) FROM alumni_tags t JOIN alumni a ON a.id = t.alumnus_id WHERE a.deleted_at IS NULL AND t.tag = 'mentor'",
+			searchindex.Query{Words: []string{"mentor"}, Kinds: []string{"t"}}},
 	} {
 		var want int
 		if err := sqlDB.QueryRow(c.sql).Scan(&want); err != nil {

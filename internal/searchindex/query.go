@@ -356,7 +356,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 		pivot = &Doc{PublicID: after.PublicID, LastKey: last, FirstKey: first,
 			ClassYear: after.ClassYear, UpdatedAt: unixNano(after.UpdatedAt)}
 	}
-	total := uint64(x.docs.len())
+	total := x.docs.len()
 	var out []Hit
 	// Walking visits about limit·total/n records when the matches are spread over the order;
 	// sorting reads n. Walk when that is fewer — but matches may cluster far along the order

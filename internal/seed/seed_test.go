@@ -12,6 +12,7 @@ import (
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/listing"
 	"github.com/alumnid/alumnid/internal/page"
+	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/seed"
 )
 
@@ -88,7 +89,11 @@ func TestRunLoadsWhatItGenerates(t *testing.T) {
 		}
 		byStudentID[f.StudentID] = f
 	}
-	page, err := listing.NewReader(sqlDB).List(ctx, auth.Principal{Role: auth.RoleAdmin}, listing.Filter{}, listing.ListOptions{Limit: page.MaxLimit})
+	search, err := searchindex.Open(ctx, sqlDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := listing.NewReader(sqlDB, search).List(ctx, auth.Principal{Role: auth.RoleAdmin}, listing.Filter{}, listing.ListOptions{Limit: page.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
