@@ -5,7 +5,7 @@
 
 prepare_database() {
   local db=$1 dsn=$2 n=$3 pool have
-  # A million alumni with their search index is about 3 GB of InnoDB pages; the server's
+  # A million alumni are about 1.4 GB of InnoDB pages with their indexes; the server's
   # default 128 MB buffer pool turns every query into disk reads.
   pool=$(mariadb -uroot -h127.0.0.1 -N -e 'SELECT @@innodb_buffer_pool_size')
   if [ "$pool" -lt $((2 * 1024 * 1024 * 1024)) ]; then
