@@ -120,7 +120,8 @@ func (s *Reader) indexCountBy(ctx context.Context, f Filter, dim, order string, 
 	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
-	out := fromIndex(s.index.Counts(f.query(), []searchindex.Dimension{d}, consent)[0])
+	_, counts := s.index.Counts(f.query(), searchindex.Count{Dim: d, ConsentedOnly: consent})
+	out := fromIndex(counts[0])
 	slices.SortFunc(out, func(a, b Bucket) int {
 		switch order {
 		case byValueDesc:

@@ -40,15 +40,13 @@ func (s *Reader) Facets(ctx context.Context, p auth.Principal, f Filter) (_ Face
 	if err := s.sync(ctx); err != nil {
 		return Facets{}, err
 	}
-	q := f.query()
-	dims := []searchindex.Dimension{searchindex.DimClassYear, searchindex.DimProgram, searchindex.DimCountry,
-		searchindex.DimIndustry, searchindex.DimStatus}
-	counts := s.index.Counts(q, dims, false)
-	if p.Role == auth.RoleViewer && alumni.CountsByConsent[alumni.DimCountry] {
-		counts[2] = s.index.Counts(q, dims[2:3], true)[0]
-	}
+	// A viewer counts countries among those who consented (alumni.CountsByConsent).
+	byConsent := p.Role == auth.RoleViewer && alumni.CountsByConsent[alumni.DimCountry]
+	total, counts := s.index.Counts(f.query(), searchindex.Count{Dim: searchindex.DimClassYear},
+		searchindex.Count{Dim: searchindex.DimProgram}, searchindex.Count{Dim: searchindex.DimCountry, ConsentedOnly: byConsent},
+		searchindex.Count{Dim: searchindex.DimIndustry}, searchindex.Count{Dim: searchindex.DimStatus})
 	out := Facets{
-		Total:          capped(s.index.Count(q)),
+		Total:          capped(total),
 		GraduationYear: byYearDesc(counts[0], maxBuckets),
 		Program:        fromIndex(searchindex.Top(counts[1], maxBuckets)),
 		Country:        fromIndex(searchindex.Top(counts[2], maxBuckets)),

@@ -99,9 +99,9 @@ func shapes() []shape {
 	}
 	facets := func(q searchindex.Query) func(*searchindex.Index) {
 		return func(x *searchindex.Index) {
-			x.Counts(q, []searchindex.Dimension{searchindex.DimClassYear, searchindex.DimProgram, searchindex.DimCountry,
-				searchindex.DimIndustry, searchindex.DimStatus}, false)
-			x.Count(q)
+			x.Counts(q, searchindex.Count{Dim: searchindex.DimClassYear}, searchindex.Count{Dim: searchindex.DimProgram},
+				searchindex.Count{Dim: searchindex.DimCountry}, searchindex.Count{Dim: searchindex.DimIndustry},
+				searchindex.Count{Dim: searchindex.DimStatus})
 		}
 	}
 	withFilters := words("ma")
@@ -129,8 +129,9 @@ func shapes() []shape {
 		{"facets, prefix 2 letters", facets(words("ma"))},
 		{"facets, country filter", facets(us)},
 		{"facets, industry + years", facets(industry)},
+		{"facets, program filter", facets(searchindex.Query{Program: "History"})},
 		{"report employer+city, country filter", func(x *searchindex.Index) {
-			x.Counts(us, []searchindex.Dimension{searchindex.DimEmployer, searchindex.DimCity}, false)
+			x.Counts(us, searchindex.Count{Dim: searchindex.DimEmployer}, searchindex.Count{Dim: searchindex.DimCity})
 		}},
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -38,21 +37,32 @@ const (
 	DimQuality // what the record lacks (alumni.DimQuality)
 )
 
-// Counts returns, for each dimension, how many records matching q have each value (a record
-// counted once per value); only the records that consented to the directory when
-// consentedOnly (a viewer's contact counts).
-func (x *Index) Counts(q Query, dims []Dimension, consentedOnly bool) [][]Bucket {
+// Count is one count Counts makes: the records by the values of Dim, only those who consented
+// to the directory when ConsentedOnly (a viewer's contact counts).
+type Count struct {
+	Dim           Dimension
+	ConsentedOnly bool
+}
+
+// Counts returns how many records match q, and for each count how many of them have each value
+// of its dimension (a record counted once per value). The query is matched once for all.
+func (x *Index) Counts(q Query, counts ...Count) (int, [][]Bucket) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	set := x.match(q).set
-	if consentedOnly {
-		set.And(x.consent)
+	var consented *roaring.Bitmap
+	out := make([][]Bucket, len(counts))
+	for i, c := range counts {
+		of := set
+		if c.ConsentedOnly {
+			if consented == nil {
+				consented = roaring.And(set, x.consent)
+			}
+			of = consented
+		}
+		out[i] = x.count(of, c.Dim, q)
 	}
-	out := make([][]Bucket, len(dims))
-	for i, dim := range dims {
-		out[i] = x.count(set, dim, q)
-	}
-	return out
+	return int(set.GetCardinality()), out //nolint:gosec // at most the number of records
 }
 
 func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
@@ -75,15 +85,24 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 	case DimContact, DimQuality:
 		return x.countFacts(set, map[Dimension]string{DimContact: alumni.DimContact, DimQuality: alumni.DimQuality}[dim])
 	case DimClassYear, DimProgram, DimFaculty:
-		if q.hasDegreeFilter() {
-			return x.countDegrees(set, dim, q)
-		}
 		v = map[Dimension]*values{DimClassYear: x.year, DimProgram: x.program, DimFaculty: x.faculty}[dim]
+		if q.hasDegreeFilter() {
+			// Only the degrees meeting the filters count. A record of set with one degree has
+			// one that meets them, so its value's records count it; the records with several
+			// are looked at one by one.
+			multi := roaring.And(set, x.multiDegree)
+			return merge(append(x.countValues(roaring.AndNot(set, multi), dim, v), x.countDocs(multi, dim, x.degreeFilter(q))...))
+		}
 	}
+	return x.countValues(set, dim, v)
+}
+
+// countValues counts the records of set by the values of dim, which v holds.
+func (x *Index) countValues(set *roaring.Bitmap, dim Dimension, v *values) []Bucket {
 	n := set.GetCardinality()
 	// Few matches: count them one by one; many: intersect each value's records.
 	if n < uint64(len(v.m))*64 {
-		return x.countDocs(set, dim, q)
+		return x.countDocs(set, dim, degreeFilter{})
 	}
 	out := make([]Bucket, 0, len(v.variants))
 	for _, variants := range v.variants {
@@ -136,8 +155,9 @@ func merge(bs []Bucket) []Bucket {
 	return out
 }
 
-// countDocs counts the values of dim over the records of set one by one.
-func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
+// countDocs counts the values of dim over the records of set one by one; a degree dimension
+// counts the degrees meeting df.
+func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, df degreeFilter) []Bucket {
 	counts := map[string]int{}
 	it := set.Iterator()
 	for it.HasNext() {
@@ -163,7 +183,7 @@ func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, q Query) []Bucket 
 		case DimUpdated:
 			counts[month(d.UpdatedAt)]++
 		default:
-			for _, v := range degreeValues(d, dim, q) {
+			for _, v := range degreeValues(d, dim, df) {
 				counts[v]++
 			}
 		}
@@ -190,30 +210,23 @@ func (x *Index) countFacts(set *roaring.Bitmap, dim string) []Bucket {
 	return out
 }
 
-func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
-	return x.countDocs(set, dim, q)
-}
-
-// degreeValues returns the distinct values of dim among d's degrees that meet q's degree
-// filters.
-func degreeValues(d *Doc, dim Dimension, q Query) []string {
+// degreeValues returns the distinct values of dim among d's degrees that meet df.
+func degreeValues(d *Doc, dim Dimension, df degreeFilter) []string {
 	var out []string
 	for _, g := range d.Degrees {
-		if !degreeMatches(g.Degree, g.Program, g.Faculty, g.Year, q) {
+		if !df.matches(g) {
 			continue
 		}
 		var v string
 		switch dim {
 		case DimClassYear:
-			if g.Year != 0 {
-				v = strconv.Itoa(g.Year)
-			}
+			v = yearKey(g.Year)
 		case DimProgram:
 			v = g.Program
 		case DimFaculty:
 			v = g.Faculty
 		}
-		if v != "" && !slices.ContainsFunc(out, func(o string) bool { return fold(o) == fold(v) }) {
+		if v != "" && (len(out) == 0 || !slices.ContainsFunc(out, func(o string) bool { return fold(o) == fold(v) })) {
 			out = append(out, v)
 		}
 	}

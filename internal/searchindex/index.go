@@ -8,6 +8,7 @@ package searchindex
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -202,6 +203,7 @@ type Index struct {
 	fact                                           [16]*roaring.Bitmap // by bit of Doc.Facts
 	created, updated                               *values             // by month
 	withDegree                                     *roaring.Bitmap
+	multiDegree                                    *roaring.Bitmap // records with more than one degree
 
 	byName, byYear, byUpdated *btree.BTreeG[*Doc]
 }
@@ -213,7 +215,7 @@ func New() *Index {
 		interned: map[string]string{},
 		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
-		program: newValues(), faculty: newValues(), degree: newValues(), year: newValues(), withDegree: roaring.New(),
+		program: newValues(), faculty: newValues(), degree: newValues(), year: newValues(), withDegree: roaring.New(), multiDegree: roaring.New(),
 		created: newValues(), updated: newValues(),
 		byName:    btree.NewG(32, lessName),
 		byYear:    btree.NewG(32, lessYear),
@@ -377,6 +379,9 @@ func (x *Index) add(d *Doc) {
 	if len(d.Degrees) > 0 {
 		x.withDegree.Add(k)
 	}
+	if len(d.Degrees) > 1 {
+		x.multiDegree.Add(k)
+	}
 	for i := range facts {
 		if d.Facts&(1<<i) != 0 {
 			if x.fact[i] == nil {
@@ -407,7 +412,7 @@ func (x *Index) add(d *Doc) {
 func (x *Index) remove(d *Doc) {
 	k := d.Key
 	x.docs.delete(k)
-	for _, bm := range []*roaring.Bitmap{x.all, x.deleted, x.consent, x.listed, x.withDegree} {
+	for _, bm := range []*roaring.Bitmap{x.all, x.deleted, x.consent, x.listed, x.withDegree, x.multiDegree} {
 		bm.Remove(k)
 	}
 	x.country.remove(d.Country, k)
@@ -500,12 +505,25 @@ func yearOf(key string) int {
 	return n
 }
 
+// yearKey is the value of a graduation year ("" for none).
 func yearKey(y int) string {
-	if y == 0 {
+	switch {
+	case y == 0:
 		return ""
+	case y > 0 && y < len(yearKeys):
+		return yearKeys[y]
 	}
-	return string(rune('0'+y/1000%10)) + string(rune('0'+y/100%10)) + string(rune('0'+y/10%10)) + string(rune('0'+y%10))
+	return strconv.Itoa(y)
 }
+
+// yearKeys are the years' values made once: facets count them for every matching degree.
+var yearKeys = func() []string {
+	out := make([]string, 2200)
+	for y := range out {
+		out[y] = strconv.Itoa(y)
+	}
+	return out
+}()
 
 // cityKey is the value of the city dimension: the country and the city, as alumni_stats keeps
 // it ("" without a city).

@@ -273,20 +273,40 @@ func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 	if filters < 2 {
 		return
 	}
-	x.filterDocs(set, func(d *Doc) bool {
-		for _, g := range d.Degrees {
-			if degreeMatches(g.Degree, g.Program, g.Faculty, g.Year, q) {
-				return true
-			}
-		}
-		return false
-	})
+	df := x.degreeFilter(q)
+	x.filterDocs(set, func(d *Doc) bool { return slices.ContainsFunc(d.Degrees, df.matches) })
 }
 
-func degreeMatches(degree, program, faculty string, year int, q Query) bool {
-	return (q.Degree == "" || fold(degree) == fold(q.Degree)) && (q.Program == "" || fold(program) == fold(q.Program)) &&
-		(q.Faculty == "" || fold(faculty) == fold(q.Faculty)) && (q.YearFrom == 0 || year >= q.YearFrom) &&
-		(q.YearTo == 0 || year <= q.YearTo)
+// degreeFilter is q's degree filters prepared for checking many degrees: each text filter as
+// the values the index holds that the database compares equal to it, so a degree is checked by
+// comparing its (interned) strings, without folding them.
+type degreeFilter struct {
+	degree, program, faculty []string // nil: no such filter
+	none                     bool     // a text filter no value meets
+	yearFrom, yearTo         int
+}
+
+func (x *Index) degreeFilter(q Query) degreeFilter {
+	f := degreeFilter{yearFrom: q.YearFrom, yearTo: q.YearTo}
+	variants := func(v *values, s string) []string {
+		if s == "" {
+			return nil
+		}
+		vs := v.variants[fold(s)]
+		if len(vs) == 0 {
+			f.none = true
+		}
+		return vs
+	}
+	f.degree, f.program, f.faculty = variants(x.degree, q.Degree), variants(x.program, q.Program), variants(x.faculty, q.Faculty)
+	return f
+}
+
+func (f degreeFilter) matches(g Degree) bool {
+	return !f.none && (f.degree == nil || slices.Contains(f.degree, g.Degree)) &&
+		(f.program == nil || slices.Contains(f.program, g.Program)) &&
+		(f.faculty == nil || slices.Contains(f.faculty, g.Faculty)) &&
+		(f.yearFrom == 0 || g.Year >= f.yearFrom) && (f.yearTo == 0 || g.Year <= f.yearTo)
 }
 
 // filterDocs removes from set the records for which keep is false.
