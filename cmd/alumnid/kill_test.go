@@ -519,3 +519,33 @@ func TestKillDuringBackup(t *testing.T) {
 		t.Fatalf("restore --check: %v\n%s", err, o)
 	}
 }
+
+// TestProfiling: with --profiling, Go's profiles are served beside the metrics, on the metrics
+// address only.
+func TestProfiling(t *testing.T) {
+	t.Parallel()
+	f := newKillFixture(t)
+	c, _ := serve(t, f.dsn, f.keyFile, "--metrics-addr", "127.0.0.1:0", "--profiling")
+	var addr string
+	waitFor(t, "the metrics address is logged", func() bool {
+		sc := bufio.NewScanner(strings.NewReader(c.logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving metrics" {
+				addr = line.Addr
+				return true
+			}
+		}
+		return false
+	})
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/goroutine?debug=1"} {
+		resp, err := http.Get("http://" + addr + path) //nolint:noctx // a local test server
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+}

@@ -143,6 +143,16 @@ func TestServeEndToEnd(t *testing.T) {
 	if r := c.Get("/metrics", nil); r.Status != http.StatusNotFound {
 		t.Errorf("/metrics on the API's address without a metrics token: %d, want 404", r.Status)
 	}
+	// Go's profiles are served only when asked for (--profiling), and never on the API's address.
+	pprofURL := strings.TrimSuffix(metricsURL, "/metrics") + "/debug/pprof/"
+	if resp, err := http.Get(pprofURL); err != nil || resp.StatusCode != http.StatusNotFound { //nolint:noctx // a local test server
+		t.Errorf("profiles without --profiling: %v %v", resp, err)
+	} else {
+		_ = resp.Body.Close()
+	}
+	if r := c.Get("/debug/pprof/", nil); r.Status != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the API's address: %d, want 404", r.Status)
+	}
 
 	// A request in flight when shutdown starts still completes: its body is half sent when
 	// the signal comes, and the rest follows after.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ type serveCmd struct {
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
 	MetricsAddr       string         `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
+	Profiling         bool           `name:"profiling" env:"ALUMNI_PROFILING" help:"Also serve Go's profiles (net/http/pprof) at /debug/pprof/ on the metrics address."`
 	MetricsToken      string         `name:"metrics-token" env:"ALUMNI_METRICS_TOKEN" help:"Also serve /metrics on the API's address, to requests bearing this token (Authorization: Bearer); off when empty. Prefer the environment variable: flags show in process lists."`
 	Backup            backupFlags    `embed:"" prefix:"backup-"`
 }
@@ -243,7 +245,7 @@ func (s serveCmd) Run(e *env) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if s.MetricsAddr != "" {
-		msrv, err := serveMetrics(e, s.MetricsAddr, m, serveErr)
+		msrv, err := serveMetrics(e, s.MetricsAddr, m, s.Profiling, serveErr)
 		if err != nil {
 			return err
 		}
@@ -268,12 +270,20 @@ func (s serveCmd) Run(e *env) error {
 }
 
 // serveMetrics serves m at /metrics on addr, a listener of its own that operators keep off
-// the public network; a failure to serve is sent to errs.
-func serveMetrics(e *env, addr string, m *metrics.Metrics, errs chan<- error) (*http.Server, error) {
+// the public network, and Go's profiles at /debug/pprof/ when profiling; a failure to serve is
+// sent to errs.
+func serveMetrics(e *env, addr string, m *metrics.Metrics, profiling bool, errs chan<- error) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{
-		Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 90 * time.Second, // a CPU profile takes 30 s by default
 		ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
 	}
 	ln, err := (&net.ListenConfig{}).Listen(e.ctx, "tcp", addr)

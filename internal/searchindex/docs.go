@@ -15,7 +15,22 @@ type docTable struct {
 type docSlot struct {
 	doc  *Doc
 	name uint64 // nameAbbrev(doc)
+	// vals are the doc's values of the single-valued dimensions, by their number in the
+	// dimension's values (values.id): a count over many records reads these, not the docs.
+	vals [columns]uint32
 }
+
+// The single-valued dimensions kept in docSlot.vals.
+const (
+	colCountry = iota
+	colCity
+	colIndustry
+	colEmployer
+	colStatus
+	colCreated
+	colUpdated
+	columns
+)
 
 const docPageBits = 12 // 4,096 docs a page
 
@@ -35,7 +50,7 @@ func (t *docTable) get(k uint32) *Doc {
 	return nil
 }
 
-func (t *docTable) put(d *Doc) {
+func (t *docTable) put(d *Doc, vals [columns]uint32) {
 	p := int(d.Key >> docPageBits)
 	if p >= len(t.pages) {
 		t.pages = append(t.pages, make([][]docSlot, p+1-len(t.pages))...)
@@ -47,7 +62,7 @@ func (t *docTable) put(d *Doc) {
 	if s.doc == nil {
 		t.n++
 	}
-	*s = docSlot{doc: d, name: nameAbbrev(d)}
+	*s = docSlot{doc: d, name: nameAbbrev(d), vals: vals}
 }
 
 func (t *docTable) delete(k uint32) {

@@ -66,22 +66,23 @@ func (x *Index) Counts(q Query, counts ...Count) (int, [][]Bucket) {
 }
 
 func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
+	col := -1
 	var v *values
 	switch dim {
 	case DimCountry:
-		v = x.country
+		col, v = colCountry, x.country
 	case DimCity:
-		v = x.city
+		col, v = colCity, x.city
 	case DimIndustry:
-		v = x.industry
+		col, v = colIndustry, x.industry
 	case DimEmployer:
-		v = x.employer
+		col, v = colEmployer, x.employer
 	case DimStatus:
-		v = x.status
+		col, v = colStatus, x.status
 	case DimCreated:
-		v = x.created
+		col, v = colCreated, x.created
 	case DimUpdated:
-		v = x.updated
+		col, v = colUpdated, x.updated
 	case DimContact, DimQuality:
 		return x.countFacts(set, map[Dimension]string{DimContact: alumni.DimContact, DimQuality: alumni.DimQuality}[dim])
 	case DimClassYear, DimProgram, DimFaculty:
@@ -94,7 +95,34 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 			return merge(append(x.countValues(roaring.AndNot(set, multi), dim, v), x.countDocs(multi, dim, x.degreeFilter(q))...))
 		}
 	}
+	// A single-valued dimension is counted from its column (about 30 ns a record) unless
+	// intersecting each value's records costs less (about 15 µs a value): many records, few
+	// values (status, industry).
+	if col >= 0 && set.GetCardinality() < uint64(len(v.names))*512 {
+		return x.countColumn(set, col, v)
+	}
 	return x.countValues(set, dim, v)
+}
+
+// countColumn counts the records of set by their value in column col, whose values v holds.
+func (x *Index) countColumn(set *roaring.Bitmap, col int, v *values) []Bucket {
+	counts := make([]int, len(v.names))
+	keys := make([]uint32, 512)
+	it := set.ManyIterator()
+	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
+		for _, k := range keys[:n] {
+			if s := x.docs.slot(k); s != nil && s.doc != nil {
+				counts[s.vals[col]]++
+			}
+		}
+	}
+	out := []Bucket{}
+	for id, c := range counts {
+		if id > 0 && c > 0 {
+			out = append(out, Bucket{v.names[id], c})
+		}
+	}
+	return merge(out)
 }
 
 // countValues counts the records of set by the values of dim, which v holds.

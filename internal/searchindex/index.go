@@ -114,10 +114,28 @@ type word struct {
 type values struct {
 	m        map[string]*roaring.Bitmap
 	variants map[string][]string
+	// ids number the values a column holds (column), names by id; id 0 is no value. An id is
+	// never reused, so a column of records needs no update when a value is left unused.
+	ids   map[string]uint32
+	names []string
 }
 
 func newValues() *values {
-	return &values{m: map[string]*roaring.Bitmap{}, variants: map[string][]string{}}
+	return &values{m: map[string]*roaring.Bitmap{}, variants: map[string][]string{}, ids: map[string]uint32{}, names: []string{""}}
+}
+
+// id returns value's number, giving it one if it has none.
+func (v *values) id(value string) uint32 {
+	if value == "" {
+		return 0
+	}
+	id, ok := v.ids[value]
+	if !ok {
+		id = uint32(len(v.names)) //nolint:gosec // fewer than 2^32 values
+		v.ids[value] = id
+		v.names = append(v.names, value)
+	}
+	return id
 }
 
 func (v *values) add(value string, key uint32) {
@@ -351,7 +369,11 @@ func (x *Index) add(d *Doc) {
 		d.pending = nil
 	}
 
-	x.docs.put(d)
+	x.docs.put(d, [columns]uint32{
+		colCountry: x.country.id(d.Country), colCity: x.city.id(cityKey(d)), colIndustry: x.industry.id(d.Industry),
+		colEmployer: x.employer.id(d.Employer), colStatus: x.status.id(string(d.Status)),
+		colCreated: x.created.id(month(d.CreatedAt)), colUpdated: x.updated.id(month(d.UpdatedAt)),
+	})
 	x.all.Add(k)
 	if d.Deleted {
 		x.deleted.Add(k)
