@@ -1768,7 +1768,7 @@ type ListAlumniParams struct {
 	// IncludeTotal Add `total`, the number of matching records (exact up to 10,000).
 	IncludeTotal *IncludeTotal `form:"includeTotal,omitempty" json:"includeTotal,omitempty"`
 
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -1841,7 +1841,7 @@ type ExportAlumniParams struct {
 	// caller may read, in the order of `ExportColumn`.
 	Columns *ExportColumns `form:"columns,omitempty" json:"columns,omitempty"`
 
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -1890,7 +1890,7 @@ type ExportAlumniParamsFormat string
 
 // GetAlumniFacetsParams defines parameters for GetAlumniFacets.
 type GetAlumniFacetsParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -1992,7 +1992,7 @@ type UpdateAlumnusParams struct {
 
 // GetAnalyticsActivityParams defines parameters for GetAnalyticsActivity.
 type GetAnalyticsActivityParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -2038,7 +2038,7 @@ type GetAnalyticsActivityParams struct {
 
 // GetAnalyticsDataQualityParams defines parameters for GetAnalyticsDataQuality.
 type GetAnalyticsDataQualityParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -2084,7 +2084,7 @@ type GetAnalyticsDataQualityParams struct {
 
 // GetAnalyticsEmploymentParams defines parameters for GetAnalyticsEmployment.
 type GetAnalyticsEmploymentParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -2130,7 +2130,7 @@ type GetAnalyticsEmploymentParams struct {
 
 // GetAnalyticsGeographyParams defines parameters for GetAnalyticsGeography.
 type GetAnalyticsGeographyParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -2176,7 +2176,7 @@ type GetAnalyticsGeographyParams struct {
 
 // GetAnalyticsGraduationYearsParams defines parameters for GetAnalyticsGraduationYears.
 type GetAnalyticsGraduationYearsParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -2222,7 +2222,7 @@ type GetAnalyticsGraduationYearsParams struct {
 
 // GetAnalyticsOverviewParams defines parameters for GetAnalyticsOverview.
 type GetAnalyticsOverviewParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.
@@ -2268,7 +2268,7 @@ type GetAnalyticsOverviewParams struct {
 
 // GetAnalyticsProgramsParams defines parameters for GetAnalyticsPrograms.
 type GetAnalyticsProgramsParams struct {
-	// Q Search words; each must match the start of a word of the record (case and accents ignored).
+	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
 	Q *Q `form:"q,omitempty" json:"q,omitempty"`
 
 	// GraduationYearFrom Earliest graduation year (inclusive) of a matching degree.

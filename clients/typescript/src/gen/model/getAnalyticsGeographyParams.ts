@@ -20,7 +20,7 @@ import type { DeletedParameter } from './deletedParameter';
 
 export type GetAnalyticsGeographyParams = {
 /**
- * Search words; each must match the start of a word of the record (case and accents ignored).
+ * Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
  * @minLength 1
  * @maxLength 200
  */
