@@ -2,12 +2,12 @@
 // app, served by `vite preview` with /api proxied to a real alumnid on a fresh database.
 // Screenshots of failed tests go to test-results/ (git-ignored).
 import { createAlumniClient, createAlumnus, getAlumnus, updateAlumnusIfMatch } from '@alumnid/client';
-import type { AlumniClient } from '@alumnid/client';
+import type { AlumniClient, AlumnusPage } from '@alumnid/client';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page, Request } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { preview } from 'vite';
@@ -60,6 +60,14 @@ beforeAll(async () => {
     { instance: api.axios },
   );
   recordId = created.data.id;
+  // A family no seeded name comes near, for the facets: two in Great Britain, one in the US.
+  for (const [firstName, city, country] of [
+    ['Ada', 'London', 'GB'],
+    ['Mary', 'Edinburgh', 'GB'],
+    ['Hedy', 'Boston', 'US'],
+  ] as const) {
+    await createAlumnus({ firstName, lastName: 'Vanderquill', address: { city, country } }, { instance: api.axios });
+  }
 });
 
 afterAll(async () => {
@@ -159,6 +167,57 @@ describe('the example admin page in Chromium', () => {
     const lines = text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
     expect(lines).toHaveLength(2); // the header and Grace
     expect(lines[1]).toContain('Quackenbush');
+  });
+
+  it('searches as you type and finds a misspelled name', async () => {
+    const search = page.getByLabel('Search');
+    // No Search click: the list follows the search box.
+    await search.fill('xyzzyplugh');
+    await page.getByText('No alumni match.').waitFor();
+    // Quackenbush with a letter left out, typed key by key: one search once typing pauses.
+    const asked: string[] = [];
+    const onRequest = (r: Request) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/api/v1/alumni') asked.push(u.searchParams.get('q') ?? '');
+    };
+    page.on('request', onRequest);
+    const answered = page.waitForResponse((r) => {
+      const u = new URL(r.url());
+      return u.pathname === '/api/v1/alumni' && u.searchParams.get('q') === 'quakenbush';
+    });
+    await search.clear();
+    await search.pressSequentially('quakenbush', { delay: 20 });
+    const res = await answered;
+    page.off('request', onRequest);
+    expect(((await res.json()) as AlumnusPage).items.map((a) => a.id)).toContain(recordId);
+    await results().filter({ hasText: 'Quackenbush, Grace' }).waitFor();
+    expect(asked.at(-1)).toBe('quakenbush');
+    expect(asked.length).toBeLessThan('quakenbush'.length); // debounced: not a search per key
+  });
+
+  it('shows the facets of the search, and narrows it by a country', async () => {
+    const facets = page.getByRole('complementary', { name: 'Refine' });
+    const total = facets.getByLabel('Total');
+    const countries = facets.getByRole('list', { name: 'Countries' });
+    const gb = countries.getByRole('button', { name: 'GB', exact: true });
+    await page.getByLabel('Search').fill('vanderquill');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(() => total.textContent()).toBe('3 matches');
+    await expect.poll(() => countries.getByRole('listitem').allTextContents()).toEqual(['GB 2', 'US 1']);
+    expect(await facets.getByRole('heading', { name: 'Graduation year' }).count()).toBe(0); // no degrees, no group
+
+    await gb.click();
+    await page.getByLabel('Count').getByText('2 shown').waitFor();
+    expect(await page.getByLabel('Country').inputValue()).toBe('GB');
+    expect(await results().allTextContents()).toEqual([expect.stringContaining('· GB'), expect.stringContaining('· GB')]);
+    await expect.poll(() => total.textContent()).toBe('2 matches');
+    expect(await gb.getAttribute('aria-pressed')).toBe('true');
+
+    // The value in use, clicked again, lets go of the filter.
+    await gb.click();
+    await page.getByLabel('Count').getByText('3 shown').waitFor();
+    expect(await page.getByLabel('Country').inputValue()).toBe('');
+    await expect.poll(() => total.textContent()).toBe('3 matches');
   });
 
   it('Swagger UI: Authorize with a bearer token from login, then execute an operation', async () => {
