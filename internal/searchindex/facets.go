@@ -108,6 +108,9 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 	case DimClassYear, DimProgram, DimFaculty:
 		v = map[Dimension]*values{DimClassYear: x.year, DimProgram: x.program, DimFaculty: x.faculty}[dim]
 		if q.hasDegreeFilter() {
+			if out, ok := x.countDegreePairs(set, dim, q); ok {
+				return out
+			}
 			// Only the degrees meeting the filters count. A record of set with one degree has
 			// one that meets them, so its value's records count it; the records with several
 			// are looked at one by one.
@@ -122,6 +125,66 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 		return x.countColumn(set, col, v)
 	}
 	return x.countValues(set, dim, v)
+}
+
+// countDegreePairs counts the records of set by graduation year, or by the filtered field
+// itself, when q's degree filters are one field (program, faculty or degree) with or without
+// a year range: from the bitmaps of (value, year) pairs, without looking at a record. It
+// reports false for any other filter.
+func (x *Index) countDegreePairs(set *roaring.Bitmap, dim Dimension, q Query) ([]Bucket, bool) {
+	var pairs, field *values
+	var value string
+	var own Dimension
+	texts := 0
+	for _, f := range []struct {
+		s    string
+		v, p *values
+		dim  Dimension
+	}{{q.Program, x.program, x.programYear, DimProgram}, {q.Faculty, x.faculty, x.facultyYear, DimFaculty}, {q.Degree, x.degree, x.degreeYear, -1}} {
+		if f.s != "" {
+			texts++
+			value, field, pairs, own = f.s, f.v, f.p, f.dim
+		}
+	}
+	if texts != 1 || dim != DimClassYear && dim != own {
+		return nil, false
+	}
+	inRange := func(y int) bool { return (q.YearFrom == 0 || y >= q.YearFrom) && (q.YearTo == 0 || y <= q.YearTo) }
+	variants := field.variants[fold(value)]
+	// The records holding a degree of the value (any variant) in year y.
+	ofYear := func(y string) *roaring.Bitmap {
+		bm := roaring.New()
+		for _, v := range variants {
+			if p := pairs.m[pairKey(v, y)]; p != nil {
+				bm.Or(p)
+			}
+		}
+		return bm
+	}
+	var out []Bucket
+	if dim == DimClassYear {
+		for y := range x.year.m {
+			if !inRange(yearOf(y)) {
+				continue
+			}
+			if c := set.AndCardinality(ofYear(y)); c > 0 {
+				out = append(out, Bucket{y, int(c)}) //nolint:gosec // at most the number of records
+			}
+		}
+		return out, true
+	}
+	// The field filtered on: every record of set holds a degree of the value meeting the filter;
+	// the bucket is named by the variant most records hold.
+	if len(variants) == 0 || set.IsEmpty() {
+		return []Bucket{}, true
+	}
+	name := variants[0]
+	for _, v := range variants[1:] {
+		if field.m[v].GetCardinality() > field.m[name].GetCardinality() {
+			name = v
+		}
+	}
+	return []Bucket{{name, int(set.GetCardinality())}}, true //nolint:gosec // at most the number of records
 }
 
 // countColumn counts the records of set by their value in column col, whose values v holds.

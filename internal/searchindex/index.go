@@ -217,11 +217,13 @@ type Index struct {
 
 	all, deleted, consent, listed                  *roaring.Bitmap
 	country, city, industry, employer, status, tag *values
-	program, faculty, degree, year                 *values             // records with a degree of that value
-	fact                                           [16]*roaring.Bitmap // by bit of Doc.Facts
-	created, updated                               *values             // by month
-	withDegree                                     *roaring.Bitmap
-	multiDegree                                    *roaring.Bitmap // records with more than one degree
+	program, faculty, degree, year                 *values // records with a degree of that value
+	// records with a degree of that program (faculty, degree) in that year: "value\tyear"
+	programYear, facultyYear, degreeYear *values
+	fact                                 [16]*roaring.Bitmap // by bit of Doc.Facts
+	created, updated                     *values             // by month
+	withDegree                           *roaring.Bitmap
+	multiDegree                          *roaring.Bitmap // records with more than one degree
 
 	byName, byYear, byUpdated *btree.BTreeG[*Doc]
 }
@@ -233,7 +235,8 @@ func New() *Index {
 		interned: map[string]string{},
 		all:      roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
-		program: newValues(), faculty: newValues(), degree: newValues(), year: newValues(), withDegree: roaring.New(), multiDegree: roaring.New(),
+		program: newValues(), faculty: newValues(), degree: newValues(), year: newValues(), withDegree: roaring.New(),
+		programYear: newValues(), facultyYear: newValues(), degreeYear: newValues(), multiDegree: roaring.New(),
 		created: newValues(), updated: newValues(),
 		byName:    btree.NewG(32, lessName),
 		byYear:    btree.NewG(32, lessYear),
@@ -397,6 +400,11 @@ func (x *Index) add(d *Doc) {
 		x.faculty.add(g.Faculty, k)
 		x.degree.add(g.Degree, k)
 		x.year.add(yearKey(g.Year), k)
+		if y := yearKey(g.Year); y != "" {
+			x.programYear.add(pairKey(g.Program, y), k)
+			x.facultyYear.add(pairKey(g.Faculty, y), k)
+			x.degreeYear.add(pairKey(g.Degree, y), k)
+		}
 	}
 	if len(d.Degrees) > 0 {
 		x.withDegree.Add(k)
@@ -450,6 +458,11 @@ func (x *Index) remove(d *Doc) {
 		x.faculty.remove(g.Faculty, k)
 		x.degree.remove(g.Degree, k)
 		x.year.remove(yearKey(g.Year), k)
+		if y := yearKey(g.Year); y != "" {
+			x.programYear.remove(pairKey(g.Program, y), k)
+			x.facultyYear.remove(pairKey(g.Faculty, y), k)
+			x.degreeYear.remove(pairKey(g.Degree, y), k)
+		}
 	}
 	for _, bm := range x.fact {
 		if bm != nil {
@@ -525,6 +538,15 @@ func yearOf(key string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// pairKey is the key of a degree's value and year in programYear, facultyYear and degreeYear
+// ("" when the value is empty).
+func pairKey(value, year string) string {
+	if value == "" {
+		return ""
+	}
+	return value + "\t" + year
 }
 
 // yearKey is the value of a graduation year ("" for none).
