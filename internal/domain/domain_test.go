@@ -15,6 +15,7 @@ import (
 	"github.com/alumnid/alumnid/internal/domain"
 	"github.com/alumnid/alumnid/internal/idempotency"
 	"github.com/alumnid/alumnid/internal/listing"
+	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/settings"
 )
 
@@ -33,6 +34,9 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 	cfg := apitest.DefaultConfig().Domain
 	svc, err := domain.New(sqlDB, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Search.Start(t.Context()); err != nil { // loaded while the database answered
 		t.Fatal(err)
 	}
 	proxy.Disable()
@@ -124,5 +128,11 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 				t.Errorf("%s: %v, want derrors.Unavailable with the driver's error as its cause", name, err)
 			}
 		})
+	}
+	// A replica whose index never loaded says so, as Unavailable too.
+	unloaded := listing.NewReader(sqlDB, searchindex.NewFollower(sqlDB, searchindex.New(), searchindex.FollowConfig{}))
+	_, err = unloaded.List(ctx, office, listing.Filter{}, listing.ListOptions{Limit: 10})
+	if d := derrors.As(err); d == nil || d.Kind != derrors.Unavailable || d.RetryAfter == 0 {
+		t.Errorf("a list before the index loaded: %v, want derrors.Unavailable with a Retry-After", err)
 	}
 }
