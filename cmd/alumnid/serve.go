@@ -41,7 +41,7 @@ type serveCmd struct {
 	Pool              poolFlags      `embed:"" prefix:"db-"`
 	Admission         admissionFlags `embed:""`
 	Tokens            tokenFlags     `embed:""`
-	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each); 0 means one per CPU."`
+	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each), and sign-ins worked on at once; 0 means one per CPU."`
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
 	MetricsAddr       string         `name:"metrics-addr" env:"ALUMNI_METRICS_ADDR" help:"Serve Prometheus metrics at /metrics on this address only (e.g. 127.0.0.1:9090); off when empty."`
@@ -149,6 +149,7 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	admission.MaxPasswordWork = s.PasswordHashes // the password lane admits what the hasher computes at once
 	e.log.Info("starting", slog.String("version", version), slog.String("db", database.Redact(e.cli.DBDSN)),
 		slog.String("addr", s.HTTPAddr), slog.Bool("migrate", s.Migrate), slog.Any("allowed_origins", s.AllowedOrigins),
 		slog.Int("db_max_open", s.Pool.MaxOpen))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,11 @@ type Admission struct {
 	// MaxStreams is how many exports and how many uploads run at once, each (0:
 	// DefaultMaxStreams). They last minutes and do not queue: one more is refused at once.
 	MaxStreams int
+	// MaxPasswordWork is how many requests that hash a password (sign-in, password change,
+	// accepting an invitation) are worked on at once (0: one per CPU, as many as the hasher
+	// computes at once). They wait in the same bounds as other requests, in a lane of their
+	// own: a wave of sign-ins queues behind itself, not in front of the signed-in users' reads.
+	MaxPasswordWork int
 }
 
 // lane is one admission queue: a number of slots, and a bounded number of waiters.
@@ -105,6 +111,8 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
 	heavy := newLane("heavy", cmp.Or(cfg.MaxHeavy, DefaultMaxHeavy), cmp.Or(cfg.MaxQueue, DefaultMaxQueue),
 		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
+	passwords := newLane("password", cmp.Or(cfg.MaxPasswordWork, runtime.NumCPU()), cmp.Or(cfg.MaxQueue, DefaultMaxQueue),
+		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
 	exports := newLane("export", streams, 0, 0, m)
 	uploads := newLane("upload", streams, 0, 0, m)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -119,6 +127,8 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 				l = uploads
 			case isHeavy(c.Request()):
 				l = heavy
+			case hashesPassword(c.Request()):
+				l = passwords
 			default:
 				l = api
 			}
@@ -130,6 +140,18 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// hashesPassword reports whether req is one of the operations that hash a password.
+func hashesPassword(req *http.Request) bool {
+	if req.Method != http.MethodPost {
+		return false
+	}
+	switch req.URL.Path {
+	case "/api/v1/auth/login", "/api/v1/auth/password", "/api/v1/auth/accept-invite":
+		return true
+	}
+	return false
 }
 
 // isHeavy reports whether req searches: a list with a search or with its total, whose cost in

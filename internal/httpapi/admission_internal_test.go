@@ -26,3 +26,21 @@ func TestIsHeavy(t *testing.T) {
 		}
 	}
 }
+
+func TestHashesPassword(t *testing.T) {
+	for _, tt := range []struct {
+		method, target string
+		want           bool
+	}{
+		{"POST", "/api/v1/auth/login", true},
+		{"POST", "/api/v1/auth/password", true},
+		{"POST", "/api/v1/auth/accept-invite", true},
+		{"POST", "/api/v1/auth/refresh", false},
+		{"GET", "/api/v1/auth/me", false},
+		{"POST", "/api/v1/alumni", false},
+	} {
+		if got := hashesPassword(httptest.NewRequest(tt.method, tt.target, nil)); got != tt.want {
+			t.Errorf("%s %s: %v, want %v", tt.method, tt.target, got, tt.want)
+		}
+	}
+}

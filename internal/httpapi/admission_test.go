@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alumnid/alumnid/internal/apitest"
+	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/httpapi"
 	"github.com/alumnid/alumnid/internal/metrics"
 )
@@ -236,4 +237,23 @@ func slowUploadHeldLane(t *testing.T, s *apitest.Server, upload func() *apitest.
 		t.Fatal("the slow upload never finished")
 	}
 	return false
+}
+
+// Sign-ins take a lane of their own: one is answered while every turn of the main lane is
+// taken, and sign-ins that find their lane taken wait and are shed in it, not in the main one.
+func TestAdmissionSignInsHaveTheirOwnLane(t *testing.T) {
+	s, finish := busyServer(t, httpapi.Admission{MaxInFlight: 1, MaxQueue: 8, QueueTimeout: 50 * time.Millisecond, MaxPasswordWork: 1})
+	email := s.CreateUser(t, auth.RoleStaff, "")
+	list := func() *apitest.Response { return s.Client.Get("/api/v1/alumni?limit=1", nil) }
+	untilStatus(t, http.StatusServiceUnavailable, list) // the main lane is full
+	r := s.Anon.Post("/api/v1/auth/login", map[string]string{"email": email, "password": apitest.TestPassword})
+	if r.Status != http.StatusOK {
+		t.Errorf("a sign-in while the main lane is full: %d %s", r.Status, r.Body)
+	}
+	if m := scrape(t, s); strings.Contains(m, `alumnid_http_requests_shed_total{lane="password"`) {
+		t.Error("a sign-in was shed with its own lane free")
+	}
+	if r := finish(); r.Status != http.StatusCreated {
+		t.Fatalf("the slow create: %d %s", r.Status, r.Body)
+	}
 }
