@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strings"
@@ -63,6 +64,9 @@ type lane struct {
 	maxQueue int64
 	timeout  time.Duration
 	metrics  *metrics.Metrics
+	// spread, when set, is the longest extra wait (a random part of it) a shed client is
+	// told besides shedRetryAfter: clients refused together then come back apart.
+	spread time.Duration
 }
 
 func newLane(name string, slots, maxQueue int, timeout time.Duration, m *metrics.Metrics) *lane {
@@ -72,6 +76,20 @@ func newLane(name string, slots, maxQueue int, timeout time.Duration, m *metrics
 // errOverloaded is the answer to a request the replica has no room for.
 var errOverloaded = &derrors.Error{Kind: derrors.Unavailable, RetryAfter: shedRetryAfter,
 	Detail: "The service is busy; try again shortly."}
+
+// passwordSpread is the password lane's spread: a wave of sign-ins (everyone arriving at nine)
+// that the lane sheds comes back over the next ten seconds, not all again two seconds later.
+const passwordSpread = 10 * time.Second
+
+// overloaded is the answer to a request this lane has no room for.
+func (l *lane) overloaded() error {
+	if l.spread <= 0 {
+		return errOverloaded
+	}
+	e := *errOverloaded
+	e.RetryAfter += rand.N(l.spread) //nolint:gosec // spreading retries, not a secret
+	return &e
+}
 
 // enter waits for a slot within the lane's bounds; the caller must call the returned release.
 func (l *lane) enter(ctx context.Context) (release func(), err error) {
@@ -84,7 +102,7 @@ func (l *lane) enter(ctx context.Context) (release func(), err error) {
 			l.waiting.Add(-1)
 		}
 		l.metrics.Shed(l.name, "queue_full")
-		return nil, errOverloaded
+		return nil, l.overloaded()
 	}
 	l.metrics.Queued(1)
 	defer func() {
@@ -97,7 +115,7 @@ func (l *lane) enter(ctx context.Context) (release func(), err error) {
 		if !errors.Is(err, context.Canceled) { // not a client that went away
 			l.metrics.Shed(l.name, "queue_timeout")
 		}
-		return nil, errOverloaded
+		return nil, l.overloaded()
 	}
 	return release, nil
 }
@@ -113,6 +131,7 @@ func admission(cfg Admission, m *metrics.Metrics) echo.MiddlewareFunc {
 		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
 	passwords := newLane("password", cmp.Or(cfg.MaxPasswordWork, runtime.NumCPU()), cmp.Or(cfg.MaxQueue, DefaultMaxQueue),
 		cmp.Or(cfg.QueueTimeout, DefaultQueueTimeout), m)
+	passwords.spread = passwordSpread
 	exports := newLane("export", streams, 0, 0, m)
 	uploads := newLane("upload", streams, 0, 0, m)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
