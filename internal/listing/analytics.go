@@ -140,21 +140,21 @@ func (s *Reader) indexCountBy(ctx context.Context, f Filter, dim, order string, 
 // indexCountCases is countCases answered by the index: cases are the values of dim that are
 // conditions (contact, quality), each counted as the caller may see it.
 func (s *Reader) indexCountCases(ctx context.Context, p auth.Principal, f Filter, dim string, cases []string) (map[string]int, error) {
-	all, err := s.indexCountBy(ctx, f, dim, byValue, 0, false)
-	if err != nil {
+	d, ok := indexDims[dim]
+	if !ok {
+		return nil, fmt.Errorf("no index count for %s", dim)
+	}
+	if err := s.sync(ctx); err != nil {
 		return nil, err
 	}
-	var consented []Bucket
-	if p.Role == auth.RoleViewer && alumni.CountsByConsent[dim] {
-		if consented, err = s.indexCountBy(ctx, f, dim, byValue, 0, true); err != nil {
-			return nil, err
-		}
-	}
+	// One match for both counts: all the records, and (for a viewer) those who consented.
+	byConsent := p.Role == auth.RoleViewer && alumni.CountsByConsent[dim]
+	_, counts := s.index.Counts(f.query(), searchindex.Count{Dim: d}, searchindex.Count{Dim: d, ConsentedOnly: true})
 	out := make(map[string]int, len(cases))
 	for _, name := range cases {
-		from := all
-		if consented != nil && (dim != alumni.DimQuality || slices.Contains(alumni.ContactGaps, name)) {
-			from = consented
+		from := counts[0]
+		if byConsent && (dim != alumni.DimQuality || slices.Contains(alumni.ContactGaps, name)) {
+			from = counts[1]
 		}
 		out[name] = 0
 		for _, b := range from {

@@ -115,7 +115,7 @@ func (x *Index) count(set *roaring.Bitmap, dim Dimension, q Query) []Bucket {
 			// one that meets them, so its value's records count it; the records with several
 			// are looked at one by one.
 			multi := roaring.And(set, x.multiDegree)
-			return merge(append(x.countValues(roaring.AndNot(set, multi), dim, v), x.countDocs(multi, dim, x.degreeFilter(q))...))
+			return merge(append(x.countValues(roaring.AndNot(set, multi), dim, v), x.countDegrees(multi, dim, x.degreeFilter(q))...))
 		}
 	}
 	// A single-valued dimension is counted from its column (about 30 ns a record) unless
@@ -211,9 +211,10 @@ func (x *Index) countColumn(set *roaring.Bitmap, col int, v *values) []Bucket {
 // countValues counts the records of set by the values of dim, which v holds.
 func (x *Index) countValues(set *roaring.Bitmap, dim Dimension, v *values) []Bucket {
 	n := set.GetCardinality()
-	// Few matches: count them one by one; many: intersect each value's records.
+	// Few matches: count them one by one; many: intersect each value's records. (Only degree
+	// dimensions come here with few: count takes the others to their columns.)
 	if n < uint64(len(v.m))*64 {
-		return x.countDocs(set, dim, degreeFilter{})
+		return x.countDegrees(set, dim, degreeFilter{})
 	}
 	out := make([]Bucket, 0, len(v.variants))
 	for _, variants := range v.variants {
@@ -266,40 +267,19 @@ func merge(bs []Bucket) []Bucket {
 	return out
 }
 
-// countDocs counts the values of dim over the records of set one by one; a degree dimension
-// counts the degrees meeting df.
-func (x *Index) countDocs(set *roaring.Bitmap, dim Dimension, df degreeFilter) []Bucket {
+// countDegrees counts the values of the degree dimension dim over the records of set one by
+// one, only the degrees meeting df. (The single-valued dimensions are counted from their
+// columns or their values' records: count.)
+func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, df degreeFilter) []Bucket {
 	counts := map[string]int{}
 	it := set.Iterator()
 	for it.HasNext() {
-		d := x.docs.get(it.Next())
-		if d == nil {
-			continue
-		}
-		switch dim {
-		case DimCountry:
-			counts[d.Country]++
-		case DimCity:
-			if d.City != "" {
-				counts[d.Country+"\t"+d.City]++
-			}
-		case DimIndustry:
-			counts[d.Industry]++
-		case DimEmployer:
-			counts[d.Employer]++
-		case DimStatus:
-			counts[string(d.Status)]++
-		case DimCreated:
-			counts[month(d.CreatedAt)]++
-		case DimUpdated:
-			counts[month(d.UpdatedAt)]++
-		default:
+		if d := x.docs.get(it.Next()); d != nil {
 			for _, v := range degreeValues(d, dim, df) {
 				counts[v]++
 			}
 		}
 	}
-	delete(counts, "")
 	out := make([]Bucket, 0, len(counts))
 	for v, c := range counts {
 		out = append(out, Bucket{v, c})

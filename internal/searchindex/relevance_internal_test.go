@@ -71,7 +71,7 @@ func TestDegreeFacetsAgainstRecords(t *testing.T) {
 				return Top(bs, 0)
 			}
 			got := folded(x.count(set, dim, q))
-			want := folded(x.countDocs(set, dim, x.degreeFilter(q)))
+			want := folded(x.countDegrees(set, dim, x.degreeFilter(q)))
 			if !slices.Equal(got, want) {
 				t.Errorf("%+v, dimension %d: %v, record by record %v", q, dim, got, want)
 			}
