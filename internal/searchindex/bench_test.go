@@ -49,8 +49,13 @@ func benchIndex(t testing.TB) *searchindex.Index {
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		t.Logf("load: %d records in %v; heap %d MiB (in use after GC)", x.Len(), took.Round(time.Millisecond),
-			(after.HeapInuse-before.HeapInuse)>>20)
+		t.Logf("load: %d records in %v; heap %d MiB (in use after GC), %d objects", x.Len(), took.Round(time.Millisecond),
+			(after.HeapInuse-before.HeapInuse)>>20, after.HeapObjects-before.HeapObjects)
+		// A collection's marking visits every live object and pointer: the index's share of
+		// the collector's work on a busy replica.
+		gcStart := time.Now()
+		runtime.GC()
+		t.Logf("one full collection with the index live: %v", time.Since(gcStart).Round(time.Millisecond))
 		if path := os.Getenv("SEARCH_BENCH_HEAPPROFILE"); path != "" {
 			f, err := os.Create(path)
 			if err != nil {

@@ -1,23 +1,51 @@
 package searchindex
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
-// docTable holds the docs by key in pages, so that the hot loops (a sort over a hundred
-// thousand matches, a facet over all of them) read an array rather than hash a map, and
-// sparse keys cost a page each rather than a slot each. Beside each doc it keeps the first
-// bytes of its name's collation key, enough to decide most name comparisons without
-// reading the doc.
+// docTable holds what the index keeps of each record, by key, in pages of slots that hold no
+// pointers: a million records are a few hundred allocations that the garbage collector never
+// scans, rather than millions of small objects it would visit on every cycle. A record's
+// strings are numbers in the index's tables (values, names); its degrees, tags and words are
+// spans of the index's arenas. The hot loops (a sort over a hundred thousand matches, a facet
+// over all of them) read an array rather than hash a map, and sparse keys cost a page each
+// rather than a slot each.
 type docTable struct {
 	pages [][]docSlot
 	n     int
 }
 
+// docSlot is one record. Every field is a plain value.
 type docSlot struct {
-	doc  *Doc
-	name uint64 // nameAbbrev(doc)
-	// vals are the doc's values of the single-valued dimensions, by their number in the
-	// dimension's values (values.id): a count over many records reads these, not the docs.
-	vals [columns]uint32
+	// name is the first bytes of the last name's collation key (nameAbbrev), enough to decide
+	// most name comparisons without reading the names' keys.
+	name uint64
+	// vals are the record's values of the single-valued dimensions, by their number in the
+	// dimension's values (values.id): a count over many records reads these.
+	vals                 [columns]uint32
+	last, first          uint32 // in Index.names
+	updatedAt, createdAt int64  // Unix nanoseconds
+	classYear            int32
+	// facts are the record's values of the report dimensions that are conditions (how it can
+	// be reached, what it lacks), one bit each (factBits).
+	facts                     uint16
+	present, deleted, consent bool
+	publicID                  [publicIDLen]byte
+	degrees, tags, terms      span // in Index.degreeRows, Index.tagIDs, Index.termIDs
+}
+
+// publicIDLen is the length of a public id (a ULID; alumni.public_id is CHAR(26)).
+const publicIDLen = 26
+
+// id returns the record's public id.
+func (s *docSlot) id() string { return string(bytes.TrimRight(s.publicID[:], "\x00")) }
+
+// degreeRow is one degree of a record: its values by number in the index's values (0 for none).
+type degreeRow struct {
+	degree, program, faculty uint32
+	year                     int32
 }
 
 // The single-valued dimensions kept in docSlot.vals.
@@ -34,39 +62,36 @@ const (
 
 const docPageBits = 12 // 4,096 docs a page
 
+// slot returns the record with key k, or nil.
 func (t *docTable) slot(k uint32) *docSlot {
 	p := int(k >> docPageBits)
 	if p >= len(t.pages) || t.pages[p] == nil {
 		return nil
 	}
-	return &t.pages[p][k&(1<<docPageBits-1)]
-}
-
-// get returns the doc with key k, or nil.
-func (t *docTable) get(k uint32) *Doc {
-	if s := t.slot(k); s != nil {
-		return s.doc
+	if s := &t.pages[p][k&(1<<docPageBits-1)]; s.present {
+		return s
 	}
 	return nil
 }
 
-func (t *docTable) put(d *Doc, vals [columns]uint32) {
-	p := int(d.Key >> docPageBits)
+func (t *docTable) put(k uint32, s docSlot) {
+	p := int(k >> docPageBits)
 	if p >= len(t.pages) {
 		t.pages = append(t.pages, make([][]docSlot, p+1-len(t.pages))...)
 	}
 	if t.pages[p] == nil {
 		t.pages[p] = make([]docSlot, 1<<docPageBits)
 	}
-	s := &t.pages[p][d.Key&(1<<docPageBits-1)]
-	if s.doc == nil {
+	at := &t.pages[p][k&(1<<docPageBits-1)]
+	if !at.present {
 		t.n++
 	}
-	*s = docSlot{doc: d, name: nameAbbrev(d), vals: vals}
+	s.present = true
+	*at = s
 }
 
 func (t *docTable) delete(k uint32) {
-	if s := t.slot(k); s != nil && s.doc != nil {
+	if s := t.slot(k); s != nil {
 		*s = docSlot{}
 		t.n--
 	}
@@ -74,11 +99,74 @@ func (t *docTable) delete(k uint32) {
 
 func (t *docTable) len() uint64 { return uint64(t.n) } //nolint:gosec // a count, never negative
 
-// nameAbbrev is the first eight bytes of d's last-name collation key, zero-padded: if a comes
+// each calls f with every record's key and slot, in key order.
+func (t *docTable) each(f func(k uint32, s *docSlot)) {
+	for p, page := range t.pages {
+		for i := range page {
+			if s := &page[i]; s.present {
+				f(uint32(p<<docPageBits|i), s) //nolint:gosec // keys are below 2^32
+			}
+		}
+	}
+}
+
+// nameAbbrev is the first eight bytes of a last name's collation key, zero-padded: if a comes
 // before b in name order, nameAbbrev(a) <= nameAbbrev(b), so a difference decides the
 // comparison and only equal abbreviations need the keys.
-func nameAbbrev(d *Doc) uint64 {
+func nameAbbrev(key []byte) uint64 {
 	var b [8]byte
-	copy(b[:], d.LastKey)
+	copy(b[:], key)
 	return binary.BigEndian.Uint64(b[:])
 }
+
+// span is where a record's items start in an arena and how many there are.
+type span struct {
+	page, off, n uint32
+}
+
+// arenaPage is how many items an arena allocates at a time.
+const arenaPage = 1 << 16
+
+// arena holds the variable-length parts of the records (degrees, tags, words) end to end in
+// pages, so that they cost neither an allocation nor a pointer each. A record's new version
+// takes a new span; the old one is waste until compact copies the live spans into new pages.
+type arena[T any] struct {
+	pages [][]T
+	live  int // items in the spans of records
+	waste int // items of spans given up
+}
+
+// add copies items into the arena and returns their span.
+func (a *arena[T]) add(items []T) span {
+	if len(items) == 0 {
+		return span{}
+	}
+	last := len(a.pages) - 1
+	if last < 0 || cap(a.pages[last])-len(a.pages[last]) < len(items) {
+		a.pages = append(a.pages, make([]T, 0, max(arenaPage, len(items))))
+		last++
+	}
+	page := a.pages[last]
+	s := span{page: uint32(last), off: uint32(len(page)), n: uint32(len(items))} //nolint:gosec // small
+	a.pages[last] = append(page, items...)
+	a.live += len(items)
+	return s
+}
+
+// get returns the items of s. The caller must not keep them past a change to the index.
+func (a *arena[T]) get(s span) []T {
+	if s.n == 0 {
+		return nil
+	}
+	return a.pages[s.page][s.off : s.off+s.n : s.off+s.n]
+}
+
+// free gives up the items of s.
+func (a *arena[T]) free(s span) {
+	a.live -= int(s.n)
+	a.waste += int(s.n)
+}
+
+// wasteful reports whether the items given up outnumber the live ones (and are worth a
+// compaction: at least minWaste).
+func (a *arena[T]) wasteful(minWaste int) bool { return a.waste >= minWaste && a.waste > a.live }

@@ -194,7 +194,7 @@ func (x *Index) countColumn(set *roaring.Bitmap, col int, v *values) []Bucket {
 	it := set.ManyIterator()
 	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
 		for _, k := range keys[:n] {
-			if s := x.docs.slot(k); s != nil && s.doc != nil {
+			if s := x.docs.slot(k); s != nil {
 				counts[s.vals[col]]++
 			}
 		}
@@ -274,8 +274,8 @@ func (x *Index) countDegrees(set *roaring.Bitmap, dim Dimension, df degreeFilter
 	counts := map[string]int{}
 	it := set.Iterator()
 	for it.HasNext() {
-		if d := x.docs.get(it.Next()); d != nil {
-			for _, v := range degreeValues(d, dim, df) {
+		if s := x.docs.slot(it.Next()); s != nil {
+			for _, v := range x.degreeValues(s, dim, df) {
 				counts[v]++
 			}
 		}
@@ -301,21 +301,21 @@ func (x *Index) countFacts(set *roaring.Bitmap, dim string) []Bucket {
 	return out
 }
 
-// degreeValues returns the distinct values of dim among d's degrees that meet df.
-func degreeValues(d *Doc, dim Dimension, df degreeFilter) []string {
+// degreeValues returns the distinct values of dim among s's degrees that meet df.
+func (x *Index) degreeValues(s *docSlot, dim Dimension, df degreeFilter) []string {
 	var out []string
-	for _, g := range d.Degrees {
+	for _, g := range x.degreeRows.get(s.degrees) {
 		if !df.matches(g) {
 			continue
 		}
 		var v string
 		switch dim {
 		case DimClassYear:
-			v = yearKey(g.Year)
+			v = yearKey(int(g.year))
 		case DimProgram:
-			v = g.Program
+			v = x.program.names[g.program]
 		case DimFaculty:
-			v = g.Faculty
+			v = x.faculty.names[g.faculty]
 		}
 		if v != "" && (len(out) == 0 || !slices.ContainsFunc(out, func(o string) bool { return fold(o) == fold(v) })) {
 			out = append(out, v)
@@ -347,7 +347,7 @@ func (x *Index) Duplicates(q Query) (groups, records int) {
 	defer x.mu.RUnlock()
 	set := x.match(q).set
 	type group struct {
-		first *Doc
+		first view
 		n     int
 	}
 	byName := map[uint64][]group{} // by a hash of the key; the keys are compared in full
@@ -356,18 +356,19 @@ func (x *Index) Duplicates(q Query) (groups, records int) {
 	it := set.ManyIterator()
 	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
 		for _, k := range keys[:n] {
-			d := x.docs.get(k)
-			if d == nil {
+			s := x.docs.slot(k)
+			if s == nil {
 				continue
 			}
+			d := x.slotView(s)
 			h.Reset()
-			_, _ = h.Write(d.LastKey)
+			_, _ = h.Write(d.last)
 			_ = h.WriteByte(0)
-			_, _ = h.Write(d.FirstKey)
-			sum := h.Sum64() ^ uint64(d.ClassYear) //nolint:gosec // a hash: wrapping is fine
+			_, _ = h.Write(d.first)
+			sum := h.Sum64() ^ uint64(d.year) //nolint:gosec // a hash: wrapping is fine
 			gs := byName[sum]
 			i := slices.IndexFunc(gs, func(g group) bool {
-				return g.first.ClassYear == d.ClassYear && bytes.Equal(g.first.LastKey, d.LastKey) && bytes.Equal(g.first.FirstKey, d.FirstKey)
+				return g.first.year == d.year && bytes.Equal(g.first.last, d.last) && bytes.Equal(g.first.first, d.first)
 			})
 			if i < 0 {
 				byName[sum] = append(gs, group{first: d, n: 1})

@@ -233,7 +233,7 @@ func (x *Index) match(q Query) match {
 	}
 	if !q.UpdatedSince.IsZero() {
 		since := unixNano(q.UpdatedSince)
-		x.filterDocs(set, func(d *Doc) bool { return d.UpdatedAt >= since })
+		x.filterDocs(set, func(s *docSlot) bool { return s.updatedAt >= since })
 	}
 	m.set = set
 	return m
@@ -274,21 +274,21 @@ func (x *Index) filterDegrees(set *roaring.Bitmap, q Query) {
 		return
 	}
 	df := x.degreeFilter(q)
-	x.filterDocs(set, func(d *Doc) bool { return slices.ContainsFunc(d.Degrees, df.matches) })
+	x.filterDocs(set, func(s *docSlot) bool { return slices.ContainsFunc(x.degreeRows.get(s.degrees), df.matches) })
 }
 
 // degreeFilter is q's degree filters prepared for checking many degrees: each text filter as
-// the values the index holds that the database compares equal to it, so a degree is checked by
-// comparing its (interned) strings, without folding them.
+// the numbers of the values the index holds that the database compares equal to it, so a
+// degree is checked by comparing numbers, without folding.
 type degreeFilter struct {
-	degree, program, faculty []string // nil: no such filter
+	degree, program, faculty []uint32 // nil: no such filter
 	none                     bool     // a text filter no value meets
-	yearFrom, yearTo         int
+	yearFrom, yearTo         int32
 }
 
 func (x *Index) degreeFilter(q Query) degreeFilter {
-	f := degreeFilter{yearFrom: q.YearFrom, yearTo: q.YearTo}
-	variants := func(v *values, s string) []string {
+	f := degreeFilter{yearFrom: int32(q.YearFrom), yearTo: int32(q.YearTo)} //nolint:gosec // years
+	variants := func(v *values, s string) []uint32 {
 		if s == "" {
 			return nil
 		}
@@ -296,26 +296,30 @@ func (x *Index) degreeFilter(q Query) degreeFilter {
 		if len(vs) == 0 {
 			f.none = true
 		}
-		return vs
+		ids := make([]uint32, len(vs))
+		for i, s := range vs {
+			ids[i] = v.ids[s]
+		}
+		return ids
 	}
 	f.degree, f.program, f.faculty = variants(x.degree, q.Degree), variants(x.program, q.Program), variants(x.faculty, q.Faculty)
 	return f
 }
 
-func (f degreeFilter) matches(g Degree) bool {
-	return !f.none && (f.degree == nil || slices.Contains(f.degree, g.Degree)) &&
-		(f.program == nil || slices.Contains(f.program, g.Program)) &&
-		(f.faculty == nil || slices.Contains(f.faculty, g.Faculty)) &&
-		(f.yearFrom == 0 || g.Year >= f.yearFrom) && (f.yearTo == 0 || g.Year <= f.yearTo)
+func (f degreeFilter) matches(g degreeRow) bool {
+	return !f.none && (f.degree == nil || slices.Contains(f.degree, g.degree)) &&
+		(f.program == nil || slices.Contains(f.program, g.program)) &&
+		(f.faculty == nil || slices.Contains(f.faculty, g.faculty)) &&
+		(f.yearFrom == 0 || g.year >= f.yearFrom) && (f.yearTo == 0 || g.year <= f.yearTo)
 }
 
 // filterDocs removes from set the records for which keep is false.
-func (x *Index) filterDocs(set *roaring.Bitmap, keep func(*Doc) bool) {
+func (x *Index) filterDocs(set *roaring.Bitmap, keep func(*docSlot) bool) {
 	drop := roaring.New()
 	it := set.Iterator()
 	for it.HasNext() {
 		k := it.Next()
-		if d := x.docs.get(k); d == nil || !keep(d) {
+		if s := x.docs.slot(k); s == nil || !keep(s) {
 			drop.Add(k)
 		}
 	}
@@ -352,29 +356,81 @@ func (x *Index) Page(q Query, o Order, desc bool, after *Position, limit int) []
 	case ByUpdated:
 		tree = x.byUpdated
 	}
-	less := lessName
-	switch o {
-	case ByYear:
-		less = lessYear
-	case ByUpdated:
-		less = lessUpdated
-	}
-	return x.orderedPage(m.set, tree, less, desc, after, limit, 0)
+	return x.orderedPage(m.set, tree, o, desc, after, limit, 0)
 }
 
-// orderedPage returns the first limit records of set after position after in the order of
-// tree: by walking the tree and checking each record when the set is large, by sorting the
-// set when it is small.
-func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less func(a, b *Doc) bool, desc bool, after *Position, limit, score int) []Hit {
+// entry is a record in an ordered tree (key), or the position a page starts from (at).
+type entry struct {
+	key uint32
+	at  *view
+}
+
+// view is what the orders compare of a record or a position.
+type view struct {
+	abbrev      uint64 // nameAbbrev(last)
+	last, first []byte // collation keys
+	id          []byte
+	year        int32
+	updated     int64
+}
+
+// view returns e's values. Those of a record point into the index: they hold until it changes.
+func (x *Index) view(e entry) view {
+	if e.at != nil {
+		return *e.at
+	}
+	return x.slotView(x.docs.slot(e.key))
+}
+
+func (x *Index) slotView(s *docSlot) view {
+	return view{abbrev: s.name, last: x.names.keys[s.last], first: x.names.keys[s.first], id: s.publicID[:],
+		year: s.classYear, updated: s.updatedAt}
+}
+
+// positionView is the view of a page's start.
+func positionView(p *Position) *view {
+	last := collationKey(p.LastName)
+	id := make([]byte, publicIDLen) // as docSlot keeps it
+	copy(id, p.PublicID)
+	return &view{abbrev: nameAbbrev(last), last: last, first: collationKey(p.FirstName), id: id,
+		year: int32(p.ClassYear), updated: unixNano(p.UpdatedAt)} //nolint:gosec // a year
+}
+
+// compare orders a and b by o (ByName for ByRelevance, within a score). Each order ends with
+// the public id, so that it is total.
+func (x *Index) compare(o Order, a, b view) int {
+	switch o {
+	case ByYear:
+		if a.year != b.year {
+			return cmp.Compare(a.year, b.year)
+		}
+	case ByUpdated:
+		return cmp.Or(cmp.Compare(a.updated, b.updated), bytes.Compare(a.id, b.id))
+	}
+	if a.abbrev != b.abbrev {
+		return cmp.Compare(a.abbrev, b.abbrev)
+	}
+	return cmp.Or(bytes.Compare(a.last, b.last), bytes.Compare(a.first, b.first), bytes.Compare(a.id, b.id))
+}
+
+// orderedPage returns the first limit records of set after position after in order o, whose
+// tree is tree: by walking the tree and checking each record when the set is large, by
+// sorting the set when it is small.
+func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[entry], o Order, desc bool, after *Position, limit, score int) []Hit {
 	n := set.GetCardinality()
 	if n == 0 || limit <= 0 {
 		return nil
 	}
-	var pivot *Doc
+	var pivot *view
 	if after != nil {
-		last, first := nameKeys(after.LastName, after.FirstName)
-		pivot = &Doc{PublicID: after.PublicID, LastKey: last, FirstKey: first,
-			ClassYear: after.ClassYear, UpdatedAt: unixNano(after.UpdatedAt)}
+		pivot = positionView(after)
+	}
+	// before reports whether a comes before b on the page.
+	before := func(a, b view) bool {
+		if desc {
+			return x.compare(o, b, a) < 0
+		}
+		return x.compare(o, a, b) < 0
 	}
 	total := x.docs.len()
 	var out []Hit
@@ -384,17 +440,19 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 	// stops, and the matches are sorted after all.
 	if expected := uint64(max(limit, 0)+1) * total / n; expected < n {
 		budget, visited, gaveUp := 4*expected+1000, uint64(0), false
-		visit := func(d *Doc) bool {
+		visit := func(e entry) bool {
 			if visited++; visited > budget {
 				gaveUp = true
 				return false
 			}
-			if pivot != nil && !less(pivot, d) && !less(d, pivot) {
+			if !set.Contains(e.key) {
+				return true
+			}
+			s := x.docs.slot(e.key)
+			if pivot != nil && !before(*pivot, x.slotView(s)) {
 				return true // the record the page before ended with
 			}
-			if set.Contains(d.Key) {
-				out = append(out, hit(d, score))
-			}
+			out = append(out, x.hit(e.key, s, score))
 			return len(out) < limit
 		}
 		switch {
@@ -403,58 +461,54 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 		case pivot == nil:
 			tree.Descend(visit)
 		case !desc:
-			tree.AscendGreaterOrEqual(pivot, visit)
+			tree.AscendGreaterOrEqual(entry{at: pivot}, visit)
 		default:
-			tree.DescendLessOrEqual(pivot, visit)
+			tree.DescendLessOrEqual(entry{at: pivot}, visit)
 		}
 		if !gaveUp {
 			return out
 		}
 		out = out[:0]
 	}
-	h := &docHeap{less: less, desc: desc}
-	// In name order, the abbreviated keys decide most comparisons without reading a doc.
-	named := tree == x.byName
-	var pivotName, rootName uint64
-	if pivot != nil {
-		pivotName = nameAbbrev(pivot)
-	}
+	// The best limit records seen, the worst of them at the root. In name order, the
+	// abbreviated keys decide most comparisons without reading the names' keys.
+	h := &keyHeap{before: func(a, b uint32) bool { return before(x.slotView(x.docs.slot(a)), x.slotView(x.docs.slot(b))) }}
+	named := o == ByName || o == ByRelevance
+	var rootName uint64
 	keys := make([]uint32, 512)
 	it := set.ManyIterator()
 	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
 		for _, k := range keys[:n] {
 			s := x.docs.slot(k)
-			if s == nil || s.doc == nil {
+			if s == nil {
 				continue
 			}
 			if named {
-				if pivot != nil && (desc && s.name > pivotName || !desc && s.name < pivotName) {
+				if pivot != nil && (desc && s.name > pivot.abbrev || !desc && s.name < pivot.abbrev) {
 					continue // before the pivot
 				}
 				if h.Len() == limit && (desc && s.name < rootName || !desc && s.name > rootName) {
 					continue // after the worst kept
 				}
 			}
-			d := s.doc
-			if pivot != nil && (desc && !less(d, pivot) || !desc && !less(pivot, d)) {
+			if pivot != nil && !before(*pivot, x.slotView(s)) {
 				continue
 			}
 			switch {
 			case h.Len() < limit:
-				heap.Push(h, d)
-			case h.before(d, h.docs[0]):
-				h.docs[0] = d
+				heap.Push(h, k)
+			case h.before(k, h.keys[0]):
+				h.keys[0] = k
 				heap.Fix(h, 0)
 			default:
 				continue
 			}
 			if h.Len() == limit {
-				rootName = nameAbbrev(h.docs[0])
+				rootName = x.docs.slot(h.keys[0]).name
 			}
 		}
 	}
-	docs := h.docs
-	slices.SortFunc(docs, func(a, b *Doc) int {
+	slices.SortFunc(h.keys, func(a, b uint32) int {
 		if h.before(a, b) {
 			return -1
 		}
@@ -463,38 +517,31 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[*Doc], less 
 		}
 		return 0
 	})
-	for _, d := range docs {
-		out = append(out, hit(d, score))
+	for _, k := range h.keys {
+		out = append(out, x.hit(k, x.docs.slot(k), score))
 	}
 	return out
 }
 
-func hit(d *Doc, score int) Hit {
-	return Hit{Key: d.Key, Position: Position{Score: score, ClassYear: d.ClassYear, UpdatedAt: time.Unix(0, d.UpdatedAt).UTC(),
-		LastName: d.LastName, FirstName: d.FirstName, PublicID: d.PublicID}}
+func (x *Index) hit(k uint32, s *docSlot, score int) Hit {
+	return Hit{Key: k, Position: Position{Score: score, ClassYear: int(s.classYear), UpdatedAt: time.Unix(0, s.updatedAt).UTC(),
+		LastName: x.names.text[s.last], FirstName: x.names.text[s.first], PublicID: s.id()}}
 }
 
-// docHeap keeps the best limit records seen: its root is the worst of them.
-type docHeap struct {
-	docs []*Doc
-	less func(a, b *Doc) bool
-	desc bool
+// keyHeap keeps the best records seen: its root is the worst of them.
+type keyHeap struct {
+	keys   []uint32
+	before func(a, b uint32) bool
 }
 
-func (h *docHeap) before(a, b *Doc) bool {
-	if h.desc {
-		return h.less(b, a)
-	}
-	return h.less(a, b)
-}
-func (h *docHeap) Len() int           { return len(h.docs) }
-func (h *docHeap) Less(i, j int) bool { return h.before(h.docs[j], h.docs[i]) }
-func (h *docHeap) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
-func (h *docHeap) Push(v any)         { h.docs = append(h.docs, v.(*Doc)) }
-func (h *docHeap) Pop() any {
-	d := h.docs[len(h.docs)-1]
-	h.docs = h.docs[:len(h.docs)-1]
-	return d
+func (h *keyHeap) Len() int           { return len(h.keys) }
+func (h *keyHeap) Less(i, j int) bool { return h.before(h.keys[j], h.keys[i]) }
+func (h *keyHeap) Swap(i, j int)      { h.keys[i], h.keys[j] = h.keys[j], h.keys[i] }
+func (h *keyHeap) Push(v any)         { h.keys = append(h.keys, v.(uint32)) } //nolint:errcheck // the heap holds keys only
+func (h *keyHeap) Pop() any {
+	k := h.keys[len(h.keys)-1]
+	h.keys = h.keys[:len(h.keys)-1]
+	return k
 }
 
 // relevancePage returns the page of m in relevance order: score (the sum of the words'
@@ -568,7 +615,7 @@ func (x *Index) relevancePage(m match, after *Position, limit int) []Hit {
 		if after != nil && s == after.Score {
 			start = after
 		}
-		out = append(out, x.orderedPage(byScore[s], x.byName, lessName, false, start, limit-len(out), s)...)
+		out = append(out, x.orderedPage(byScore[s], x.byName, ByName, false, start, limit-len(out), s)...)
 		if len(out) == limit {
 			break
 		}
@@ -589,23 +636,6 @@ func combinations(tiers [][]tier) int {
 		}
 	}
 	return n
-}
-
-// The orders of the trees: each ends with the public id, so that it is total.
-func lessName(a, b *Doc) bool {
-	return cmp.Or(bytes.Compare(a.LastKey, b.LastKey), bytes.Compare(a.FirstKey, b.FirstKey),
-		strings.Compare(a.PublicID, b.PublicID)) < 0
-}
-
-func lessYear(a, b *Doc) bool {
-	if a.ClassYear != b.ClassYear {
-		return a.ClassYear < b.ClassYear
-	}
-	return lessName(a, b)
-}
-
-func lessUpdated(a, b *Doc) bool {
-	return cmp.Or(cmp.Compare(a.UpdatedAt, b.UpdatedAt), strings.Compare(a.PublicID, b.PublicID)) < 0
 }
 
 // unixNano is t in Unix nanoseconds, clamped to what an int64 holds (years 1678 to 2262).

@@ -78,3 +78,84 @@ func TestDegreeFacetsAgainstRecords(t *testing.T) {
 		}
 	}
 }
+
+// An index that followed many changes (its arenas compacted along the way) answers as one
+// loaded from the records' last versions.
+func TestChangedIndexAnswersAsLoaded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	firsts := []string{"Ada", "Adam", "María", "Jo"}
+	lasts := []string{"King", "Kingsley", "Müller", "Mueller", "Jones"}
+	programs := []string{"History", "Law", "Maths"}
+	tags := []string{"donor", "volunteer", "board"}
+	record := func(i int) alumni.Alumnus {
+		a := alumni.Alumnus{ID: fmt.Sprintf("01J%023d", i), Fields: alumni.Fields{
+			FirstName: firsts[rng.IntN(len(firsts))], LastName: lasts[rng.IntN(len(lasts))], Status: alumni.StatusActive,
+			DirectoryConsent: rng.IntN(2) == 0}}
+		for range rng.IntN(3) {
+			a.Degrees = append(a.Degrees, alumni.Degree{Degree: "BA", Program: programs[rng.IntN(len(programs))], GraduationYear: 1990 + rng.IntN(5)})
+		}
+		for range rng.IntN(3) {
+			a.Tags = append(a.Tags, tags[rng.IntN(len(tags))])
+		}
+		a.Employment.Employer = lasts[rng.IntN(len(lasts))] + " Ltd"
+		return a
+	}
+	changed := New()
+	changed.minWaste = 50
+	last := map[int]alumni.Alumnus{}
+	for range 6 {
+		for i := 1; i <= 400; i++ {
+			last[i] = record(i)
+			changed.Put(changed.NewDoc(uint32(i), last[i])) //nolint:gosec // small
+		}
+		changed.Remove(uint32(rng.IntN(400) + 1)) //nolint:gosec // small
+	}
+	loaded := New()
+	for i := 1; i <= 400; i++ {
+		if changed.docs.slot(uint32(i)) != nil { //nolint:gosec // small
+			loaded.Put(loaded.NewDoc(uint32(i), last[i])) //nolint:gosec // small
+		}
+	}
+	if w := changed.termIDs.waste; w > changed.termIDs.live {
+		t.Errorf("arena of words: %d items wasted, %d live: not compacted", w, changed.termIDs.live)
+	}
+	if changed.Len() != loaded.Len() {
+		t.Fatalf("%d records, loaded %d", changed.Len(), loaded.Len())
+	}
+	for _, q := range []Query{
+		{}, {Words: []string{"kin"}, Kinds: []string{"p", "c", "t"}}, {Words: []string{"muller", "ad"}, Kinds: []string{"p", "c", "t"}},
+		{Program: "Law", YearFrom: 1992}, {Tag: "donor"}, {Employer: "jones ltd"}, {ConsentOnly: true, Program: "History", Faculty: ""},
+	} {
+		for _, o := range []Order{ByRelevance, ByName, ByYear, ByUpdated} {
+			for _, desc := range []bool{false, true} {
+				a, b := changed.Page(q, o, desc, nil, 50), loaded.Page(q, o, desc, nil, 50)
+				if !slices.Equal(a, b) {
+					t.Errorf("%+v order %d desc %v: %v, loaded %v", q, o, desc, a, b)
+				}
+				if len(a) > 10 {
+					a, b = changed.Page(q, o, desc, &a[9].Position, 20), loaded.Page(q, o, desc, &b[9].Position, 20)
+					if !slices.Equal(a, b) {
+						t.Errorf("%+v order %d desc %v, second page: %v, loaded %v", q, o, desc, a, b)
+					}
+				}
+			}
+		}
+		dims := []Count{{Dim: DimProgram}, {Dim: DimClassYear}, {Dim: DimEmployer}, {Dim: DimCountry}, {Dim: DimQuality}}
+		na, ca := changed.Counts(q, dims...)
+		nb, cb := loaded.Counts(q, dims...)
+		for i := range ca {
+			ca[i], cb[i] = Top(ca[i], 0), Top(cb[i], 0)
+			if !slices.Equal(ca[i], cb[i]) {
+				t.Errorf("%+v, count %d: %v, loaded %v", q, i, ca[i], cb[i])
+			}
+		}
+		if na != nb {
+			t.Errorf("%+v: %d matches, loaded %d", q, na, nb)
+		}
+		ga, ra := changed.Duplicates(q)
+		gb, rb := loaded.Duplicates(q)
+		if ga != gb || ra != rb {
+			t.Errorf("%+v: duplicates %d/%d, loaded %d/%d", q, ga, ra, gb, rb)
+		}
+	}
+}
