@@ -35,6 +35,7 @@ source bench/serve.sh
 bench_prepare
 bench_ids 5000
 bench_serve "$ADDR" "$out/server.log"
+server=$bench_last_pid
 
 # The search shapes, in turn: 1-, 2- and 3-letter prefixes, common, rare and two-word names,
 # a search with one to three filters, the name and class-year orders, and facets.
@@ -142,6 +143,8 @@ done
   elif [ $over -eq 1 ]; then
     echo "Search p95 over $P95_LIMIT_MS ms at the last rate tried ($broke/s) only."
   fi
+  awk '/^VmHWM/ {hwm = $2} /^VmRSS/ {rss = $2} END {printf "\nServer memory: peak resident %.0f MiB, resident at the end %.0f MiB (VmHWM, VmRSS).\n", hwm / 1024, rss / 1024}' \
+    "/proc/$server/status"
 } > "$out/results.md"
 rm -f "$out/rows.md"
 echo

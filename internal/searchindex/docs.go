@@ -14,7 +14,11 @@ import (
 // rather than a slot each.
 type docTable struct {
 	pages [][]docSlot
-	n     int
+	// abbrevs are the slots' name abbreviations (docSlot.name) again, by page, dense: a sort
+	// over a hundred thousand matches reads eight bytes of each, sixteen to a cache line,
+	// rather than a slot each.
+	abbrevs [][]uint64
+	n       int
 }
 
 // docSlot is one record. Every field is a plain value.
@@ -74,13 +78,24 @@ func (t *docTable) slot(k uint32) *docSlot {
 	return nil
 }
 
+// abbrev returns the name abbreviation of the record with key k (0 for none).
+func (t *docTable) abbrev(k uint32) uint64 {
+	p := int(k >> docPageBits)
+	if p >= len(t.abbrevs) || t.abbrevs[p] == nil {
+		return 0
+	}
+	return t.abbrevs[p][k&(1<<docPageBits-1)]
+}
+
 func (t *docTable) put(k uint32, s docSlot) {
 	p := int(k >> docPageBits)
 	if p >= len(t.pages) {
 		t.pages = append(t.pages, make([][]docSlot, p+1-len(t.pages))...)
+		t.abbrevs = append(t.abbrevs, make([][]uint64, p+1-len(t.abbrevs))...)
 	}
 	if t.pages[p] == nil {
 		t.pages[p] = make([]docSlot, 1<<docPageBits)
+		t.abbrevs[p] = make([]uint64, 1<<docPageBits)
 	}
 	at := &t.pages[p][k&(1<<docPageBits-1)]
 	if !at.present {
@@ -88,11 +103,13 @@ func (t *docTable) put(k uint32, s docSlot) {
 	}
 	s.present = true
 	*at = s
+	t.abbrevs[p][k&(1<<docPageBits-1)] = s.name
 }
 
 func (t *docTable) delete(k uint32) {
 	if s := t.slot(k); s != nil {
 		*s = docSlot{}
+		t.abbrevs[k>>docPageBits][k&(1<<docPageBits-1)] = 0
 		t.n--
 	}
 }

@@ -479,17 +479,18 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[entry], o Or
 	it := set.ManyIterator()
 	for n := it.NextMany(keys); n > 0; n = it.NextMany(keys) {
 		for _, k := range keys[:n] {
+			if named {
+				name := x.docs.abbrev(k)
+				if pivot != nil && (desc && name > pivot.abbrev || !desc && name < pivot.abbrev) {
+					continue // before the pivot
+				}
+				if h.Len() == limit && (desc && name < rootName || !desc && name > rootName) {
+					continue // after the worst kept
+				}
+			}
 			s := x.docs.slot(k)
 			if s == nil {
 				continue
-			}
-			if named {
-				if pivot != nil && (desc && s.name > pivot.abbrev || !desc && s.name < pivot.abbrev) {
-					continue // before the pivot
-				}
-				if h.Len() == limit && (desc && s.name < rootName || !desc && s.name > rootName) {
-					continue // after the worst kept
-				}
 			}
 			if pivot != nil && !before(*pivot, x.slotView(s)) {
 				continue
@@ -504,7 +505,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[entry], o Or
 				continue
 			}
 			if h.Len() == limit {
-				rootName = x.docs.slot(h.keys[0]).name
+				rootName = x.docs.abbrev(h.keys[0])
 			}
 		}
 	}
