@@ -2,6 +2,7 @@
 # The load test of docs/RELIABILITY.md: one alumnid on 1,000,000 seeded alumni (database
 # alumni_1m, seeded the first time, ~20 min), driven by bench/load (simulated users by role with
 # think time) at each of CLIENTS for DURATION after a RAMP. Run through `task load`.
+# SERVER_GOMEMLIMIT (e.g. 800MiB) sets the server's GOMEMLIMIT only (OPERATIONS.md).
 # Needs: curl, the mariadb client; MariaDB on 127.0.0.1:3306 (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ fi
 mariadb -uroot -h127.0.0.1 -N -e "SELECT public_id FROM $DB.alumni WHERE deleted_at IS NULL ORDER BY RAND() LIMIT 20000" > "$out/ids.txt"
 [ -f bin/bench-jwt.pem ] || ./bin/alumnid keygen --out bin/bench-jwt.pem >/dev/null
 
-./bin/alumnid --db-dsn "$DSN" serve --http-addr $ADDR --metrics-addr $METRICS --jwt-key-file bin/bench-jwt.pem \
+GOMEMLIMIT=${SERVER_GOMEMLIMIT:-} ./bin/alumnid --db-dsn "$DSN" serve --http-addr $ADDR --metrics-addr $METRICS --jwt-key-file bin/bench-jwt.pem \
   --log-level warn > "$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -49,5 +50,7 @@ for n in $CLIENTS; do
   ./bin/load-gen -base "http://$ADDR" -metrics "http://$METRICS/metrics" -password "$PASSWORD" \
     -ids "$out/ids.txt" -alumni "$out/alumni.txt" -clients "$n" -duration "$DURATION" -ramp "$RAMP" -think "$THINK" \
     -out "$out/report-$n.md" 2> "$out/load-$n.log"
+  awk '/^VmHWM/ {hwm = $2} /^VmRSS/ {rss = $2} END {printf "\nServer memory: peak resident so far %.0f MiB, resident now %.0f MiB (VmHWM, VmRSS).\n", hwm / 1024, rss / 1024}' \
+    "/proc/$server/status" | tee -a "$out/report-$n.md"
 done
 echo "server log: $out/server.log (errors: $(grep -c '"level":"ERROR"' "$out/server.log" || true))"

@@ -44,11 +44,12 @@ bench_stop() {
 
 # bench_start ADDR LOG: starts `alumnid serve` on ADDR in the background (its pid in
 # bench_last_pid), stopped when the script exits, with BENCH_SERVE_ARGS besides (e.g.
-# "--metrics-addr 127.0.0.1:9097 --profiling" to take a CPU profile during a run).
+# "--metrics-addr 127.0.0.1:9097 --profiling" to take a CPU profile during a run), and
+# SERVER_GOMEMLIMIT as its GOMEMLIMIT (the server's only).
 # bench_wait ADDR LOG PID: waits for its /readyz.
 bench_start() {
   # shellcheck disable=SC2086 # BENCH_SERVE_ARGS is a list of arguments
-  ./bin/alumnid --db-dsn "$DSN" serve --http-addr "$1" --jwt-key-file bin/bench-jwt.pem \
+  GOMEMLIMIT=${SERVER_GOMEMLIMIT:-} ./bin/alumnid --db-dsn "$DSN" serve --http-addr "$1" --jwt-key-file bin/bench-jwt.pem \
     --log-level warn ${BENCH_SERVE_ARGS:-} > "$2" 2>&1 &
   bench_last_pid=$!
   bench_pids+=("$bench_last_pid")

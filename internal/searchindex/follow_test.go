@@ -3,6 +3,7 @@ package searchindex_test
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/seed"
 )
@@ -219,5 +221,108 @@ func TestSyncAsOfRequestArrival(t *testing.T) {
 	}
 	if n := x.Count(q); n != 1 {
 		t.Fatalf("a later request does not read the write: %d found", n)
+	}
+}
+
+// A replica cut off from the database (its connections refused) misses nothing: while it is
+// away, records are created, changed, deleted, restored, withdraw their consent and arrive by
+// the thousand without audit events; once it can reach the database again, its follower
+// catches up, and its index answers as a full rebuild (Load) of the same database does.
+func TestReplicaCatchesUpAfterDowntimeAsARebuild(t *testing.T) {
+	sqlDB, dsn := apitest.OpenDatabase(t)
+	ctx := t.Context()
+	store := alumni.NewStore(sqlDB)
+	if _, err := seed.Run(ctx, sqlDB, seed.Options{Count: 500, RandSeed: 2, BatchSize: 500}); err != nil {
+		t.Fatal(err)
+	}
+	proxy := apitest.NewProxy(t)
+	replicaDB, err := database.Open(ctx, proxy.DSN(dsn), database.PoolConfig{MaxOpen: 2, MaxIdle: 2, MaxLifetime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = replicaDB.Close() })
+	x, f := replica(t, replicaDB, searchindex.FollowConfig{})
+
+	proxy.Disable()
+	if err := f.Sync(ctx); err == nil {
+		t.Fatal("Sync succeeded with the database unreachable")
+	}
+	yes := true
+	ada, err := store.Create(ctx, alumni.NewRecord{Fields: alumni.Fields{FirstName: "Ada", LastName: "Lovelace"}, Consent: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grace, err := store.Create(ctx, alumni.NewRecord{Fields: alumni.Fields{FirstName: "Grace", LastName: "Hopper"}, Consent: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(id string, change func(*alumni.Fields)) {
+		t.Helper()
+		if _, err := store.Update(ctx, staff, id, func(alumni.Alumnus) bool { return true }, func(cur alumni.Alumnus) (alumni.Fields, error) {
+			change(&cur.Fields)
+			return cur.Fields, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(ada.ID, func(f *alumni.Fields) { f.LastName = "Quibbleton" })
+	update(grace.ID, func(f *alumni.Fields) { f.DirectoryConsent = false })
+	if err := store.Delete(ctx, grace.ID, func(int) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Restore(ctx, grace.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Run(ctx, sqlDB, seed.Options{Count: 6000, RandSeed: 3, BatchSize: 2000}); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.Enable()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.Run(runCtx, time.Millisecond, func(error) {}) // errors until the pool reconnects
+	rebuilt := searchindex.New()
+	if err := rebuilt.Load(ctx, sqlDB); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; x.Len() < rebuilt.Len(); i++ {
+		if i == 1000 { // hang guard
+			t.Fatalf("%d records of %d: the replica never caught up", x.Len(), rebuilt.Len())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := f.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	directory := func(w string) searchindex.Query {
+		return searchindex.Query{Words: []string{w}, Kinds: office, DirectoryOnly: true}
+	}
+	for _, q := range []searchindex.Query{
+		{}, {Deleted: true}, {ConsentOnly: true}, directory("quibbleton"), directory("lovelace"), directory("hopper"),
+		{Words: []string{"hopper"}, Kinds: office}, {Words: []string{"ma"}, Kinds: office}, {Country: "US"}, {YearFrom: 2000},
+	} {
+		got, want := x.Keys(q), rebuilt.Keys(q)
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v: %d records after catching up, %d rebuilt", q, len(got), len(want))
+		}
+		for _, o := range []searchindex.Order{searchindex.ByRelevance, searchindex.ByName, searchindex.ByYear} {
+			if got, want := x.Page(q, o, false, nil, 25), rebuilt.Page(q, o, false, nil, 25); !slices.Equal(got, want) {
+				t.Errorf("%+v, order %d: pages differ after catching up", q, o)
+			}
+		}
+		count := []searchindex.Count{{Dim: searchindex.DimCountry}, {Dim: searchindex.DimProgram}, {Dim: searchindex.DimQuality}}
+		_, got2 := x.Counts(q, count...)
+		_, want2 := rebuilt.Counts(q, count...)
+		for i := range got2 {
+			if !slices.Equal(searchindex.Top(got2[i], 0), searchindex.Top(want2[i], 0)) {
+				t.Errorf("%+v, count %d: %v after catching up, %v rebuilt", q, i, got2[i], want2[i])
+			}
+		}
+	}
+	words := func(w string) searchindex.Query { return searchindex.Query{Words: []string{w}, Kinds: office} }
+	if x.Count(directory("quibbleton")) != 1 || x.Count(directory("lovelace")) != 0 || x.Count(directory("hopper")) != 0 || x.Count(words("hopper")) != 1 {
+		t.Errorf("the changes made while the replica was away are not all in its index: quibbleton %d, lovelace %d, hopper %d (listed), %d",
+			x.Count(directory("quibbleton")), x.Count(directory("lovelace")), x.Count(directory("hopper")), x.Count(words("hopper")))
 	}
 }
