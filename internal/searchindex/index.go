@@ -110,26 +110,33 @@ type word struct {
 type values struct {
 	m        map[string]*roaring.Bitmap
 	variants map[string][]string
-	// ids number the values a column holds (column), names by id; id 0 is no value. An id is
-	// never reused, so a column of records needs no update when a value is left unused.
-	ids   map[string]uint32
-	names []string
+	// The values a column holds (docSlot.vals) and a degree row, by number.
+	numbers
 }
 
 func newValues() *values {
-	return &values{m: map[string]*roaring.Bitmap{}, variants: map[string][]string{}, ids: map[string]uint32{}, names: []string{""}}
+	return &values{m: map[string]*roaring.Bitmap{}, variants: map[string][]string{}, numbers: newNumbers()}
 }
 
-// id returns value's number, giving it one if it has none.
-func (v *values) id(value string) uint32 {
-	if value == "" {
+// numbers number strings: id 0 is the empty string. A number is never reused, so a record that
+// holds one needs no update when its string is left unused.
+type numbers struct {
+	ids   map[string]uint32
+	names []string // by number
+}
+
+func newNumbers() numbers { return numbers{ids: map[string]uint32{}, names: []string{""}} }
+
+// id returns s's number, giving it one if it has none.
+func (n *numbers) id(s string) uint32 {
+	if s == "" {
 		return 0
 	}
-	id, ok := v.ids[value]
+	id, ok := n.ids[s]
 	if !ok {
-		id = uint32(len(v.names)) //nolint:gosec // fewer than 2^32 values
-		v.ids[value] = id
-		v.names = append(v.names, value)
+		id = uint32(len(n.names)) //nolint:gosec // fewer than 2^32 strings
+		n.ids[s] = id
+		n.names = append(n.names, s)
 	}
 	return id
 }
@@ -234,7 +241,7 @@ type Index struct {
 func New() *Index {
 	x := &Index{
 		minWaste: 1 << 20,
-		names:    names{ids: map[string]uint32{}, text: []string{""}, keys: [][]byte{nil}},
+		names:    names{numbers: newNumbers(), keys: [][]byte{nil}},
 		wordIDs:  map[string]uint32{}, prefixes: map[string]*postings{}, wordTree: btree.NewOrderedG[string](32),
 		all: roaring.New(), deleted: roaring.New(), consent: roaring.New(), listed: roaring.New(),
 		country: newValues(), city: newValues(), industry: newValues(), employer: newValues(), status: newValues(), tag: newValues(),
@@ -249,23 +256,15 @@ func New() *Index {
 }
 
 // names are the first and last names the index holds, each once, with its collation key.
-// A number is never reused.
 type names struct {
-	ids  map[string]uint32
-	text []string
-	keys [][]byte
+	numbers
+	keys [][]byte // by number
 }
 
-// id returns name's number, giving it one if it has none.
+// id returns name's number, giving it one (and its key) if it has none.
 func (n *names) id(name string) uint32 {
-	if name == "" {
-		return 0
-	}
-	id, ok := n.ids[name]
-	if !ok {
-		id = uint32(len(n.text)) //nolint:gosec // fewer than 2^32 names
-		n.ids[name] = id
-		n.text = append(n.text, name)
+	id := n.numbers.id(name)
+	if int(id) == len(n.keys) {
 		n.keys = append(n.keys, collationKey(name))
 	}
 	return id

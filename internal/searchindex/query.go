@@ -526,7 +526,7 @@ func (x *Index) orderedPage(set *roaring.Bitmap, tree *btree.BTreeG[entry], o Or
 
 func (x *Index) hit(k uint32, s *docSlot, score int) Hit {
 	return Hit{Key: k, Position: Position{Score: score, ClassYear: int(s.classYear), UpdatedAt: time.Unix(0, s.updatedAt).UTC(),
-		LastName: x.names.text[s.last], FirstName: x.names.text[s.first], PublicID: s.id()}}
+		LastName: x.names.names[s.last], FirstName: x.names.names[s.first], PublicID: s.id()}}
 }
 
 // keyHeap keeps the best records seen: its root is the worst of them.
