@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,6 +268,27 @@ func TestSeedCommand(t *testing.T) {
 	}
 	if _, err := runCmd(t, "--db-dsn", dsn, "seed", "--alumni", "-1"); err == nil {
 		t.Error("negative count accepted")
+	}
+	truth := filepath.Join(t.TempDir(), "truth.csv")
+	out, err = runCmd(t, "--db-dsn", dsn, "seed", "--alumni", "600", "--duplicates", "0.1", "--duplicates-truth", truth)
+	if err != nil || !strings.Contains(out, "planted duplicates") {
+		t.Fatalf("seed --duplicates: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil || len(rows) < 20 || !slices.Equal(rows[0], []string{"original", "duplicate", "variation"}) {
+		t.Fatalf("truth file: %v, %d rows: %q", err, len(rows), rows[:min(len(rows), 3)])
+	}
+	if !strings.Contains(out, fmt.Sprintf("of them %d planted duplicates", len(rows)-1)) {
+		t.Errorf("%d pairs in the file; the command said %s", len(rows)-1, out)
+	}
+	for _, bad := range [][]string{{"--duplicates", "0.9"}, {"--duplicates", "-0.1"}, {"--duplicates-truth", truth}} {
+		if _, err := runCmd(t, append([]string{"--db-dsn", dsn, "seed", "--alumni", "1"}, bad...)...); err == nil {
+			t.Errorf("seed %v accepted", bad)
+		}
 	}
 }
 

@@ -25,7 +25,16 @@ type Options struct {
 	RandSeed  uint64 // the same seed and count give the same people
 	BatchSize int    // rows per INSERT statement
 	Now       time.Time
+	// Duplicates is the share of the Count records that are a person of the run entered a
+	// second time, with realistic differences (duplicates.go); 0 plants none and leaves the
+	// people of a seed as they were.
+	Duplicates float64
+	// Planted, when set, is told each planted pair once both records are written.
+	Planted func(Pair) error
 }
+
+// maxOriginals is how many of a run's recent people a planted duplicate is picked from.
+const maxOriginals = 10_000
 
 // Generator makes synthetic alumni, the same sequence for the same seed.
 type Generator struct {
@@ -230,23 +239,55 @@ func Run(ctx context.Context, sqlDB *sql.DB, opts Options) (int, error) {
 	// Creation times come from their own source so that the people match NewGenerator's.
 	times := rand.New(rand.NewPCG(opts.RandSeed, uint64(offset))) //nolint:gosec // reproducible, not secret
 	now := opts.Now.UTC().Truncate(time.Microsecond)
+	// The people a duplicate may be planted of, each used once.
+	var originals []alumni.Alumnus
 	written := 0
 	for written < opts.Count {
 		n := min(opts.BatchSize, opts.Count-written)
 		batch := make([]alumni.Alumnus, n)
+		var planted []Pair
 		for i := range batch {
-			f := g.Next(written + i + 1)
+			var f alumni.Fields
+			variation := ""
+			var orig alumni.Alumnus
+			if opts.Duplicates > 0 && len(originals) > 0 && g.chance(opts.Duplicates) {
+				j := g.rnd.IntN(len(originals))
+				orig = originals[j]
+				originals[j] = originals[len(originals)-1]
+				originals = originals[:len(originals)-1]
+				variation = g.variationFor(orig.Fields)
+				f = g.duplicate(orig.Fields, variation)
+			} else {
+				f = g.Next(written + i + 1)
+			}
 			if err := alumni.Normalize(&f, now); err != nil {
 				return written, fmt.Errorf("generated alumnus %d is not valid: %w", written+i+1, err)
 			}
 			// Creation times spread over the past years, so "recently added" means something.
 			created := now.Add(-time.Duration(times.Int64N(int64(5 * 365 * 24 * time.Hour))))
 			batch[i] = alumni.Alumnus{ID: database.NewPublicID(created), Version: 1, Fields: f, CreatedAt: created, UpdatedAt: created}
+			switch {
+			case variation != "":
+				planted = append(planted, Pair{Original: orig.ID, Duplicate: batch[i].ID, Variation: variation})
+			case opts.Duplicates > 0:
+				if len(originals) == maxOriginals {
+					originals[g.rnd.IntN(maxOriginals)] = batch[i]
+				} else {
+					originals = append(originals, batch[i])
+				}
+			}
 		}
 		if err := insertBatch(ctx, sqlDB, batch); err != nil {
 			return written, err
 		}
 		written += n
+		for _, p := range planted {
+			if opts.Planted != nil {
+				if err := opts.Planted(p); err != nil {
+					return written, err
+				}
+			}
+		}
 	}
 	return written, nil
 }

@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,100 @@ func TestRunLoadsWhatItGenerates(t *testing.T) {
 	if checked < 100 {
 		t.Errorf("checked only %d records", checked)
 	}
+}
+
+// A run with duplicates plants the share asked for, of every variation, and each pair has
+// what its variation says the two records share — and differs where it says they differ.
+func TestRunPlantsDuplicates(t *testing.T) {
+	t.Parallel()
+	sqlDB, _ := apitest.OpenDatabase(t)
+	ctx := context.Background()
+	var pairs []seed.Pair
+	n, err := seed.Run(ctx, sqlDB, seed.Options{Count: 4000, RandSeed: 5, BatchSize: 500, Now: now, Duplicates: 0.05,
+		Planted: func(p seed.Pair) error { pairs = append(pairs, p); return nil }})
+	if err != nil || n != 4000 {
+		t.Fatalf("Run: %d, %v", n, err)
+	}
+	if len(pairs) < 120 || len(pairs) > 280 {
+		t.Errorf("%d pairs planted among 4,000 records at 5 %%", len(pairs))
+	}
+	store := alumni.NewStore(sqlDB)
+	admin := auth.Principal{Role: auth.RoleAdmin}
+	byVariation := map[string]int{}
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		byVariation[p.Variation]++
+		if seen[p.Original] || seen[p.Duplicate] {
+			t.Errorf("%s: a record in two pairs", p.Original)
+		}
+		seen[p.Original], seen[p.Duplicate] = true, true
+		a, err := store.Get(ctx, admin, p.Original)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := store.Get(ctx, admin, p.Duplicate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		year := func(f alumni.Fields) int {
+			if len(f.Degrees) == 0 {
+				return 0
+			}
+			return f.Degrees[0].GraduationYear
+		}
+		sameYear := year(a.Fields) == year(b.Fields) && year(a.Fields) != 0
+		var ok bool
+		switch p.Variation {
+		case seed.VarEmail:
+			ok = a.Email != b.Email && emailKey(a.Email) == emailKey(b.Email) && a.LastName == b.LastName
+		case seed.VarSwapped:
+			ok = a.Email != b.Email && emailKey(a.Email) == emailKey(b.Email) && a.FirstName == b.LastName && a.LastName == b.FirstName
+		case seed.VarPhone:
+			ok = a.Phone != b.Phone && digits(a.Phone) == "1"+digits(b.Phone) && a.LastName != b.LastName && a.FirstName == b.FirstName
+		case seed.VarStudentID:
+			ok = a.StudentID != b.StudentID && strings.ReplaceAll(strings.ToUpper(b.StudentID), "-", "") == strings.ToUpper(a.StudentID) && sameYear
+		case seed.VarLinkedIn:
+			ok = a.LinkedInURL != b.LinkedInURL && strings.EqualFold(strings.TrimSuffix(strings.TrimPrefix(b.LinkedInURL, "http://"), "/"),
+				strings.TrimPrefix(a.LinkedInURL, "https://www."))
+		case seed.VarNickname:
+			ok = a.FirstName != b.FirstName && a.LastName == b.LastName && sameYear
+		case seed.VarTypo:
+			ok = a.FirstName == b.FirstName && a.LastName != b.LastName && len([]rune(a.LastName)) == len([]rune(b.LastName)) && sameYear
+		case seed.VarTransliterate:
+			ok = a.FirstName+a.LastName != b.FirstName+b.LastName && sameYear
+		case seed.VarNameYear:
+			ok = a.FirstName == b.FirstName && a.LastName == b.LastName && sameYear && b.Email == "" && b.StudentID == ""
+		default:
+			t.Fatalf("unknown variation %q", p.Variation)
+		}
+		if !ok {
+			t.Errorf("%s pair %s / %s: %+v\n%+v", p.Variation, p.Original, p.Duplicate, a.Fields, b.Fields)
+		}
+	}
+	for _, v := range []string{seed.VarEmail, seed.VarPhone, seed.VarStudentID, seed.VarLinkedIn, seed.VarNickname,
+		seed.VarTypo, seed.VarTransliterate, seed.VarSwapped, seed.VarNameYear} {
+		if byVariation[v] == 0 {
+			t.Errorf("no %s pair among %d: %v", v, len(pairs), byVariation)
+		}
+	}
+}
+
+// emailKey is an address as a duplicate finder compares it: lower case, without a +tag, and
+// at gmail.com without dots.
+func emailKey(address string) string {
+	local, domain, _ := strings.Cut(strings.ToLower(address), "@")
+	local, _, _ = strings.Cut(local, "+")
+	if domain == "gmail.com" {
+		local = strings.ReplaceAll(local, ".", "")
+	}
+	return local + "@" + domain
+}
+
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
