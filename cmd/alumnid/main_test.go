@@ -405,8 +405,8 @@ func scrape(t *testing.T, url string) string {
 	return string(b)
 }
 
-// TestReindexCommand: the summary counts that `alumnid reindex` rebuilds from the records are
-// exactly those the write path kept up to date, after they were damaged.
+// TestReindexCommand: the summary counts and the duplicate keys that `alumnid reindex` rebuilds
+// from the records are exactly those the write path kept up to date, after they were damaged.
 func TestReindexCommand(t *testing.T) {
 	dsn := apitest.NewDatabase(t)
 	if out, err := runCmd(t, "--db-dsn", dsn, "seed", "--alumni", "60"); err != nil {
@@ -421,6 +421,7 @@ func TestReindexCommand(t *testing.T) {
 		var b strings.Builder
 		for _, q := range []string{
 			"SELECT GROUP_CONCAT(CONCAT_WS(' ', dim, value, deleted, consent, listed, n) ORDER BY dim, value, deleted, consent, listed SEPARATOR '\\n') FROM alumni_stats WHERE n <> 0",
+			"SELECT GROUP_CONCAT(CONCAT_WS(' ', alumnus_id, kind, dup_key) ORDER BY alumnus_id, kind, dup_key SEPARATOR '\\n') FROM alumni_duplicate_keys",
 		} {
 			var part string
 			conn, err := sqlDB.Conn(context.Background()) // the session's limit holds for its query
@@ -443,6 +444,8 @@ func TestReindexCommand(t *testing.T) {
 	for _, damage := range []string{
 		"UPDATE alumni_stats SET n = n + 7 WHERE dim = 'country'",
 		"DELETE FROM alumni_stats WHERE dim = 'year'",
+		"DELETE FROM alumni_duplicate_keys WHERE kind = 'name'",
+		"INSERT INTO alumni_duplicate_keys (alumnus_id, kind, dup_key) SELECT id, 'phone', 'stale' FROM alumni LIMIT 3",
 	} {
 		if _, err := sqlDB.ExecContext(context.Background(), damage); err != nil {
 			t.Fatal(err)
@@ -452,10 +455,10 @@ func TestReindexCommand(t *testing.T) {
 		t.Fatal("the damage did not change the counts")
 	}
 	out, err := runCmd(t, "--db-dsn", dsn, "reindex", "--batch", "7")
-	if err != nil || !strings.Contains(out, "analytics summary recounted") {
+	if err != nil || !strings.Contains(out, "analytics summary recounted") || !strings.Contains(out, "duplicate keys written again") {
 		t.Fatalf("reindex: %v\n%s", err, out)
 	}
 	if got := snapshot(); got != want {
-		t.Errorf("after reindex the counts differ from what the write path kept")
+		t.Errorf("after reindex the counts or keys differ from what the write path kept")
 	}
 }

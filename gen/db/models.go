@@ -45,6 +45,12 @@ type Alumni struct {
 	ClassYear        int16
 }
 
+type AlumniDuplicateKey struct {
+	AlumnusID int64
+	Kind      string
+	DupKey    string
+}
+
 type AlumniStat struct {
 	Dim     string
 	Value   string

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/alumnid/alumnid/internal/search"
 )
@@ -30,11 +31,15 @@ const (
 	KeyBlock = "block"
 )
 
+// maxDuplicateKey is the longest key kept (alumni_duplicate_keys.dup_key); a longer one (a
+// LinkedIn profile name of hundreds of letters) says nothing a shorter key does not.
+const maxDuplicateKey = 300
+
 // DuplicateKeys returns the duplicate keys of a record's fields, each once.
 func DuplicateKeys(f Fields) []DuplicateKey {
 	var out []DuplicateKey
 	add := func(kind, key string) {
-		if key != "" && !slices.Contains(out, DuplicateKey{kind, key}) {
+		if key != "" && utf8.RuneCountInString(key) <= maxDuplicateKey && !slices.Contains(out, DuplicateKey{kind, key}) {
 			out = append(out, DuplicateKey{kind, key})
 		}
 	}

@@ -1,13 +1,17 @@
 package alumni_test
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"slices"
 	"testing"
 
+	"github.com/alumnid/alumnid/gen/db"
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/seed"
 )
 
@@ -159,4 +163,82 @@ func edits(a, b string) int {
 		}
 	}
 	return d[len(x)][len(y)]
+}
+
+// The write path keeps a record's duplicate keys: written with a new record, replaced by an
+// update (through the store and through an import's upsert), kept while the record is in the
+// trash (and removed with it by the foreign key when it is purged).
+func TestWritePathKeepsDuplicateKeys(t *testing.T) {
+	t.Parallel()
+	sqlDB, _ := apitest.OpenDatabase(t)
+	ctx := context.Background()
+	store := alumni.NewStore(sqlDB)
+	staff := auth.Principal{UserID: "01J00000000000000000000001", Role: auth.RoleStaff}
+	keysOf := func(id string) []alumni.DuplicateKey {
+		t.Helper()
+		var key int64
+		if err := sqlDB.QueryRowContext(ctx, "SELECT id FROM alumni WHERE public_id = ?", id).Scan(&key); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.New(sqlDB).ListDuplicateKeysOf(ctx, []int64{key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []alumni.DuplicateKey{}
+		for _, r := range rows {
+			out = append(out, alumni.DuplicateKey{Kind: r.Kind, Key: r.DupKey})
+		}
+		return out
+	}
+	want := func(f alumni.Fields) []alumni.DuplicateKey {
+		out := alumni.DuplicateKeys(f)
+		slices.SortFunc(out, func(a, b alumni.DuplicateKey) int {
+			return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key))
+		})
+		return out
+	}
+	a, err := store.Create(ctx, alumni.NewRecord{Fields: alumni.Fields{FirstName: "Ada", LastName: "Müller", Email: "Ada@Example.org",
+		StudentID: "S-1", Degrees: []alumni.Degree{{Degree: "BA", Program: "History", GraduationYear: 2001, Primary: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(a.ID); !slices.Equal(got, want(a.Fields)) || len(got) < 4 {
+		t.Fatalf("created: %v, want %v", got, want(a.Fields))
+	}
+	b, err := store.Update(ctx, staff, a.ID, func(alumni.Alumnus) bool { return true }, func(cur alumni.Alumnus) (alumni.Fields, error) {
+		cur.Email, cur.LastName, cur.Phone = "ada.king@example.org", "King", "+1 555 123 4567"
+		return cur.Fields, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(a.ID); !slices.Equal(got, want(b.Fields)) {
+		t.Fatalf("updated: %v, want %v", got, want(b.Fields))
+	}
+	err = database.Transact(ctx, sqlDB, func(tx *sql.Tx) error {
+		res, err := store.Upsert(ctx, tx, []alumni.UpsertRow{{StudentID: "S-1", Edit: func(cur alumni.Fields, found bool) (alumni.Fields, error) {
+			cur.LinkedInURL = "https://www.linkedin.com/in/ada-king"
+			return cur, nil
+		}}}, false)
+		if err == nil && res[0].Err != nil {
+			err = res[0].Err
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.Get(ctx, staff, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(a.ID); !slices.Equal(got, want(c.Fields)) || !slices.Contains(got, alumni.DuplicateKey{Kind: alumni.KeyLinkedIn, Key: "ada-king"}) {
+		t.Fatalf("after the import: %v, want %v", got, want(c.Fields))
+	}
+	if err := store.Delete(ctx, a.ID, func(int) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(a.ID); !slices.Equal(got, want(c.Fields)) {
+		t.Fatalf("in the trash: %v", got)
+	}
 }

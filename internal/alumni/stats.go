@@ -274,3 +274,50 @@ func (s *Store) RebuildStats(ctx context.Context, batch int) error {
 		}
 	})
 }
+
+// RebuildDuplicateKeys writes the duplicate keys of every record again (the records written
+// before the keys were kept, or after the rules that make them changed), batch records per
+// transaction: each batch locks its records (ListAlumniByKey), so that a change to one of them
+// waits rather than interleaves.
+func (s *Store) RebuildDuplicateKeys(ctx context.Context, batch int) (err error) {
+	defer database.ClassifyErr(&err)
+	if batch <= 0 || batch > 10000 {
+		batch = 1000
+	}
+	var after int64
+	for done := false; !done; {
+		err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+			q := db.New(tx)
+			rows, err := q.ListAlumniByKey(ctx, db.ListAlumniByKeyParams{After: after, Limit: int32(batch)}) //nolint:gosec // bounded above
+			if err != nil {
+				return fmt.Errorf("list alumni: %w", err)
+			}
+			if len(rows) == 0 {
+				done = true
+				return nil
+			}
+			list, err := WithChildren(ctx, q, rows)
+			if err != nil {
+				return err
+			}
+			ids := make([]int64, len(rows))
+			records := make([]children, len(rows))
+			for i, r := range rows {
+				ids[i] = r.ID
+				records[i] = children{id: r.ID, Fields: list[i].Fields}
+			}
+			if err := q.DeleteDuplicateKeysOf(ctx, ids); err != nil {
+				return fmt.Errorf("delete duplicate keys: %w", err)
+			}
+			if err := writeDuplicateKeys(ctx, tx, records); err != nil {
+				return err
+			}
+			after = rows[len(rows)-1].ID
+			return nil
+		}, database.RetryDeadlocks())
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

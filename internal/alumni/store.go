@@ -262,8 +262,25 @@ func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
 	if err := database.InsertRows(ctx, tx, "degrees", DegreeColumns, degrees); err != nil {
 		return err
 	}
-	return database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags)
+	if err := database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags); err != nil {
+		return err
+	}
+	return writeDuplicateKeys(ctx, tx, records)
 }
+
+// writeDuplicateKeys inserts the duplicate keys of records (whose earlier keys are gone).
+func writeDuplicateKeys(ctx context.Context, tx db.DBTX, records []children) error {
+	var keys [][]any
+	for _, r := range records {
+		for _, k := range DuplicateKeys(r.Fields) {
+			keys = append(keys, []any{r.id, k.Kind, k.Key})
+		}
+	}
+	return database.InsertRows(ctx, tx, "alumni_duplicate_keys", duplicateKeyColumns, keys)
+}
+
+// duplicateKeyColumns are the alumni_duplicate_keys columns, in order.
+var duplicateKeyColumns = []string{"alumnus_id", "kind", "dup_key"}
 
 // WithChildren loads the degrees and tags of rows (two queries in all) and returns the records.
 func WithChildren(ctx context.Context, q *db.Queries, rows []db.Alumni) ([]Alumnus, error) {

@@ -14,9 +14,10 @@ import (
 
 // The write path. Every change to a record — a create, an update, a delete, a restore, and
 // each row an import upserts — is written by write, in the caller's transaction. What follows
-// a change hooks in here and nowhere else: the record's degrees and tags, its search index
-// words, the summary counts (alumni_stats) and the audit event, which is also what real-time
-// subscribers receive (internal/events reads the trail).
+// a change hooks in here and nowhere else: the record's degrees and tags, its duplicate keys
+// (DuplicateKeys), the summary counts (alumni_stats) and the audit event, which is also what
+// real-time subscribers and each replica's search index follow (internal/events,
+// internal/searchindex read the trail).
 
 // Actions of the write path, as the audit trail records them.
 const (
@@ -118,7 +119,7 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 }
 
 // writeRest completes changes whose own rows writeRow has written: it inserts the new
-// records, then writes, for every change not rejected, the degrees, tags and search words
+// records, then writes, for every change not rejected, the degrees, tags and duplicate keys
 // (once per record, as its last change left it), the counts and, when audited, the audit
 // events — each with a few statements for all the changes together.
 func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
@@ -167,6 +168,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 		}
 		if err := q.DeleteTagsOf(ctx, updated); err != nil {
 			return fmt.Errorf("delete tags: %w", err)
+		}
+		if err := q.DeleteDuplicateKeysOf(ctx, updated); err != nil {
+			return fmt.Errorf("delete duplicate keys: %w", err)
 		}
 	}
 	if err := writeChildren(ctx, tx, written...); err != nil {
