@@ -168,6 +168,17 @@ type Invite struct {
 	AcceptedAt *time.Time
 }
 
+type LoginChallenge struct {
+	ID        int64
+	TokenHash []byte
+	UserID    int64
+	Purpose   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	Failures  int32
+}
+
 type LoginKnownClient struct {
 	Bucket        []byte
 	LastSuccessAt time.Time
@@ -178,6 +189,14 @@ type LoginThrottle struct {
 	WindowStart time.Time
 	Failures    int32
 	Pending     int32
+}
+
+type RecoveryCode struct {
+	ID        int64
+	UserID    int64
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
 }
 
 type RefreshToken struct {
@@ -220,4 +239,12 @@ type User struct {
 	UpdatedAt         time.Time
 	PasswordChangedAt time.Time
 	LastLoginAt       *time.Time
+}
+
+type UserTotp struct {
+	UserID      int64
+	Secret      []byte
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+	LastStep    int64
 }

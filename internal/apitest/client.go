@@ -68,7 +68,7 @@ func DefaultConfig() Config {
 			BodyLimit:      64 << 10,
 			RequestTimeout: 10 * time.Second,
 		},
-		Domain: domain.Config{Keys: Keys(), Issuer: Issuer, Audience: Audience, PasswordHashes: 4},
+		Domain: domain.Config{Keys: Keys(), Issuer: Issuer, Audience: Audience, PasswordHashes: 4, TOTPKeys: TOTPKeys()},
 	}
 }
 
@@ -145,7 +145,12 @@ func NewServer(t testing.TB, cfg Config, opts ...Option) *Server {
 	anon.secrets = secrets
 	s := &Server{URL: ts.URL, Echo: e, Anon: anon, DSN: dsn, DB: sqlDB, logs: logs,
 		Auth: NewAuthService(sqlDB, cfg), secrets: secrets}
-	s.Client = s.As(t, auth.RoleAdmin)
+	if o.adminTOTP {
+		s.Client, _, _ = anon.EnrolAtSignIn(t, s.CreateUser(t, auth.RoleAdmin, ""), TestPassword)
+	} else {
+		SetAdminsRequireTOTP(t, sqlDB, false)
+		s.Client = s.As(t, auth.RoleAdmin)
+	}
 	if !o.noImportWorker {
 		s.StartImportWorker(t, importer.RunnerConfig{})
 	}

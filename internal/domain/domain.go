@@ -34,6 +34,9 @@ type Config struct {
 	ExportChunk int
 	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
 	ImportLimits importer.Limits
+	// TOTPKeys seal TOTP secrets at rest (auth.ParseTOTPKeys), oldest first; none stores
+	// them unsealed.
+	TOTPKeys [][]byte
 }
 
 // Services are the domain services of one replica, on one database.
@@ -64,12 +67,16 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	search := searchindex.NewFollower(sqlDB, searchindex.New(), searchindex.FollowConfig{})
 	reader := listing.NewReader(sqlDB, search)
 	reader.SetExportChunk(cfg.ExportChunk)
+	accounts := auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log)
+	if err := accounts.UseTOTPKeys(cfg.TOTPKeys); err != nil {
+		return nil, err
+	}
 	return &Services{
 		Search:      search,
 		DB:          sqlDB,
 		Keys:        cfg.Keys,
 		Settings:    st,
-		Auth:        auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log),
+		Auth:        accounts,
 		Alumni:      alumni.NewStore(sqlDB),
 		Listing:     reader,
 		Exports:     export.New(reader, sqlDB),

@@ -83,13 +83,16 @@ func toAPISettings(s settings.Settings) api.Settings {
 		OrganizationName: s.OrganizationName, DefaultDirectoryConsent: s.DefaultDirectoryConsent,
 		AccessTokenMinutes: s.AccessTokenMinutes, RefreshIdleHours: s.RefreshIdleHours,
 		RefreshAbsoluteDays: s.RefreshAbsoluteDays, InviteValidityDays: s.InviteValidityDays,
+		AdminsRequireTotp: &s.AdminsRequireTotp,
 	}
 }
 
+// toSettings reads settings sent in full; adminsRequireTotp left out is on (the default).
 func toSettings(s api.Settings) settings.Settings {
 	return settings.Settings{
 		OrganizationName: s.OrganizationName, DefaultDirectoryConsent: s.DefaultDirectoryConsent,
 		AccessTokenMinutes: s.AccessTokenMinutes, RefreshIdleHours: s.RefreshIdleHours,
 		RefreshAbsoluteDays: s.RefreshAbsoluteDays, InviteValidityDays: s.InviteValidityDays,
+		AdminsRequireTotp: s.AdminsRequireTotp == nil || *s.AdminsRequireTotp,
 	}
 }

@@ -24,20 +24,27 @@ import type {
 import type {
   AcceptInvite,
   BadRequestResponse,
+  ChallengeRef,
   ConflictResponse,
   ForbiddenResponse,
   InternalErrorResponse,
   Invite,
   InviteInput,
   JWKSet,
+  LoginChallenge,
   LoginRequest,
   Me,
   NotFoundResponse,
   PasswordChange,
   PayloadTooLargeResponse,
+  RecoveryCodes,
   RefreshRequest,
+  SecondFactorAnswer,
   TokensResponse,
   TooManyRequestsResponse,
+  TotpCode,
+  TotpEnrolmentResponse,
+  TotpStatus,
   UnauthorizedResponse,
   UnavailableResponse,
   UnprocessableContentResponse,
@@ -135,7 +142,7 @@ export const login = (
 ) => {
       
       
-      return request<TokensResponse>(
+      return request<TokensResponse | LoginChallenge>(
       {url: `/api/v1/auth/login`, method: 'POST',
       headers: {'Content-Type': 'application/json', },
       data: loginRequest, signal
@@ -187,6 +194,447 @@ export const useLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedRes
       > => {
 
       const mutationOptions = getLoginMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * The second step of a sign-in that answered `202`: the challenge with either the
+current six-digit `code` of the authenticator app or one of the user's unused
+`recoveryCode`s (each works once). For a `next: enrol` challenge, the code of the
+secret from `POST /api/v1/auth/login/totp-enrolment` turns the second factor on and
+the answer carries the ten `recoveryCodes`, shown this once.
+
+A code is never accepted twice, nor one older than the last one accepted. A wrong
+code gets `401`; wrong codes count towards the same throttle as wrong passwords
+(`429` with Retry-After), and a challenge dies after five of them. An unknown, used or
+expired challenge gets `401`: sign in again.
+
+ * @summary Finish a sign-in with a second-factor code
+ */
+export const completeLogin = (
+    secondFactorAnswer: BodyType<SecondFactorAnswer>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TokensResponse>(
+      {url: `/api/v1/auth/login/totp`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: secondFactorAnswer, signal
+    },
+      options);
+    }
+  
+
+
+export const getCompleteLoginMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof completeLogin>>, TError,{data: BodyType<SecondFactorAnswer>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof completeLogin>>, TError,{data: BodyType<SecondFactorAnswer>}, TContext> => {
+
+const mutationKey = ['completeLogin'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof completeLogin>>, {data: BodyType<SecondFactorAnswer>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  completeLogin(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type CompleteLoginMutationResult = NonNullable<Awaited<ReturnType<typeof completeLogin>>>
+    export type CompleteLoginMutationBody = BodyType<SecondFactorAnswer>
+    export type CompleteLoginMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Finish a sign-in with a second-factor code
+ */
+export const useCompleteLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof completeLogin>>, TError,{data: BodyType<SecondFactorAnswer>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof completeLogin>>,
+        TError,
+        {data: BodyType<SecondFactorAnswer>},
+        TContext
+      > => {
+
+      const mutationOptions = getCompleteLoginMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * For a sign-in that answered `202` with `next: enrol` (an admin must have a second
+factor and has none): returns a new TOTP secret for the user, as an `otpauth://` URI
+for a QR code and as text. Send its first code with the same challenge to
+`POST /api/v1/auth/login/totp` to turn it on and finish signing in. Asking again
+replaces the secret not yet confirmed. Any other challenge gets `401`.
+
+ * @summary Set up a second factor during a sign-in
+ */
+export const startLoginTotpEnrolment = (
+    challengeRef: BodyType<ChallengeRef>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TotpEnrolmentResponse>(
+      {url: `/api/v1/auth/login/totp-enrolment`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: challengeRef, signal
+    },
+      options);
+    }
+  
+
+
+export const getStartLoginTotpEnrolmentMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, TError,{data: BodyType<ChallengeRef>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, TError,{data: BodyType<ChallengeRef>}, TContext> => {
+
+const mutationKey = ['startLoginTotpEnrolment'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, {data: BodyType<ChallengeRef>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  startLoginTotpEnrolment(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type StartLoginTotpEnrolmentMutationResult = NonNullable<Awaited<ReturnType<typeof startLoginTotpEnrolment>>>
+    export type StartLoginTotpEnrolmentMutationBody = BodyType<ChallengeRef>
+    export type StartLoginTotpEnrolmentMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Set up a second factor during a sign-in
+ */
+export const useStartLoginTotpEnrolment = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, TError,{data: BodyType<ChallengeRef>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof startLoginTotpEnrolment>>,
+        TError,
+        {data: BodyType<ChallengeRef>},
+        TContext
+      > => {
+
+      const mutationOptions = getStartLoginTotpEnrolmentMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * @summary The caller's second factor
+ */
+export const getTotp = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TotpStatus>(
+      {url: `/api/v1/auth/totp`, method: 'GET', signal
+    },
+      options);
+    }
+  
+
+
+
+export const getGetTotpQueryKey = () => {
+    return [
+    `/api/v1/auth/totp`
+    ] as const;
+    }
+
+    
+export const getGetTotpQueryOptions = <TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>( options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getGetTotpQueryKey();
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof getTotp>>> = ({ signal }) => getTotp(requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type GetTotpQueryResult = NonNullable<Awaited<ReturnType<typeof getTotp>>>
+export type GetTotpQueryError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getTotp>>,
+          TError,
+          Awaited<ReturnType<typeof getTotp>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getTotp>>,
+          TError,
+          Awaited<ReturnType<typeof getTotp>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The caller's second factor
+ */
+
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getGetTotpQueryOptions(options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * Returns a new TOTP secret (RFC 6238: SHA-1, six digits, 30 seconds) as an
+`otpauth://` URI for a QR code and as text for typing in. Nothing changes at sign-in
+until `POST /api/v1/auth/totp/confirm` receives a code of it. Asking again replaces a
+secret not yet confirmed; a caller who already has a second factor gets `409`.
+
+ * @summary Start setting up a TOTP second factor
+ */
+export const startTotpEnrolment = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TotpEnrolmentResponse>(
+      {url: `/api/v1/auth/totp`, method: 'POST', signal
+    },
+      options);
+    }
+  
+
+
+export const getStartTotpEnrolmentMutationOptions = <TError = ErrorType<UnauthorizedResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startTotpEnrolment>>, TError,void, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof startTotpEnrolment>>, TError,void, TContext> => {
+
+const mutationKey = ['startTotpEnrolment'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof startTotpEnrolment>>, void> = () => {
+          
+
+          return  startTotpEnrolment(requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type StartTotpEnrolmentMutationResult = NonNullable<Awaited<ReturnType<typeof startTotpEnrolment>>>
+    
+    export type StartTotpEnrolmentMutationError = ErrorType<UnauthorizedResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Start setting up a TOTP second factor
+ */
+export const useStartTotpEnrolment = <TError = ErrorType<UnauthorizedResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startTotpEnrolment>>, TError,void, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof startTotpEnrolment>>,
+        TError,
+        void,
+        TContext
+      > => {
+
+      const mutationOptions = getStartTotpEnrolmentMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * Checks a code of the secret from `POST /api/v1/auth/totp` and turns the second factor
+on: from now on every sign-in asks for a code. Returns ten one-time recovery codes,
+shown this once (only their hashes are kept). A wrong code gets `422` and counts
+towards the sign-in throttle (`429`); no enrolment waiting gets `409`.
+
+ * @summary Turn the second factor on
+ */
+export const confirmTotpEnrolment = (
+    totpCode: BodyType<TotpCode>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<RecoveryCodes>(
+      {url: `/api/v1/auth/totp/confirm`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: totpCode, signal
+    },
+      options);
+    }
+  
+
+
+export const getConfirmTotpEnrolmentMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof confirmTotpEnrolment>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof confirmTotpEnrolment>>, TError,{data: BodyType<TotpCode>}, TContext> => {
+
+const mutationKey = ['confirmTotpEnrolment'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof confirmTotpEnrolment>>, {data: BodyType<TotpCode>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  confirmTotpEnrolment(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type ConfirmTotpEnrolmentMutationResult = NonNullable<Awaited<ReturnType<typeof confirmTotpEnrolment>>>
+    export type ConfirmTotpEnrolmentMutationBody = BodyType<TotpCode>
+    export type ConfirmTotpEnrolmentMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Turn the second factor on
+ */
+export const useConfirmTotpEnrolment = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof confirmTotpEnrolment>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof confirmTotpEnrolment>>,
+        TError,
+        {data: BodyType<TotpCode>},
+        TContext
+      > => {
+
+      const mutationOptions = getConfirmTotpEnrolmentMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * Needs a fresh code of the authenticator app (one not accepted before). Deletes the
+secret and the recovery codes. A wrong or used code gets `422` and counts towards the
+sign-in throttle (`429`); a caller without a second factor gets `409`, and so does an
+admin while the `adminsRequireTotp` setting is on.
+
+ * @summary Turn the second factor off
+ */
+export const disableTotp = (
+    totpCode: BodyType<TotpCode>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<void>(
+      {url: `/api/v1/auth/totp/disable`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: totpCode, signal
+    },
+      options);
+    }
+  
+
+
+export const getDisableTotpMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof disableTotp>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof disableTotp>>, TError,{data: BodyType<TotpCode>}, TContext> => {
+
+const mutationKey = ['disableTotp'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof disableTotp>>, {data: BodyType<TotpCode>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  disableTotp(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type DisableTotpMutationResult = NonNullable<Awaited<ReturnType<typeof disableTotp>>>
+    export type DisableTotpMutationBody = BodyType<TotpCode>
+    export type DisableTotpMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Turn the second factor off
+ */
+export const useDisableTotp = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof disableTotp>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof disableTotp>>,
+        TError,
+        {data: BodyType<TotpCode>},
+        TContext
+      > => {
+
+      const mutationOptions = getDisableTotpMutationOptions(options);
 
       return useMutation(mutationOptions, queryClient);
     }
