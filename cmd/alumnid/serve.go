@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/searchindex"
+	"github.com/alumnid/alumnid/internal/sso"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -42,6 +44,8 @@ type serveCmd struct {
 	Admission         admissionFlags `embed:""`
 	Tokens            tokenFlags     `embed:""`
 	TOTP              totpFlags      `embed:""`
+	PublicURL         string         `name:"public-url" env:"ALUMNI_PUBLIC_URL" help:"Where browsers reach this service (https://alumni.example.edu): the identity providers' redirect URIs hang under it. Needed with --oidc-providers-file."`
+	OIDCProvidersFile string         `name:"oidc-providers-file" env:"ALUMNI_OIDC_PROVIDERS_FILE" type:"path" help:"JSON file listing the OpenID Connect providers people may sign in with (README); none: passwords only."`
 	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each), and sign-ins worked on at once; 0 means one per CPU."`
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
@@ -170,6 +174,15 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	var providers []sso.ProviderConfig
+	if s.OIDCProvidersFile != "" {
+		if providers, err = sso.LoadConfig(s.OIDCProvidersFile, os.Getenv); err != nil {
+			return err
+		}
+		if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("--oidc-providers-file needs --public-url (ALUMNI_PUBLIC_URL), the service's address as browsers see it")
+		}
+	}
 	admission, err := s.Admission.config()
 	if err != nil {
 		return err
@@ -220,6 +233,7 @@ func (s serveCmd) Run(e *env) error {
 		ExportChunk:    s.ExportChunk,
 		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
 		TOTPKeys:       totpKeys,
+		SSOProviders:   providers, PublicURL: s.PublicURL, SSOReturnOrigins: s.AllowedOrigins,
 	}, e.log)
 	if err != nil {
 		return err

@@ -948,7 +948,7 @@ type AuditEvent struct {
 	// Action `alumnus.create|update|delete|restore`,
 	// `user.create|update|delete|password_change|password_reset`,
 	// `session.login|login_failed|logout|refresh_reuse` (`login` names the second
-	// factor used, if any), `session.second_factor_due|second_factor_failed` (a right
+	// factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
 	// password asked for the second step; a wrong or replayed code),
 	// `user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
 	// `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:
@@ -1587,6 +1587,37 @@ type Settings struct {
 	//
 	// Example: 24
 	RefreshIdleHours int `json:"refreshIdleHours"`
+
+	// StaffRequireSso Admins and staff sign in only through an identity provider: their password sign-in
+	// is refused (`403`). Off unless turned on; a `PUT` without it turns it off.
+	//
+	//
+	// Example: false
+	StaffRequireSso *bool `json:"staffRequireSso,omitempty"`
+}
+
+// SsoProvider defines model for SsoProvider.
+type SsoProvider struct {
+	// Id Example: university
+	Id string `json:"id"`
+
+	// Name Example: University login
+	Name string `json:"name"`
+
+	// StartUrl Open it with `?returnTo=<app page>`.
+	//
+	// Example: /api/v1/auth/sso/university/start
+	StartUrl string `json:"startUrl"`
+}
+
+// SsoProviderList defines model for SsoProviderList.
+type SsoProviderList struct {
+	Items []SsoProvider `json:"items"`
+}
+
+// SsoTicket defines model for SsoTicket.
+type SsoTicket struct {
+	Ticket string `json:"ticket"`
 }
 
 // StudentId The registrar's student id, unique; the key for imports.
@@ -1791,6 +1822,9 @@ type Q = string
 
 // Sort defines model for Sort.
 type Sort = AlumniSort
+
+// SsoProviderId defines model for SsoProviderId.
+type SsoProviderId = string
 
 // Status `lost_contact`: no working address; `deceased`: drops out of mailings and the directory.
 //
@@ -2444,6 +2478,24 @@ type ListAuditEventsParams struct {
 	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// SsoCallbackParams defines parameters for SsoCallback.
+type SsoCallbackParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Iss              *string `form:"iss,omitempty" json:"iss,omitempty"`
+	SessionState     *string `form:"session_state,omitempty" json:"session_state,omitempty"`
+	Scope            *string `form:"scope,omitempty" json:"scope,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	AlumnidSso       *string `form:"alumnid_sso,omitempty" json:"alumnid_sso,omitempty"`
+}
+
+// StartSsoParams defines parameters for StartSso.
+type StartSsoParams struct {
+	// ReturnTo The app page to come back to.
+	ReturnTo string `form:"returnTo" json:"returnTo"`
+}
+
 // PutSettingsParams defines parameters for PutSettings.
 type PutSettingsParams struct {
 	// IfMatch The ETag of the settings this change is based on.
@@ -2501,6 +2553,9 @@ type ChangePasswordJSONRequestBody = PasswordChange
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
+
+// RedeemSsoTicketJSONRequestBody defines body for RedeemSsoTicket for application/json ContentType.
+type RedeemSsoTicketJSONRequestBody = SsoTicket
 
 // ConfirmTotpEnrolmentJSONRequestBody defines body for ConfirmTotpEnrolment for application/json ContentType.
 type ConfirmTotpEnrolmentJSONRequestBody = TotpCode
@@ -2609,6 +2664,18 @@ type ServerInterface interface {
 	// RefreshTokens Renew the tokens
 	// (POST /api/v1/auth/refresh)
 	RefreshTokens(ctx echo.Context) error
+	// ListSsoProviders The identity providers one can sign in with
+	// (GET /api/v1/auth/sso/providers)
+	ListSsoProviders(ctx echo.Context) error
+	// RedeemSsoTicket Finish a single sign-on
+	// (POST /api/v1/auth/sso/redeem)
+	RedeemSsoTicket(ctx echo.Context) error
+	// SsoCallback The identity provider's answer
+	// (GET /api/v1/auth/sso/{providerId}/callback)
+	SsoCallback(ctx echo.Context, providerId SsoProviderId, params SsoCallbackParams) error
+	// StartSso Sign in through an identity provider
+	// (GET /api/v1/auth/sso/{providerId}/start)
+	StartSso(ctx echo.Context, providerId SsoProviderId, params StartSsoParams) error
 	// GetTotp The caller's second factor
 	// (GET /api/v1/auth/totp)
 	GetTotp(ctx echo.Context) error
@@ -4270,6 +4337,127 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	return err
 }
 
+// ListSsoProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSsoProviders(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSsoProviders(ctx)
+	return err
+}
+
+// RedeemSsoTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeemSsoTicket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeemSsoTicket(ctx)
+	return err
+}
+
+// SsoCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) SsoCallback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId SsoProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SsoCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "iss" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "iss", ctx.QueryParams(), &params.Iss, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter iss: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_state", ctx.QueryParams(), &params.SessionState, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_state: %s", err))
+	}
+
+	// ------------- Optional query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("alumnid_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "alumnid_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnid_sso: %s", err))
+		}
+		params.AlumnidSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SsoCallback(ctx, providerId, params)
+	return err
+}
+
+// StartSso converts echo context to params.
+func (w *ServerInterfaceWrapper) StartSso(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId SsoProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartSsoParams
+	// ------------- Required query parameter "returnTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "returnTo", ctx.QueryParams(), &params.ReturnTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter returnTo: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartSso(ctx, providerId, params)
+	return err
+}
+
 // GetTotp converts echo context to params.
 func (w *ServerInterfaceWrapper) GetTotp(ctx echo.Context) error {
 	var err error
@@ -4534,6 +4722,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/totp", wrapper.StartTotpEnrolment, options.OperationMiddlewares["startTotpEnrolment"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/totp/confirm", wrapper.ConfirmTotpEnrolment, options.OperationMiddlewares["confirmTotpEnrolment"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/totp/disable", wrapper.DisableTotp, options.OperationMiddlewares["disableTotp"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/sso/providers", wrapper.ListSsoProviders, options.OperationMiddlewares["listSsoProviders"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/sso/:providerId/start", wrapper.StartSso, options.OperationMiddlewares["startSso"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/sso/:providerId/callback", wrapper.SsoCallback, options.OperationMiddlewares["ssoCallback"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/sso/redeem", wrapper.RedeemSsoTicket, options.OperationMiddlewares["redeemSsoTicket"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
@@ -7730,6 +7922,22 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Login403ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -8506,6 +8714,477 @@ type RefreshTokens503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RefreshTokens503ApplicationProblemPlusJSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProvidersRequestObject struct {
+}
+
+type ListSsoProvidersResponseObject interface {
+	VisitListSsoProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListSsoProviders200JSONResponse SsoProviderList
+
+func (response ListSsoProviders200JSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProviders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSsoProviders400ApplicationProblemPlusJSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProviders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSsoProviders500ApplicationProblemPlusJSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProviders503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSsoProviders503ApplicationProblemPlusJSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicketRequestObject struct {
+	Body *RedeemSsoTicketJSONRequestBody
+}
+
+type RedeemSsoTicketResponseObject interface {
+	VisitRedeemSsoTicketResponse(w http.ResponseWriter) error
+}
+
+type RedeemSsoTicket200JSONResponse struct{ TokensJSONResponse }
+
+func (response RedeemSsoTicket200JSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket400ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket401ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket403ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket413ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket415ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket500ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket503ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallbackRequestObject struct {
+	ProviderId SsoProviderId `json:"providerId"`
+	Params     SsoCallbackParams
+}
+
+type SsoCallbackResponseObject interface {
+	VisitSsoCallbackResponse(w http.ResponseWriter) error
+}
+
+type SsoCallback302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoCallback302Response struct {
+	Headers SsoCallback302ResponseHeaders
+}
+
+func (response SsoCallback302Response) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type SsoCallback400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback400ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback401ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback403ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback404ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback409ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback500ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback503ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSsoRequestObject struct {
+	ProviderId SsoProviderId `json:"providerId"`
+	Params     StartSsoParams
+}
+
+type StartSsoResponseObject interface {
+	VisitStartSsoResponse(w http.ResponseWriter) error
+}
+
+type StartSso302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSso302Response struct {
+	Headers StartSso302ResponseHeaders
+}
+
+func (response StartSso302Response) VisitStartSsoResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartSso400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso400ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso404ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso422ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso500ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso503ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10216,6 +10895,18 @@ type StrictServerInterface interface {
 	// RefreshTokens Renew the tokens
 	// (POST /api/v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
+	// ListSsoProviders The identity providers one can sign in with
+	// (GET /api/v1/auth/sso/providers)
+	ListSsoProviders(ctx context.Context, request ListSsoProvidersRequestObject) (ListSsoProvidersResponseObject, error)
+	// RedeemSsoTicket Finish a single sign-on
+	// (POST /api/v1/auth/sso/redeem)
+	RedeemSsoTicket(ctx context.Context, request RedeemSsoTicketRequestObject) (RedeemSsoTicketResponseObject, error)
+	// SsoCallback The identity provider's answer
+	// (GET /api/v1/auth/sso/{providerId}/callback)
+	SsoCallback(ctx context.Context, request SsoCallbackRequestObject) (SsoCallbackResponseObject, error)
+	// StartSso Sign in through an identity provider
+	// (GET /api/v1/auth/sso/{providerId}/start)
+	StartSso(ctx context.Context, request StartSsoRequestObject) (StartSsoResponseObject, error)
 	// GetTotp The caller's second factor
 	// (GET /api/v1/auth/totp)
 	GetTotp(ctx context.Context, request GetTotpRequestObject) (GetTotpResponseObject, error)
@@ -11209,6 +11900,127 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokensResponseObject); ok {
 		return validResponse.VisitRefreshTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSsoProviders operation middleware
+func (sh *strictHandler) ListSsoProviders(ctx echo.Context) error {
+	var request ListSsoProvidersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSsoProviders(ctx.Request().Context(), request.(ListSsoProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSsoProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSsoProvidersResponseObject); ok {
+		return validResponse.VisitListSsoProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeemSsoTicket operation middleware
+func (sh *strictHandler) RedeemSsoTicket(ctx echo.Context) error {
+	var request RedeemSsoTicketRequestObject
+
+	var body RedeemSsoTicketJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeemSsoTicket(ctx.Request().Context(), request.(RedeemSsoTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeemSsoTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeemSsoTicketResponseObject); ok {
+		return validResponse.VisitRedeemSsoTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SsoCallback operation middleware
+func (sh *strictHandler) SsoCallback(ctx echo.Context, providerId SsoProviderId, params SsoCallbackParams) error {
+	var request SsoCallbackRequestObject
+
+	request.ProviderId = providerId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SsoCallback(ctx.Request().Context(), request.(SsoCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SsoCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SsoCallbackResponseObject); ok {
+		return validResponse.VisitSsoCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartSso operation middleware
+func (sh *strictHandler) StartSso(ctx echo.Context, providerId SsoProviderId, params StartSsoParams) error {
+	var request StartSsoRequestObject
+
+	request.ProviderId = providerId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartSso(ctx.Request().Context(), request.(StartSsoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartSso")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartSsoResponseObject); ok {
+		return validResponse.VisitStartSsoResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

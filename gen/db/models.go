@@ -5,6 +5,7 @@
 package db
 
 import (
+	"database/sql"
 	"encoding/json"
 	"time"
 )
@@ -226,6 +227,22 @@ type Setting struct {
 	UpdatedBy *string
 }
 
+type SsoLogin struct {
+	ID           int64
+	StateHash    []byte
+	BindingHash  []byte
+	Provider     string
+	Nonce        string
+	Verifier     string
+	ReturnTo     string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	CalledBackAt *time.Time
+	UserID       *int64
+	TicketHash   sql.NullString
+	RedeemedAt   *time.Time
+}
+
 type User struct {
 	ID                int64
 	PublicID          string
@@ -239,6 +256,15 @@ type User struct {
 	UpdatedAt         time.Time
 	PasswordChangedAt time.Time
 	LastLoginAt       *time.Time
+}
+
+type UserIdentity struct {
+	ID          int64
+	UserID      int64
+	Issuer      string
+	Subject     string
+	CreatedAt   time.Time
+	LastLoginAt *time.Time
 }
 
 type UserTotp struct {

@@ -178,6 +178,15 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 	var out SignIn
 	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
+		if u.Role.Office() {
+			st, err := s.settings.Get(ctx)
+			if err != nil {
+				return err
+			}
+			if st.StaffRequireSso {
+				return errSSORequired
+			}
+		}
 		next, err := s.secondStep(ctx, q, row.ID, u.Role)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/settings"
+	"github.com/alumnid/alumnid/internal/sso"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -37,6 +38,12 @@ type Config struct {
 	// TOTPKeys seal TOTP secrets at rest (auth.ParseTOTPKeys), oldest first; none stores
 	// them unsealed.
 	TOTPKeys [][]byte
+	// SSOProviders are the OpenID Connect providers people may sign in with (none: only
+	// passwords). PublicURL is where browsers reach the service (the providers' redirect URIs
+	// hang under it); SSOReturnOrigins are the app origins a sign-in may return to.
+	SSOProviders     []sso.ProviderConfig
+	PublicURL        string
+	SSOReturnOrigins []string
 }
 
 // Services are the domain services of one replica, on one database.
@@ -52,6 +59,10 @@ type Services struct {
 	Idempotency *idempotency.Store
 	// Events is the real-time feed; the caller makes it and runs it (nil: none).
 	Events *events.Feed
+	// SSO signs people in through OpenID Connect providers.
+	SSO *sso.Service
+	// PublicURL is where browsers reach the service ("" when not configured).
+	PublicURL string
 	// Search keeps this replica's search index current; the caller starts it (Start loads
 	// every record) and runs it (docs/SEARCH.md).
 	Search *searchindex.Follower
@@ -77,6 +88,8 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 		Keys:        cfg.Keys,
 		Settings:    st,
 		Auth:        accounts,
+		SSO:         sso.New(sqlDB, accounts, cfg.SSOProviders, sso.Config{PublicURL: cfg.PublicURL, ReturnOrigins: cfg.SSOReturnOrigins}, log),
+		PublicURL:   cfg.PublicURL,
 		Alumni:      alumni.NewStore(sqlDB),
 		Listing:     reader,
 		Exports:     export.New(reader, sqlDB),

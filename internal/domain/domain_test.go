@@ -83,6 +83,12 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 		"auth.DisableTOTP":         func() error { return svc.Auth.DisableTOTP(ctx, office, "123456", "192.0.2.1") },
 		"auth.TOTPStatus":          func() error { _, err := svc.Auth.TOTPStatus(ctx, office); return err },
 		"auth.ResetTOTP":           func() error { _, err := svc.Auth.ResetTOTP(ctx, "a@example.org"); return err },
+		"auth.ResolveExternal": func() error {
+			_, err := svc.Auth.ResolveExternal(ctx, auth.ExternalIdentity{Provider: "uni", Issuer: "https://login.example.org", Subject: "s", Role: auth.RoleStaff})
+			return err
+		},
+		"auth.OpenExternalSession": func() error { _, err := svc.Auth.OpenExternalSession(ctx, 1, "uni", "192.0.2.1"); return err },
+		"sso.Redeem":               func() error { _, err := svc.SSO.Redeem(ctx, "a-ticket", "192.0.2.1"); return err },
 		"auth.DeleteUser":          func() error { return svc.Auth.DeleteUser(ctx, id) },
 		"auth.ResetPassword":       func() error { _, err := svc.Auth.ResetPassword(ctx, "a@example.org", apitest.TestPassword); return err },
 		"auth.CreateInvite":        func() error { _, err := svc.Auth.CreateInvite(ctx, id, ""); return err },

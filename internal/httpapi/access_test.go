@@ -176,6 +176,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return target.Id
 		case "importId":
 			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1E" // none: allowed roles get 404
+		case "providerId":
+			return "none" // no provider is configured: 404 (or 400 without returnTo) for everyone
 		}
 		t.Fatalf("no fixture for path parameter {%s}: add one to TestOperationRoleMatrix", name)
 		return ""

@@ -33,6 +33,9 @@ type Settings struct {
 	// AdminsRequireTotp: an admin must have a TOTP second factor to sign in (and is asked to
 	// set one up at sign-in when they have none).
 	AdminsRequireTotp bool `json:"adminsRequireTotp"`
+	// StaffRequireSso: admins and staff sign in through an OpenID Connect provider only;
+	// their password sign-in is refused.
+	StaffRequireSso bool `json:"staffRequireSso"`
 }
 
 // Defaults are the settings of a new installation.

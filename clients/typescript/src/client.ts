@@ -6,6 +6,7 @@ import {
   completeLogin as completeLoginCall,
   login as loginCall,
   logout as logoutCall,
+  redeemSsoTicket,
   refreshTokens,
   startLoginTotpEnrolment,
 } from './gen/endpoints/auth/auth';
@@ -85,6 +86,16 @@ export interface AlumniClient {
   completeLogin(challenge: string, answer: SecondFactor): Promise<Tokens>;
   /** For a challenge with next `enrol`: a new TOTP secret (and its otpauth:// URI for a QR code). */
   startLoginEnrolment(challenge: string): Promise<TotpEnrolment>;
+  /**
+   * The address that signs in through identity provider `providerId` (open it in the browser,
+   * not with fetch); the browser comes back to `returnTo` with `#ssoTicket=…`.
+   */
+  ssoStartUrl(providerId: string, returnTo: string): string;
+  /**
+   * Finishes a single sign-on: redeems the ticket in `hash` (default: the page's
+   * location.hash) and keeps the tokens. Resolves null when there is no ticket.
+   */
+  completeSso(hash?: string): Promise<Tokens | null>;
   /** Ends the session on the server (when there is one) and forgets the tokens. */
   logout(): Promise<void>;
   /**
@@ -96,7 +107,13 @@ export interface AlumniClient {
   tokens(): Tokens | null;
 }
 
-const AUTH_PATHS = ['/api/v1/auth/login', '/api/v1/auth/login/totp', '/api/v1/auth/login/totp-enrolment', '/api/v1/auth/refresh'];
+const AUTH_PATHS = [
+  '/api/v1/auth/login',
+  '/api/v1/auth/login/totp',
+  '/api/v1/auth/login/totp-enrolment',
+  '/api/v1/auth/sso/redeem',
+  '/api/v1/auth/refresh',
+];
 
 type RetryConfig = InternalAxiosRequestConfig & { _alumnidRetried?: boolean; _alumnidToken?: string };
 
@@ -168,6 +185,17 @@ export function createAlumniClient(config: ClientConfig = {}): AlumniClient {
     },
     startLoginEnrolment(challenge) {
       return startLoginTotpEnrolment({ challenge }, { instance });
+    },
+    ssoStartUrl(providerId, returnTo) {
+      const base = (config.baseURL ?? '').replace(/\/$/, '');
+      return `${base}/api/v1/auth/sso/${encodeURIComponent(providerId)}/start?returnTo=${encodeURIComponent(returnTo)}`;
+    },
+    async completeSso(hash) {
+      const ticket = new URLSearchParams((hash ?? globalThis.location?.hash ?? '').replace(/^#/, '')).get('ssoTicket');
+      if (!ticket) return null;
+      const t = await redeemSsoTicket({ ticket }, { instance });
+      setTokens(t);
+      return t;
     },
     async logout() {
       try {

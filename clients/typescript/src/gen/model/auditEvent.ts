@@ -14,7 +14,7 @@ export interface AuditEvent {
   /** `alumnus.create|update|delete|restore`,
 `user.create|update|delete|password_change|password_reset`,
 `session.login|login_failed|logout|refresh_reuse` (`login` names the second
-factor used, if any), `session.second_factor_due|second_factor_failed` (a right
+factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
 password asked for the second step; a wrong or replayed code),
 `user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
 `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:

@@ -40,6 +40,10 @@ import type {
   RecoveryCodes,
   RefreshRequest,
   SecondFactorAnswer,
+  SsoCallbackParams,
+  SsoProviderList,
+  SsoTicket,
+  StartSsoParams,
   TokensResponse,
   TooManyRequestsResponse,
   TotpCode,
@@ -133,6 +137,8 @@ export const useCreateInvite = <TError = ErrorType<BadRequestResponse | Unauthor
  * Exchanges an email and password for an access token and a refresh token. An unknown
 email, a wrong password and a disabled account get the same `401`. After repeated
 failures for an account or from one address, attempts get `429` with Retry-After.
+While the `staffRequireSso` setting is on, an admin's or staff member's right password
+gets `403`: they sign in through their identity provider.
 
  * @summary Sign in
  */
@@ -152,7 +158,7 @@ export const login = (
   
 
 
-export const getLoginMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+export const getLoginMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof login>>, TError,{data: BodyType<LoginRequest>}, TContext>, request?: SecondParameter<typeof request>}
 ): UseMutationOptions<Awaited<ReturnType<typeof login>>, TError,{data: BodyType<LoginRequest>}, TContext> => {
 
@@ -179,12 +185,12 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type LoginMutationResult = NonNullable<Awaited<ReturnType<typeof login>>>
     export type LoginMutationBody = BodyType<LoginRequest>
-    export type LoginMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+    export type LoginMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Sign in
  */
-export const useLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+export const useLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof login>>, TError,{data: BodyType<LoginRequest>}, TContext>, request?: SecondParameter<typeof request>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof login>>,
@@ -635,6 +641,386 @@ export const useDisableTotp = <TError = ErrorType<BadRequestResponse | Unauthori
       > => {
 
       const mutationOptions = getDisableTotpMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * The OpenID Connect providers configured on this server (none by default), for
+sign-in buttons: send the browser to `startUrl` with `returnTo` set to the app's page.
+
+ * @summary The identity providers one can sign in with
+ */
+export const listSsoProviders = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<SsoProviderList>(
+      {url: `/api/v1/auth/sso/providers`, method: 'GET', signal
+    },
+      options);
+    }
+  
+
+
+
+export const getListSsoProvidersQueryKey = () => {
+    return [
+    `/api/v1/auth/sso/providers`
+    ] as const;
+    }
+
+    
+export const getListSsoProvidersQueryOptions = <TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>( options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getListSsoProvidersQueryKey();
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof listSsoProviders>>> = ({ signal }) => listSsoProviders(requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type ListSsoProvidersQueryResult = NonNullable<Awaited<ReturnType<typeof listSsoProviders>>>
+export type ListSsoProvidersQueryError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listSsoProviders>>,
+          TError,
+          Awaited<ReturnType<typeof listSsoProviders>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listSsoProviders>>,
+          TError,
+          Awaited<ReturnType<typeof listSsoProviders>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The identity providers one can sign in with
+ */
+
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getListSsoProvidersQueryOptions(options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * Open this in the browser (a link or `location.href`, not `fetch`): it answers `302` to
+the provider's sign-in page (authorization code flow with PKCE, S256) and sets a
+short-lived cookie that binds the sign-in to this browser. After the provider's
+callback the browser lands on `returnTo` with `#ssoTicket=…`; the app exchanges the
+ticket at `POST /api/v1/auth/sso/redeem`. `returnTo` must be on this server's origin or
+an allowed app origin (`422` otherwise); an unknown provider gets `404`.
+
+ * @summary Sign in through an identity provider
+ */
+export const startSso = (
+    providerId: string,
+    params: StartSsoParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<unknown>(
+      {url: `/api/v1/auth/sso/${providerId}/start`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getStartSsoQueryKey = (providerId?: string,
+    params?: StartSsoParams,) => {
+    return [
+    `/api/v1/auth/sso/${providerId}/start`, ...(params ? [params]: [])
+    ] as const;
+    }
+
+    
+export const getStartSsoQueryOptions = <TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getStartSsoQueryKey(providerId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof startSso>>> = ({ signal }) => startSso(providerId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(providerId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type StartSsoQueryResult = NonNullable<Awaited<ReturnType<typeof startSso>>>
+export type StartSsoQueryError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof startSso>>,
+          TError,
+          Awaited<ReturnType<typeof startSso>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof startSso>>,
+          TError,
+          Awaited<ReturnType<typeof startSso>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary Sign in through an identity provider
+ */
+
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getStartSsoQueryOptions(providerId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * The provider sends the browser here (register
+`<public URL>/api/v1/auth/sso/{providerId}/callback` as the redirect URI). The state is
+spent once and only from the browser that started the sign-in; the code is exchanged
+with the PKCE verifier; the ID token is verified in full (signature against the
+provider's published keys, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`). The user is
+the one linked to the token's issuer and subject — never matched by email — or a new
+one where the provider's configuration allows it; the role comes from the provider's
+group mapping at every sign-in. Success answers `302` to `returnTo#ssoTicket=…`.
+A bad, used, expired or foreign state, a refused code and a token that fails any
+check get `401`; a user who is disabled, not linked, or given no role by their groups
+gets `403`; a new user whose email another account has gets `409`.
+
+ * @summary The identity provider's answer
+ */
+export const ssoCallback = (
+    providerId: string,
+    params?: SsoCallbackParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<unknown>(
+      {url: `/api/v1/auth/sso/${providerId}/callback`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getSsoCallbackQueryKey = (providerId?: string,
+    params?: SsoCallbackParams,) => {
+    return [
+    `/api/v1/auth/sso/${providerId}/callback`, ...(params ? [params]: [])
+    ] as const;
+    }
+
+    
+export const getSsoCallbackQueryOptions = <TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getSsoCallbackQueryKey(providerId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof ssoCallback>>> = ({ signal }) => ssoCallback(providerId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(providerId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type SsoCallbackQueryResult = NonNullable<Awaited<ReturnType<typeof ssoCallback>>>
+export type SsoCallbackQueryError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: undefined |  SsoCallbackParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof ssoCallback>>,
+          TError,
+          Awaited<ReturnType<typeof ssoCallback>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof ssoCallback>>,
+          TError,
+          Awaited<ReturnType<typeof ssoCallback>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The identity provider's answer
+ */
+
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getSsoCallbackQueryOptions(providerId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * Exchanges the `ssoTicket` from the fragment of the page the sign-in returned to for
+the session's tokens — the same as a password sign-in gives. A ticket works once, for
+ten minutes from the start of the sign-in; an unknown, used or expired one gets `401`,
+a user disabled meanwhile `403`.
+
+ * @summary Finish a single sign-on
+ */
+export const redeemSsoTicket = (
+    ssoTicket: BodyType<SsoTicket>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TokensResponse>(
+      {url: `/api/v1/auth/sso/redeem`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: ssoTicket, signal
+    },
+      options);
+    }
+  
+
+
+export const getRedeemSsoTicketMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof redeemSsoTicket>>, TError,{data: BodyType<SsoTicket>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof redeemSsoTicket>>, TError,{data: BodyType<SsoTicket>}, TContext> => {
+
+const mutationKey = ['redeemSsoTicket'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof redeemSsoTicket>>, {data: BodyType<SsoTicket>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  redeemSsoTicket(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type RedeemSsoTicketMutationResult = NonNullable<Awaited<ReturnType<typeof redeemSsoTicket>>>
+    export type RedeemSsoTicketMutationBody = BodyType<SsoTicket>
+    export type RedeemSsoTicketMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Finish a single sign-on
+ */
+export const useRedeemSsoTicket = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof redeemSsoTicket>>, TError,{data: BodyType<SsoTicket>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof redeemSsoTicket>>,
+        TError,
+        {data: BodyType<SsoTicket>},
+        TContext
+      > => {
+
+      const mutationOptions = getRedeemSsoTicketMutationOptions(options);
 
       return useMutation(mutationOptions, queryClient);
     }
