@@ -344,11 +344,16 @@ func TestUserCommands(t *testing.T) {
 	if out, err := run(pw+"\n", "user", "reset-password", "--email", "viewer@demo.alumnid.test"); err != nil || !strings.Contains(out, "sessions ended") {
 		t.Errorf("reset-password: %v %s", err, out)
 	}
+	link := []string{"user", "link-sso", "--email", "viewer@demo.alumnid.test", "--issuer", "https://login.example.org", "--subject", "u-1"}
+	if out, err := run("", link...); err != nil || !strings.Contains(out, "now signs in through https://login.example.org") {
+		t.Errorf("link-sso: %v %s", err, out)
+	}
 	for _, tt := range []struct {
 		input string
 		args  []string
 		want  string
 	}{
+		{"", link, "already linked"},
 		{pw + "\n", []string{"user", "create", "--email", "admin@demo.alumnid.test", "--role", "staff"}, "already has this email"},
 		{"password1234\n", []string{"user", "create", "--email", "weak@example.org", "--role", "staff"}, "password"},
 		{"", []string{"user", "create", "--email", "nopw@example.org", "--role", "staff"}, "no password on stdin"},
@@ -356,6 +361,7 @@ func TestUserCommands(t *testing.T) {
 		{pw + "\n", []string{"user", "reset-password", "--email", "nobody@example.org"}, "No user"},
 		{"", []string{"user", "reset-totp", "--email", "nobody@example.org"}, "No user"},
 		{"", []string{"user", "reset-totp", "--email", "viewer@demo.alumnid.test"}, "No second factor"},
+		{"", []string{"user", "link-sso", "--email", "nobody@example.org", "--issuer", "https://login.example.org", "--subject", "s"}, "No user"},
 		{pw + "\n", []string{"user", "create", "--email", "x@example.org", "--role", "root"}, "must be one of"},
 	} {
 		out, err := run(tt.input, tt.args...)

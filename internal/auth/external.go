@@ -40,6 +40,7 @@ var (
 	errNotLinked     = derrors.New(derrors.Forbidden, "No account here is linked to this sign-in; ask an admin.")
 	errNoEmail       = derrors.New(derrors.Forbidden, "The identity provider did not give a verified email, which a new account needs.")
 	errEmailLinked   = derrors.New(derrors.Conflict, "An account with this email exists here but is not linked to this sign-in; ask an admin to link it.")
+	errIdentityTaken = derrors.New(derrors.Conflict, "This provider identity is already linked to a user.")
 	errExternalOff   = derrors.New(derrors.Forbidden, "This account is disabled.")
 	errAlumniNoSSO   = derrors.New(derrors.Forbidden, "Alumni accounts sign in with their password.")
 	errSSORequired   = derrors.New(derrors.Forbidden, "Office staff sign in through single sign-on.")
@@ -106,8 +107,11 @@ func (s *Service) ResolveExternal(ctx context.Context, id ExternalIdentity) (_ i
 // refusal rolled the other one back). A failure to audit is logged, the refusal stands.
 func (s *Service) externalRefused(ctx context.Context, id ExternalIdentity, reason error, now time.Time) {
 	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		// The issuer and subject are the provider's opaque ids of the person, not secrets:
+		// an admin who reads them here can link the person's account (LinkIdentity).
 		return audit.Record(ctx, db.New(tx), audit.Event{Action: "session.login_failed", EntityType: "user",
-			Changes: []audit.Change{{Field: "provider", After: id.Provider}, {Field: "reason", After: derrors.As(reason).Detail}}}, now)
+			Changes: []audit.Change{{Field: "provider", After: id.Provider}, {Field: "issuer", After: id.Issuer},
+				{Field: "subject", After: id.Subject}, {Field: "reason", After: derrors.As(reason).Detail}}}, now)
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "audit of a refused single sign-on failed", "error", err.Error())
@@ -182,4 +186,38 @@ func (s *Service) OpenExternalSession(ctx context.Context, userKey int64, provid
 		}, now)
 	})
 	return out, err
+}
+
+// LinkIdentity links the user with email to a provider identity (issuer and subject, as a
+// refused sign-in's audit event shows them), so that the person signs in through the
+// provider as this existing user (`alumnid user link-sso`). It returns NotFound for an
+// unknown email and Conflict when the identity is linked already.
+func (s *Service) LinkIdentity(ctx context.Context, email, issuer, subject string) (_ User, err error) {
+	defer database.ClassifyErr(&err)
+	if issuer == "" || subject == "" {
+		return User{}, derrors.New(derrors.Invalid, "Name the identity's issuer and subject.")
+	}
+	row, err := db.New(s.db).GetUserByEmail(ctx, NormalizeEmail(email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, errUserNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	now := s.timestamp()
+	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+		q := db.New(tx)
+		if err := q.CreateUserIdentity(ctx, db.CreateUserIdentityParams{UserID: row.ID, Issuer: issuer, Subject: subject, CreatedAt: now}); err != nil {
+			if _, dup := database.DuplicateKey(err); dup {
+				return errIdentityTaken
+			}
+			return fmt.Errorf("link identity: %w", err)
+		}
+		return audit.Record(ctx, q, audit.Event{Action: "user.update", EntityType: "user", EntityID: row.PublicID,
+			Changes: []audit.Change{{Field: "identity", After: issuer + " " + subject}}}, now)
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return toUser(db.GetUserRow(row)), nil
 }

@@ -89,9 +89,13 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 		},
 		"auth.OpenExternalSession": func() error { _, err := svc.Auth.OpenExternalSession(ctx, 1, "uni", "192.0.2.1"); return err },
 		"sso.Redeem":               func() error { _, err := svc.SSO.Redeem(ctx, "a-ticket", "192.0.2.1"); return err },
-		"auth.DeleteUser":          func() error { return svc.Auth.DeleteUser(ctx, id) },
-		"auth.ResetPassword":       func() error { _, err := svc.Auth.ResetPassword(ctx, "a@example.org", apitest.TestPassword); return err },
-		"auth.CreateInvite":        func() error { _, err := svc.Auth.CreateInvite(ctx, id, ""); return err },
+		"auth.LinkIdentity": func() error {
+			_, err := svc.Auth.LinkIdentity(ctx, "a@example.org", "https://login.example.org", "s")
+			return err
+		},
+		"auth.DeleteUser":    func() error { return svc.Auth.DeleteUser(ctx, id) },
+		"auth.ResetPassword": func() error { _, err := svc.Auth.ResetPassword(ctx, "a@example.org", apitest.TestPassword); return err },
+		"auth.CreateInvite":  func() error { _, err := svc.Auth.CreateInvite(ctx, id, ""); return err },
 		"auth.AcceptInvite": func() error {
 			_, err := svc.Auth.AcceptInvite(ctx, "an-invitation", apitest.TestPassword, "192.0.2.1")
 			return err

@@ -227,8 +227,34 @@ func TestSSOUsersAndRoles(t *testing.T) {
 	})
 	t.Run("email of a local account is not a link", func(t *testing.T) {
 		// A local user with alan's email exists; alan's first sign-in must not become them.
-		postUser(t, w.s.Client, map[string]any{"email": alan.Email, "role": "admin"})
+		local := postUser(t, w.s.Client, map[string]any{"email": alan.Email, "role": "admin"})
 		assertProblem(t, w.signIn(t, "uni", alan), http.StatusConflict, "")
+		// The refusal's audit event names the identity; an admin links it, and then alan
+		// signs in as that user, with the role his groups give.
+		var issuer, subject string
+		for _, ev := range auditAll(t, w.s.Client, "action=session.login_failed")[:1] { // the newest
+			for _, c := range deref(ev.Changes) {
+				switch c.Field {
+				case "issuer":
+					issuer, _ = c.After.(string)
+				case "subject":
+					subject, _ = c.After.(string)
+				}
+			}
+		}
+		if issuer != w.op.Issuer || subject != alan.ID {
+			t.Fatalf("refusal audited with issuer %q subject %q", issuer, subject)
+		}
+		if _, err := w.s.Auth.LinkIdentity(t.Context(), alan.Email, issuer, subject); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.s.Auth.LinkIdentity(t.Context(), grace.Email, issuer, subject); err == nil {
+			t.Error("one identity linked to two users")
+		}
+		tok := w.redeem(t, w.signIn(t, "uni", alan))
+		if tok.User.Id != local.Id || tok.User.Role != api.Role(auth.RoleViewer) {
+			t.Errorf("after linking: %+v, want user %s as viewer", tok.User, local.Id)
+		}
 	})
 	t.Run("disabled user cannot come back", func(t *testing.T) {
 		tok := w.redeem(t, w.signIn(t, "uni", grace))
