@@ -60,7 +60,8 @@ func ValidateMappedRole(r Role) error {
 // its issuer and subject, whose role is set to id.Role; or, with id.Provision, a new user
 // with that role and id's email. It returns Forbidden when the mapping gives no role, when
 // no user is linked and none may be created, for a disabled user and for an alumnus; and
-// Conflict when a new user's email is taken (users are never matched by email). Every
+// Conflict when a new user's email is taken (users are never matched by email) or when the
+// mapping would demote the last enabled admin. Every
 // outcome is audited.
 func (s *Service) ResolveExternal(ctx context.Context, id ExternalIdentity) (_ int64, err error) {
 	defer database.ClassifyErr(&err)
@@ -90,6 +91,13 @@ func (s *Service) ResolveExternal(ctx context.Context, id ExternalIdentity) (_ i
 		}
 		if Role(row.Role) == id.Role {
 			return nil
+		}
+		if Role(row.Role) == RoleAdmin {
+			// A mapping that demotes every admin (a group renamed at the provider, a typo in
+			// the configuration) must not leave the service without one.
+			if err := keepAnAdmin(ctx, q); err != nil {
+				return err
+			}
 		}
 		if err := q.SetUserRole(ctx, db.SetUserRoleParams{Role: string(id.Role), UpdatedAt: now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set role: %w", err)

@@ -294,3 +294,21 @@ func TestSSORequiredForStaff(t *testing.T) {
 		t.Errorf("staff through SSO: %+v", tok.User)
 	}
 }
+
+// A group mapping never leaves the service without an admin: demoting the last enabled admin
+// at sign-in is refused (409), and the admin keeps the role.
+func TestSSOKeepsTheLastAdmin(t *testing.T) {
+	w := newSSOWorld(t)
+	w.op.SetGroups(grace.ID, "it")
+	tok := w.redeem(t, w.signIn(t, "uni", grace))
+	if tok.User.Role != api.Role(auth.RoleAdmin) {
+		t.Fatalf("role %s, want admin", tok.User.Role)
+	}
+	// Grace becomes the only enabled admin.
+	if _, err := w.s.DB.Exec("UPDATE users SET enabled = FALSE WHERE role = 'admin' AND public_id <> ?", tok.User.Id); err != nil {
+		t.Fatal(err)
+	}
+	w.op.SetGroups(grace.ID, "alumni-office")
+	assertProblem(t, w.signIn(t, "uni", grace), http.StatusConflict, "role")
+	mustStatus(t, w.s.Anon.WithToken(tok.AccessToken).Get("/api/v1/auth/me", nil), http.StatusOK) // still an admin
+}
