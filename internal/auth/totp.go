@@ -571,8 +571,26 @@ func (s *Service) ResetTOTP(ctx context.Context, email string) (_ User, err erro
 	if err != nil {
 		return User{}, fmt.Errorf("find user: %w", err)
 	}
+	return s.resetTOTP(ctx, db.GetUserRow(row))
+}
+
+// ResetUserTOTP is ResetTOTP for the user with public id id, for an admin through the API.
+func (s *Service) ResetUserTOTP(ctx context.Context, id string) (err error) {
+	defer database.ClassifyErr(&err)
+	row, err := db.New(s.db).GetUser(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errUserNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("find user: %w", err)
+	}
+	_, err = s.resetTOTP(ctx, row)
+	return err
+}
+
+func (s *Service) resetTOTP(ctx context.Context, row db.GetUserRow) (User, error) {
 	now := s.timestamp()
-	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
+	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
 		n, err := q.DeleteUserTOTP(ctx, row.ID)
 		if err != nil {
@@ -593,5 +611,5 @@ func (s *Service) ResetTOTP(ctx context.Context, email string) (_ User, err erro
 	if err != nil {
 		return User{}, err
 	}
-	return toUser(db.GetUserRow(row)), nil
+	return toUser(row), nil
 }

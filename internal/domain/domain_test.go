@@ -83,6 +83,7 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 		"auth.DisableTOTP":         func() error { return svc.Auth.DisableTOTP(ctx, office, "123456", "192.0.2.1") },
 		"auth.TOTPStatus":          func() error { _, err := svc.Auth.TOTPStatus(ctx, office); return err },
 		"auth.ResetTOTP":           func() error { _, err := svc.Auth.ResetTOTP(ctx, "a@example.org"); return err },
+		"auth.ResetUserTOTP":       func() error { return svc.Auth.ResetUserTOTP(ctx, id) },
 		"auth.ResolveExternal": func() error {
 			_, err := svc.Auth.ResolveExternal(ctx, auth.ExternalIdentity{Provider: "uni", Issuer: "https://login.example.org", Subject: "s", Role: auth.RoleStaff})
 			return err

@@ -385,9 +385,9 @@ func TestTOTPRequiredForAdmins(t *testing.T) {
 	mustStatus(t, admin.Post("/api/v1/auth/totp/disable", map[string]string{"code": a.code(t)}), http.StatusNoContent)
 }
 
-// The operator's way back for someone who lost their authenticator and recovery codes
-// (`alumnid user reset-totp`): the factor and codes are gone, sessions end, and the password
-// alone signs in again; it is audited.
+// The way back for someone who lost their authenticator and recovery codes (`alumnid user
+// reset-totp`, or an admin's DELETE /users/{id}/totp): the factor and codes are gone,
+// sessions end, and the password alone signs in again; it is audited.
 func TestTOTPResetByOperator(t *testing.T) {
 	s := newServer(t)
 	email := s.CreateUser(t, auth.RoleStaff, "")
@@ -409,4 +409,13 @@ func TestTOTPResetByOperator(t *testing.T) {
 	if evs := auditAll(t, s.Client, "action=user.totp_disable&entityId="+tok.User.Id); len(evs) != 1 {
 		t.Errorf("%d user.totp_disable events, want 1", len(evs))
 	}
+
+	// An admin does the same through the API.
+	c, _ = s.Login(t, email, apitest.TestPassword)
+	enrolTOTP(t, c)
+	mustStatus(t, s.Client.Delete("/api/v1/users/"+tok.User.Id+"/totp", ""), http.StatusNoContent)
+	assertProblem(t, c.Get("/api/v1/auth/me", nil), http.StatusUnauthorized, "")
+	s.Login(t, email, apitest.TestPassword) // a password alone again
+	assertProblem(t, s.Client.Delete("/api/v1/users/"+tok.User.Id+"/totp", ""), http.StatusConflict, "")
+	assertProblem(t, s.Client.Delete("/api/v1/users/01JD3M5X7V8Q9R2S4T6W8Y0Z1C/totp", ""), http.StatusNotFound, "")
 }
