@@ -182,6 +182,7 @@ func newKillFixture(t *testing.T) *killFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.db.Close() })
+	apitest.SetAdminsRequireTOTP(t, f.db, false) // signs in again after each restart: a password alone
 	return f
 }
 

@@ -82,16 +82,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("user create: %v %s", err, out)
 	}
 	c := apitest.NewClient(t, base)
-	login := c.Post("/api/v1/auth/login", map[string]string{"email": "root@example.org", "password": pw})
-	if login.Status != 200 {
-		t.Fatalf("login: %d %s", login.Status, login.Body)
-	}
-	var tok struct{ AccessToken string }
-	login.JSON(t, &tok)
 	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 401 {
 		t.Fatalf("create without a token: %d %s", r.Status, r.Body)
 	}
-	c = c.WithToken(tok.AccessToken)
+	// An admin's first sign-in sets up the TOTP second factor (adminsRequireTotp is on).
+	c, tok, _ := c.EnrolAtSignIn(t, "root@example.org", pw)
 	if r := c.Post("/api/v1/alumni", map[string]any{"firstName": "Ada", "lastName": "King"}); r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
@@ -215,11 +210,16 @@ func TestServeRejectsBadSettings(t *testing.T) {
 		{"serve", "--backup-interval", "1h"},
 		{"serve", "--backup-interval", "1h", "--backup-dir", "/tmp", "--backup-keep", "0"},
 		{"serve", "--log-format", "xml"},
+		{"serve", "--totp-keys", "c2hvcnQta2V5"},
+		{"serve", "--totp-key-file", "/nonexistent/totp.key"},
 		{"nonsense"},
 	}
 	for _, args := range tests {
-		if out, err := runCmd(t, args...); err == nil {
+		out, err := runCmd(t, args...)
+		if err == nil {
 			t.Errorf("%v accepted:\n%s", args, out)
+		} else if strings.Contains(err.Error()+out, "c2hvcnQta2V5") {
+			t.Errorf("%v: the error shows the key: %v", args, err)
 		}
 	}
 }
@@ -367,16 +367,24 @@ func TestUserCommands(t *testing.T) {
 	if out, err := run(pw+"\n", "user", "reset-password", "--email", "viewer@demo.alumnid.test"); err != nil || !strings.Contains(out, "sessions ended") {
 		t.Errorf("reset-password: %v %s", err, out)
 	}
+	link := []string{"user", "link-sso", "--email", "viewer@demo.alumnid.test", "--issuer", "https://login.example.org", "--subject", "u-1"}
+	if out, err := run("", link...); err != nil || !strings.Contains(out, "now signs in through https://login.example.org") {
+		t.Errorf("link-sso: %v %s", err, out)
+	}
 	for _, tt := range []struct {
 		input string
 		args  []string
 		want  string
 	}{
+		{"", link, "already linked"},
 		{pw + "\n", []string{"user", "create", "--email", "admin@demo.alumnid.test", "--role", "staff"}, "already has this email"},
 		{"password1234\n", []string{"user", "create", "--email", "weak@example.org", "--role", "staff"}, "password"},
 		{"", []string{"user", "create", "--email", "nopw@example.org", "--role", "staff"}, "no password on stdin"},
 		{pw + "\n", []string{"user", "create", "--email", "x@example.org", "--role", "alumnus"}, "alumnusId"},
 		{pw + "\n", []string{"user", "reset-password", "--email", "nobody@example.org"}, "No user"},
+		{"", []string{"user", "reset-totp", "--email", "nobody@example.org"}, "No user"},
+		{"", []string{"user", "reset-totp", "--email", "viewer@demo.alumnid.test"}, "No second factor"},
+		{"", []string{"user", "link-sso", "--email", "nobody@example.org", "--issuer", "https://login.example.org", "--subject", "s"}, "No user"},
 		{pw + "\n", []string{"user", "create", "--email", "x@example.org", "--role", "root"}, "must be one of"},
 	} {
 		out, err := run(tt.input, tt.args...)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/alumnid/alumnid/internal/importer"
 	"github.com/alumnid/alumnid/internal/metrics"
 	"github.com/alumnid/alumnid/internal/searchindex"
+	"github.com/alumnid/alumnid/internal/sso"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -41,6 +43,9 @@ type serveCmd struct {
 	Pool              poolFlags      `embed:"" prefix:"db-"`
 	Admission         admissionFlags `embed:""`
 	Tokens            tokenFlags     `embed:""`
+	TOTP              totpFlags      `embed:""`
+	PublicURL         string         `name:"public-url" env:"ALUMNI_PUBLIC_URL" help:"Where browsers reach this service (https://alumni.example.edu): the identity providers' redirect URIs hang under it. Needed with --oidc-providers-file."`
+	OIDCProvidersFile string         `name:"oidc-providers-file" env:"ALUMNI_OIDC_PROVIDERS_FILE" type:"path" help:"JSON file listing the OpenID Connect providers people may sign in with (README); none: passwords only."`
 	PasswordHashes    int            `name:"password-hashes" env:"ALUMNI_PASSWORD_HASHES" default:"0" help:"Most password hashes computed at once (19 MiB each), and sign-ins worked on at once; 0 means one per CPU."`
 	ExportChunk       int            `name:"export-chunk" env:"ALUMNI_EXPORT_CHUNK" default:"2000" help:"Records an export reads per query."`
 	Import            importFlags    `embed:"" prefix:"import-"`
@@ -113,6 +118,26 @@ func (t tokenFlags) keySet() (*token.KeySet, error) {
 	return token.ParseKeys(data...)
 }
 
+// totpFlags configure the keys that seal TOTP secrets at rest: base64 of 32 random bytes
+// each, oldest first; the last seals, all open.
+type totpFlags struct {
+	KeyFile string `name:"totp-key-file" env:"ALUMNI_TOTP_KEY_FILE" type:"path" help:"File with the TOTP sealing keys (base64 of 32 bytes each, one a line, oldest first)."`
+	Keys    string `name:"totp-keys" env:"ALUMNI_TOTP_KEYS" help:"The TOTP sealing keys themselves, comma-separated, after those of --totp-key-file. Prefer the environment variable."`
+}
+
+// keys loads the configured keys. It names the file, never key material, in errors.
+func (t totpFlags) keys() ([][]byte, error) {
+	text := t.Keys
+	if t.KeyFile != "" {
+		b, err := os.ReadFile(t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read TOTP key file: %w", err)
+		}
+		text = string(b) + "\n" + text
+	}
+	return auth.ParseTOTPKeys(text)
+}
+
 type poolFlags struct {
 	MaxOpen     int           `name:"max-open" env:"ALUMNI_DB_MAX_OPEN" default:"16" help:"Most open database connections."`
 	MaxIdle     int           `name:"max-idle" env:"ALUMNI_DB_MAX_IDLE" default:"16" help:"Most idle database connections kept."`
@@ -144,6 +169,19 @@ func (s serveCmd) Run(e *env) error {
 	proxies, err := cidrList(s.TrustedProxies)
 	if err != nil {
 		return err
+	}
+	totpKeys, err := s.TOTP.keys()
+	if err != nil {
+		return err
+	}
+	var providers []sso.ProviderConfig
+	if s.OIDCProvidersFile != "" {
+		if providers, err = sso.LoadConfig(s.OIDCProvidersFile, os.Getenv); err != nil {
+			return err
+		}
+		if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("--oidc-providers-file needs --public-url (ALUMNI_PUBLIC_URL), the service's address as browsers see it")
+		}
 	}
 	admission, err := s.Admission.config()
 	if err != nil {
@@ -182,6 +220,9 @@ func (s serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if len(totpKeys) == 0 {
+		e.log.Warn("no TOTP sealing key: second-factor secrets are stored unencrypted; set ALUMNI_TOTP_KEYS (see README)")
+	}
 	m := metrics.New()
 	m.WatchDB(sqlDB)
 	feed := events.NewFeed(sqlDB, events.Config{}, e.log, m)
@@ -191,6 +232,8 @@ func (s serveCmd) Run(e *env) error {
 		PasswordHashes: s.PasswordHashes,
 		ExportChunk:    s.ExportChunk,
 		ImportLimits:   importer.Limits{MaxRows: s.Import.MaxRows},
+		TOTPKeys:       totpKeys,
+		SSOProviders:   providers, PublicURL: s.PublicURL, SSOReturnOrigins: s.AllowedOrigins,
 	}, e.log)
 	if err != nil {
 		return err

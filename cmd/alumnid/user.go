@@ -25,6 +25,8 @@ import (
 type userCmd struct {
 	Create        userCreateCmd        `cmd:"" help:"Create a user; the password is read from stdin (or prompted for on a terminal)."`
 	ResetPassword userResetPasswordCmd `cmd:"" name:"reset-password" help:"Set a user's password (read from stdin) and end its sessions."`
+	ResetTOTP     userResetTOTPCmd     `cmd:"" name:"reset-totp" help:"Remove a user's TOTP second factor and recovery codes (a lost authenticator) and end its sessions."`
+	LinkSSO       userLinkSSOCmd       `cmd:"" name:"link-sso" help:"Link an existing user to an identity provider's identity (issuer and subject, from the audit event of their refused sign-in)."`
 	Demo          userDemoCmd          `cmd:"" help:"Create or reset one demo user per role with fresh random passwords, and print them. For local demos only."`
 }
 
@@ -47,6 +49,44 @@ func (u userResetPasswordCmd) Run(e *env) error {
 		return err
 	}
 	_, err = fmt.Fprintf(e.stdout, "password of %s reset; its sessions ended\n", user.Email)
+	return err
+}
+
+type userResetTOTPCmd struct {
+	Email string `required:"" help:"Sign-in email."`
+}
+
+func (u userResetTOTPCmd) Run(e *env) error {
+	ctx, svc, closeDB, err := authService(e)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	user, err := svc.ResetTOTP(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "second factor of %s removed; its sessions ended\n", user.Email)
+	return err
+}
+
+type userLinkSSOCmd struct {
+	Email   string `required:"" help:"Sign-in email of the existing user."`
+	Issuer  string `required:"" help:"The provider's issuer URL."`
+	Subject string `required:"" help:"The person's subject (sub) at that issuer."`
+}
+
+func (u userLinkSSOCmd) Run(e *env) error {
+	ctx, svc, closeDB, err := authService(e)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	user, err := svc.LinkIdentity(ctx, u.Email, u.Issuer, u.Subject)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s now signs in through %s\n", user.Email, u.Issuer)
 	return err
 }
 

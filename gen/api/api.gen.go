@@ -574,6 +574,24 @@ func (e JWKUse) Valid() bool {
 	}
 }
 
+// Defines values for LoginChallengeNext.
+const (
+	Enrol LoginChallengeNext = "enrol"
+	Totp  LoginChallengeNext = "totp"
+)
+
+// Valid indicates whether the value is a known member of the LoginChallengeNext enum.
+func (e LoginChallengeNext) Valid() bool {
+	switch e {
+	case Enrol:
+		return true
+	case Totp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleAdmin   Role = "admin"
@@ -929,7 +947,10 @@ type AuditEntityType string
 type AuditEvent struct {
 	// Action `alumnus.create|update|delete|restore`,
 	// `user.create|update|delete|password_change|password_reset`,
-	// `session.login|login_failed|logout|refresh_reuse`, `invite.create|accept`,
+	// `session.login|login_failed|logout|refresh_reuse` (`login` names the second
+	// factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
+	// password asked for the second step; a wrong or replayed code),
+	// `user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
 	// `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:
 	// one per batch of rows an import job wrote, with the rows done so far),
 	// `backup.create` (a backup file was written; no actor: the system or the command
@@ -962,6 +983,11 @@ type AuditEventPage struct {
 
 // Buckets defines model for Buckets.
 type Buckets = []FacetBucket
+
+// ChallengeRef defines model for ChallengeRef.
+type ChallengeRef struct {
+	Challenge string `json:"challenge"`
+}
 
 // ContactPermissions Per-channel do-not-contact flags. Absent means false.
 type ContactPermissions struct {
@@ -1413,6 +1439,25 @@ type JWKSet struct {
 	Keys []JWK `json:"keys"`
 }
 
+// LoginChallenge defines model for LoginChallenge.
+type LoginChallenge struct {
+	// Challenge Opaque; send it with the next step.
+	Challenge string `json:"challenge"`
+
+	// ExpiresAt When the challenge stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Next `totp`: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`.
+	// `enrol`: this user must have a second factor and has none: set one up with
+	// `POST /api/v1/auth/login/totp-enrolment`, then send its first code.
+	Next LoginChallengeNext `json:"next"`
+}
+
+// LoginChallengeNext `totp`: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`.
+// `enrol`: this user must have a second factor and has none: set one up with
+// `POST /api/v1/auth/login/totp-enrolment`, then send its first code.
+type LoginChallengeNext string
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Email Example: admin@example.org
@@ -1480,6 +1525,12 @@ type Problem struct {
 // Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
 type PublicId = string
 
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	// RecoveryCodes Ten one-time codes for when the authenticator is not at hand. Shown once.
+	RecoveryCodes []string `json:"recoveryCodes"`
+}
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refreshToken"`
@@ -1492,10 +1543,31 @@ type RefreshRequest struct {
 // Example: staff
 type Role string
 
+// SecondFactorAnswer The challenge and exactly one of `code` and `recoveryCode`.
+type SecondFactorAnswer struct {
+	Challenge string `json:"challenge"`
+
+	// Code The six digits the authenticator app shows now.
+	//
+	// Example: 492039
+	Code *TotpCodeValue `json:"code,omitempty"`
+
+	// RecoveryCode One of the user's recovery codes; dashes, spaces and case are ignored.
+	RecoveryCode *string `json:"recoveryCode,omitempty"`
+}
+
 // Settings defines model for Settings.
 type Settings struct {
 	// AccessTokenMinutes Example: 15
 	AccessTokenMinutes int `json:"accessTokenMinutes"`
+
+	// AdminsRequireTotp Admins must have a TOTP second factor: an admin without one is asked to set it up
+	// when signing in (`202`, `next: enrol`) and cannot turn it off. On unless turned
+	// off; a `PUT` without it turns it on.
+	//
+	//
+	// Example: true
+	AdminsRequireTotp *bool `json:"adminsRequireTotp,omitempty"`
 
 	// DefaultDirectoryConsent The directory consent of a new record when the request does not say.
 	DefaultDirectoryConsent bool `json:"defaultDirectoryConsent"`
@@ -1515,6 +1587,37 @@ type Settings struct {
 	//
 	// Example: 24
 	RefreshIdleHours int `json:"refreshIdleHours"`
+
+	// StaffRequireSso Admins and staff sign in only through an identity provider: their password sign-in
+	// is refused (`403`). Off unless turned on; a `PUT` without it turns it off.
+	//
+	//
+	// Example: false
+	StaffRequireSso *bool `json:"staffRequireSso,omitempty"`
+}
+
+// SsoProvider defines model for SsoProvider.
+type SsoProvider struct {
+	// Id Example: university
+	Id string `json:"id"`
+
+	// Name Example: University login
+	Name string `json:"name"`
+
+	// StartUrl Open it with `?returnTo=<app page>`.
+	//
+	// Example: /api/v1/auth/sso/university/start
+	StartUrl string `json:"startUrl"`
+}
+
+// SsoProviderList defines model for SsoProviderList.
+type SsoProviderList struct {
+	Items []SsoProvider `json:"items"`
+}
+
+// SsoTicket defines model for SsoTicket.
+type SsoTicket struct {
+	Ticket string `json:"ticket"`
 }
 
 // StudentId The registrar's student id, unique; the key for imports.
@@ -1537,6 +1640,10 @@ type Tokens struct {
 	// Example: 900
 	ExpiresIn int `json:"expiresIn"`
 
+	// RecoveryCodes Only when this sign-in turned a second factor on (a `next: enrol` challenge): the
+	// ten one-time recovery codes, shown this once.
+	RecoveryCodes *[]string `json:"recoveryCodes,omitempty"`
+
 	// RefreshExpiresAt When the refresh token stops working if it is not used (idle or absolute limit).
 	RefreshExpiresAt time.Time `json:"refreshExpiresAt"`
 
@@ -1553,6 +1660,39 @@ type TokensTokenType string
 type Total struct {
 	Count int  `json:"count"`
 	Exact bool `json:"exact"`
+}
+
+// TotpCode defines model for TotpCode.
+type TotpCode struct {
+	// Code The six digits the authenticator app shows now.
+	//
+	// Example: 492039
+	Code TotpCodeValue `json:"code"`
+}
+
+// TotpCodeValue The six digits the authenticator app shows now.
+//
+// Example: 492039
+type TotpCodeValue = string
+
+// TotpEnrolment defines model for TotpEnrolment.
+type TotpEnrolment struct {
+	// OtpauthUri The same as an `otpauth://totp/` URI, to show as a QR code.
+	OtpauthUri string `json:"otpauthUri"`
+
+	// Secret The shared secret in base32, for typing into an authenticator app.
+	Secret string `json:"secret"`
+}
+
+// TotpStatus defines model for TotpStatus.
+type TotpStatus struct {
+	// Enabled Whether sign-ins ask for a code.
+	Enabled           bool       `json:"enabled"`
+	EnabledAt         *time.Time `json:"enabledAt,omitempty"`
+	RecoveryCodesLeft int        `json:"recoveryCodesLeft"`
+
+	// Required Whether the caller must keep a second factor (an admin while `adminsRequireTotp` is on).
+	Required bool `json:"required"`
 }
 
 // Url Example: https://www.linkedin.com/in/ada-lovelace
@@ -1682,6 +1822,9 @@ type Q = string
 
 // Sort defines model for Sort.
 type Sort = AlumniSort
+
+// SsoProviderId defines model for SsoProviderId.
+type SsoProviderId = string
 
 // Status `lost_contact`: no working address; `deceased`: drops out of mailings and the directory.
 //
@@ -2335,6 +2478,24 @@ type ListAuditEventsParams struct {
 	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// SsoCallbackParams defines parameters for SsoCallback.
+type SsoCallbackParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Iss              *string `form:"iss,omitempty" json:"iss,omitempty"`
+	SessionState     *string `form:"session_state,omitempty" json:"session_state,omitempty"`
+	Scope            *string `form:"scope,omitempty" json:"scope,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	AlumnidSso       *string `form:"alumnid_sso,omitempty" json:"alumnid_sso,omitempty"`
+}
+
+// StartSsoParams defines parameters for StartSso.
+type StartSsoParams struct {
+	// ReturnTo The app page to come back to.
+	ReturnTo string `form:"returnTo" json:"returnTo"`
+}
+
 // PutSettingsParams defines parameters for PutSettings.
 type PutSettingsParams struct {
 	// IfMatch The ETag of the settings this change is based on.
@@ -2381,11 +2542,26 @@ type AcceptInviteJSONRequestBody = AcceptInvite
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// CompleteLoginJSONRequestBody defines body for CompleteLogin for application/json ContentType.
+type CompleteLoginJSONRequestBody = SecondFactorAnswer
+
+// StartLoginTotpEnrolmentJSONRequestBody defines body for StartLoginTotpEnrolment for application/json ContentType.
+type StartLoginTotpEnrolmentJSONRequestBody = ChallengeRef
+
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
+
+// RedeemSsoTicketJSONRequestBody defines body for RedeemSsoTicket for application/json ContentType.
+type RedeemSsoTicketJSONRequestBody = SsoTicket
+
+// ConfirmTotpEnrolmentJSONRequestBody defines body for ConfirmTotpEnrolment for application/json ContentType.
+type ConfirmTotpEnrolmentJSONRequestBody = TotpCode
+
+// DisableTotpJSONRequestBody defines body for DisableTotp for application/json ContentType.
+type DisableTotpJSONRequestBody = TotpCode
 
 // PutSettingsJSONRequestBody defines body for PutSettings for application/json ContentType.
 type PutSettingsJSONRequestBody = Settings
@@ -2470,6 +2646,12 @@ type ServerInterface interface {
 	// Login Sign in
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
+	// CompleteLogin Finish a sign-in with a second-factor code
+	// (POST /api/v1/auth/login/totp)
+	CompleteLogin(ctx echo.Context) error
+	// StartLoginTotpEnrolment Set up a second factor during a sign-in
+	// (POST /api/v1/auth/login/totp-enrolment)
+	StartLoginTotpEnrolment(ctx echo.Context) error
 	// Logout Sign out
 	// (POST /api/v1/auth/logout)
 	Logout(ctx echo.Context) error
@@ -2482,6 +2664,30 @@ type ServerInterface interface {
 	// RefreshTokens Renew the tokens
 	// (POST /api/v1/auth/refresh)
 	RefreshTokens(ctx echo.Context) error
+	// ListSsoProviders The identity providers one can sign in with
+	// (GET /api/v1/auth/sso/providers)
+	ListSsoProviders(ctx echo.Context) error
+	// RedeemSsoTicket Finish a single sign-on
+	// (POST /api/v1/auth/sso/redeem)
+	RedeemSsoTicket(ctx echo.Context) error
+	// SsoCallback The identity provider's answer
+	// (GET /api/v1/auth/sso/{providerId}/callback)
+	SsoCallback(ctx echo.Context, providerId SsoProviderId, params SsoCallbackParams) error
+	// StartSso Sign in through an identity provider
+	// (GET /api/v1/auth/sso/{providerId}/start)
+	StartSso(ctx echo.Context, providerId SsoProviderId, params StartSsoParams) error
+	// GetTotp The caller's second factor
+	// (GET /api/v1/auth/totp)
+	GetTotp(ctx echo.Context) error
+	// StartTotpEnrolment Start setting up a TOTP second factor
+	// (POST /api/v1/auth/totp)
+	StartTotpEnrolment(ctx echo.Context) error
+	// ConfirmTotpEnrolment Turn the second factor on
+	// (POST /api/v1/auth/totp/confirm)
+	ConfirmTotpEnrolment(ctx echo.Context) error
+	// DisableTotp Turn the second factor off
+	// (POST /api/v1/auth/totp/disable)
+	DisableTotp(ctx echo.Context) error
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx echo.Context) error
@@ -2503,6 +2709,9 @@ type ServerInterface interface {
 	// UpdateUser Change a user's role or enabled flag (JSON merge patch)
 	// (PATCH /api/v1/users/{userId})
 	UpdateUser(ctx echo.Context, userId UserId, params UpdateUserParams) error
+	// ResetUserTotp Remove a user's second factor
+	// (DELETE /api/v1/users/{userId}/totp)
+	ResetUserTotp(ctx echo.Context, userId UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -4077,6 +4286,24 @@ func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	return err
 }
 
+// CompleteLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteLogin(ctx)
+	return err
+}
+
+// StartLoginTotpEnrolment converts echo context to params.
+func (w *ServerInterfaceWrapper) StartLoginTotpEnrolment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartLoginTotpEnrolment(ctx)
+	return err
+}
+
 // Logout converts echo context to params.
 func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 	var err error
@@ -4110,6 +4337,163 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshTokens(ctx)
+	return err
+}
+
+// ListSsoProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSsoProviders(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSsoProviders(ctx)
+	return err
+}
+
+// RedeemSsoTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeemSsoTicket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeemSsoTicket(ctx)
+	return err
+}
+
+// SsoCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) SsoCallback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId SsoProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SsoCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "iss" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "iss", ctx.QueryParams(), &params.Iss, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter iss: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_state", ctx.QueryParams(), &params.SessionState, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_state: %s", err))
+	}
+
+	// ------------- Optional query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("alumnid_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "alumnid_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnid_sso: %s", err))
+		}
+		params.AlumnidSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SsoCallback(ctx, providerId, params)
+	return err
+}
+
+// StartSso converts echo context to params.
+func (w *ServerInterfaceWrapper) StartSso(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "providerId" -------------
+	var providerId SsoProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "providerId", ctx.Param("providerId"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter providerId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartSsoParams
+	// ------------- Required query parameter "returnTo" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "returnTo", ctx.QueryParams(), &params.ReturnTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter returnTo: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartSso(ctx, providerId, params)
+	return err
+}
+
+// GetTotp converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTotp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTotp(ctx)
+	return err
+}
+
+// StartTotpEnrolment converts echo context to params.
+func (w *ServerInterfaceWrapper) StartTotpEnrolment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartTotpEnrolment(ctx)
+	return err
+}
+
+// ConfirmTotpEnrolment converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmTotpEnrolment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmTotpEnrolment(ctx)
+	return err
+}
+
+// DisableTotp converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableTotp(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableTotp(ctx)
 	return err
 }
 
@@ -4274,6 +4658,22 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ResetUserTotp converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetUserTotp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetUserTotp(ctx, userId)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -4335,6 +4735,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/alumni/imports/:importId", wrapper.GetImport, options.OperationMiddlewares["getImport"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports/:importId/errors", wrapper.ListImportErrors, options.OperationMiddlewares["listImportErrors"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/login/totp", wrapper.CompleteLogin, options.OperationMiddlewares["completeLogin"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/login/totp-enrolment", wrapper.StartLoginTotpEnrolment, options.OperationMiddlewares["startLoginTotpEnrolment"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/totp", wrapper.GetTotp, options.OperationMiddlewares["getTotp"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/totp", wrapper.StartTotpEnrolment, options.OperationMiddlewares["startTotpEnrolment"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/totp/confirm", wrapper.ConfirmTotpEnrolment, options.OperationMiddlewares["confirmTotpEnrolment"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/totp/disable", wrapper.DisableTotp, options.OperationMiddlewares["disableTotp"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/sso/providers", wrapper.ListSsoProviders, options.OperationMiddlewares["listSsoProviders"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/sso/:providerId/start", wrapper.StartSso, options.OperationMiddlewares["startSso"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/sso/:providerId/callback", wrapper.SsoCallback, options.OperationMiddlewares["ssoCallback"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/sso/redeem", wrapper.RedeemSsoTicket, options.OperationMiddlewares["redeemSsoTicket"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
@@ -4342,6 +4752,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/accept-invite", wrapper.AcceptInvite, options.OperationMiddlewares["acceptInvite"]...)
 	router.GET(options.BaseURL+"/api/v1/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/api/v1/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
+	router.DELETE(options.BaseURL+"/api/v1/users/:userId/totp", wrapper.ResetUserTotp, options.OperationMiddlewares["resetUserTotp"]...)
 	router.DELETE(options.BaseURL+"/api/v1/users/:userId", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
 	router.GET(options.BaseURL+"/api/v1/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
 	router.PATCH(options.BaseURL+"/api/v1/users/:userId", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
@@ -4405,6 +4816,8 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type TotpEnrolmentJSONResponse TotpEnrolment
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -7480,6 +7893,20 @@ func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login202JSONResponse LoginChallenge
+
+func (response Login202JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
@@ -7511,6 +7938,22 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Login403ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7587,6 +8030,289 @@ type Login503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLoginRequestObject struct {
+	Body *CompleteLoginJSONRequestBody
+}
+
+type CompleteLoginResponseObject interface {
+	VisitCompleteLoginResponse(w http.ResponseWriter) error
+}
+
+type CompleteLogin200JSONResponse struct{ TokensJSONResponse }
+
+func (response CompleteLogin200JSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin400ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin401ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin413ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin415ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin422ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin429ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin500ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteLogin503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteLogin503ApplicationProblemPlusJSONResponse) VisitCompleteLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolmentRequestObject struct {
+	Body *StartLoginTotpEnrolmentJSONRequestBody
+}
+
+type StartLoginTotpEnrolmentResponseObject interface {
+	VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error
+}
+
+type StartLoginTotpEnrolment200JSONResponse struct{ TotpEnrolmentJSONResponse }
+
+func (response StartLoginTotpEnrolment200JSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartLoginTotpEnrolment400ApplicationProblemPlusJSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartLoginTotpEnrolment401ApplicationProblemPlusJSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartLoginTotpEnrolment413ApplicationProblemPlusJSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response StartLoginTotpEnrolment415ApplicationProblemPlusJSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartLoginTotpEnrolment500ApplicationProblemPlusJSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartLoginTotpEnrolment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartLoginTotpEnrolment503ApplicationProblemPlusJSONResponse) VisitStartLoginTotpEnrolmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8008,6 +8734,987 @@ type RefreshTokens503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RefreshTokens503ApplicationProblemPlusJSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProvidersRequestObject struct {
+}
+
+type ListSsoProvidersResponseObject interface {
+	VisitListSsoProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListSsoProviders200JSONResponse SsoProviderList
+
+func (response ListSsoProviders200JSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProviders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSsoProviders400ApplicationProblemPlusJSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProviders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSsoProviders500ApplicationProblemPlusJSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSsoProviders503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSsoProviders503ApplicationProblemPlusJSONResponse) VisitListSsoProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicketRequestObject struct {
+	Body *RedeemSsoTicketJSONRequestBody
+}
+
+type RedeemSsoTicketResponseObject interface {
+	VisitRedeemSsoTicketResponse(w http.ResponseWriter) error
+}
+
+type RedeemSsoTicket200JSONResponse struct{ TokensJSONResponse }
+
+func (response RedeemSsoTicket200JSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket400ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket401ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket403ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket413ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket415ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket500ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeemSsoTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RedeemSsoTicket503ApplicationProblemPlusJSONResponse) VisitRedeemSsoTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallbackRequestObject struct {
+	ProviderId SsoProviderId `json:"providerId"`
+	Params     SsoCallbackParams
+}
+
+type SsoCallbackResponseObject interface {
+	VisitSsoCallbackResponse(w http.ResponseWriter) error
+}
+
+type SsoCallback302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type SsoCallback302Response struct {
+	Headers SsoCallback302ResponseHeaders
+}
+
+func (response SsoCallback302Response) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type SsoCallback400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback400ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback401ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback403ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback404ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback409ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback500ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SsoCallback503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SsoCallback503ApplicationProblemPlusJSONResponse) VisitSsoCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSsoRequestObject struct {
+	ProviderId SsoProviderId `json:"providerId"`
+	Params     StartSsoParams
+}
+
+type StartSsoResponseObject interface {
+	VisitStartSsoResponse(w http.ResponseWriter) error
+}
+
+type StartSso302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSso302Response struct {
+	Headers StartSso302ResponseHeaders
+}
+
+func (response StartSso302Response) VisitStartSsoResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartSso400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso400ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso404ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso422ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso500ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSso503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartSso503ApplicationProblemPlusJSONResponse) VisitStartSsoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTotpRequestObject struct {
+}
+
+type GetTotpResponseObject interface {
+	VisitGetTotpResponse(w http.ResponseWriter) error
+}
+
+type GetTotp200JSONResponse TotpStatus
+
+func (response GetTotp200JSONResponse) VisitGetTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTotp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTotp401ApplicationProblemPlusJSONResponse) VisitGetTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTotp500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTotp500ApplicationProblemPlusJSONResponse) VisitGetTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTotp503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTotp503ApplicationProblemPlusJSONResponse) VisitGetTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotpEnrolmentRequestObject struct {
+}
+
+type StartTotpEnrolmentResponseObject interface {
+	VisitStartTotpEnrolmentResponse(w http.ResponseWriter) error
+}
+
+type StartTotpEnrolment200JSONResponse struct{ TotpEnrolmentJSONResponse }
+
+func (response StartTotpEnrolment200JSONResponse) VisitStartTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotpEnrolment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartTotpEnrolment401ApplicationProblemPlusJSONResponse) VisitStartTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotpEnrolment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response StartTotpEnrolment409ApplicationProblemPlusJSONResponse) VisitStartTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotpEnrolment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartTotpEnrolment500ApplicationProblemPlusJSONResponse) VisitStartTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotpEnrolment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartTotpEnrolment503ApplicationProblemPlusJSONResponse) VisitStartTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolmentRequestObject struct {
+	Body *ConfirmTotpEnrolmentJSONRequestBody
+}
+
+type ConfirmTotpEnrolmentResponseObject interface {
+	VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error
+}
+
+type ConfirmTotpEnrolment200JSONResponse RecoveryCodes
+
+func (response ConfirmTotpEnrolment200JSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment400ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment401ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment409ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment413ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment415ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment422ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment429ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment500ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmTotpEnrolment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmTotpEnrolment503ApplicationProblemPlusJSONResponse) VisitConfirmTotpEnrolmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotpRequestObject struct {
+	Body *DisableTotpJSONRequestBody
+}
+
+type DisableTotpResponseObject interface {
+	VisitDisableTotpResponse(w http.ResponseWriter) error
+}
+
+type DisableTotp204Response struct {
+}
+
+func (response DisableTotp204Response) VisitDisableTotpResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableTotp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp400ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp401ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp409ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp413ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp415ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp422ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp429ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp500ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTotp503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTotp503ApplicationProblemPlusJSONResponse) VisitDisableTotpResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -9116,6 +10823,124 @@ func (response UpdateUser503ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	return err
 }
 
+type ResetUserTotpRequestObject struct {
+	UserId UserId `json:"userId"`
+}
+
+type ResetUserTotpResponseObject interface {
+	VisitResetUserTotpResponse(w http.ResponseWriter) error
+}
+
+type ResetUserTotp204Response struct {
+}
+
+func (response ResetUserTotp204Response) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetUserTotp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserTotp401ApplicationProblemPlusJSONResponse) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserTotp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserTotp403ApplicationProblemPlusJSONResponse) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserTotp404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserTotp404ApplicationProblemPlusJSONResponse) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserTotp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserTotp409ApplicationProblemPlusJSONResponse) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserTotp500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserTotp500ApplicationProblemPlusJSONResponse) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserTotp503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserTotp503ApplicationProblemPlusJSONResponse) VisitResetUserTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetJwks Public keys that verify access tokens
@@ -9190,6 +11015,12 @@ type StrictServerInterface interface {
 	// Login Sign in
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// CompleteLogin Finish a sign-in with a second-factor code
+	// (POST /api/v1/auth/login/totp)
+	CompleteLogin(ctx context.Context, request CompleteLoginRequestObject) (CompleteLoginResponseObject, error)
+	// StartLoginTotpEnrolment Set up a second factor during a sign-in
+	// (POST /api/v1/auth/login/totp-enrolment)
+	StartLoginTotpEnrolment(ctx context.Context, request StartLoginTotpEnrolmentRequestObject) (StartLoginTotpEnrolmentResponseObject, error)
 	// Logout Sign out
 	// (POST /api/v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
@@ -9202,6 +11033,30 @@ type StrictServerInterface interface {
 	// RefreshTokens Renew the tokens
 	// (POST /api/v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
+	// ListSsoProviders The identity providers one can sign in with
+	// (GET /api/v1/auth/sso/providers)
+	ListSsoProviders(ctx context.Context, request ListSsoProvidersRequestObject) (ListSsoProvidersResponseObject, error)
+	// RedeemSsoTicket Finish a single sign-on
+	// (POST /api/v1/auth/sso/redeem)
+	RedeemSsoTicket(ctx context.Context, request RedeemSsoTicketRequestObject) (RedeemSsoTicketResponseObject, error)
+	// SsoCallback The identity provider's answer
+	// (GET /api/v1/auth/sso/{providerId}/callback)
+	SsoCallback(ctx context.Context, request SsoCallbackRequestObject) (SsoCallbackResponseObject, error)
+	// StartSso Sign in through an identity provider
+	// (GET /api/v1/auth/sso/{providerId}/start)
+	StartSso(ctx context.Context, request StartSsoRequestObject) (StartSsoResponseObject, error)
+	// GetTotp The caller's second factor
+	// (GET /api/v1/auth/totp)
+	GetTotp(ctx context.Context, request GetTotpRequestObject) (GetTotpResponseObject, error)
+	// StartTotpEnrolment Start setting up a TOTP second factor
+	// (POST /api/v1/auth/totp)
+	StartTotpEnrolment(ctx context.Context, request StartTotpEnrolmentRequestObject) (StartTotpEnrolmentResponseObject, error)
+	// ConfirmTotpEnrolment Turn the second factor on
+	// (POST /api/v1/auth/totp/confirm)
+	ConfirmTotpEnrolment(ctx context.Context, request ConfirmTotpEnrolmentRequestObject) (ConfirmTotpEnrolmentResponseObject, error)
+	// DisableTotp Turn the second factor off
+	// (POST /api/v1/auth/totp/disable)
+	DisableTotp(ctx context.Context, request DisableTotpRequestObject) (DisableTotpResponseObject, error)
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx context.Context, request GetSettingsRequestObject) (GetSettingsResponseObject, error)
@@ -9223,6 +11078,9 @@ type StrictServerInterface interface {
 	// UpdateUser Change a user's role or enabled flag (JSON merge patch)
 	// (PATCH /api/v1/users/{userId})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ResetUserTotp Remove a user's second factor
+	// (DELETE /api/v1/users/{userId}/totp)
+	ResetUserTotp(ctx context.Context, request ResetUserTotpRequestObject) (ResetUserTotpResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -9959,6 +11817,98 @@ func (sh *strictHandler) Login(ctx echo.Context) error {
 	return nil
 }
 
+// CompleteLogin operation middleware
+func (sh *strictHandler) CompleteLogin(ctx echo.Context) error {
+	var request CompleteLoginRequestObject
+
+	var body CompleteLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteLogin(ctx.Request().Context(), request.(CompleteLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteLoginResponseObject); ok {
+		return validResponse.VisitCompleteLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartLoginTotpEnrolment operation middleware
+func (sh *strictHandler) StartLoginTotpEnrolment(ctx echo.Context) error {
+	var request StartLoginTotpEnrolmentRequestObject
+
+	var body StartLoginTotpEnrolmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartLoginTotpEnrolment(ctx.Request().Context(), request.(StartLoginTotpEnrolmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartLoginTotpEnrolment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartLoginTotpEnrolmentResponseObject); ok {
+		return validResponse.VisitStartLoginTotpEnrolmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Logout operation middleware
 func (sh *strictHandler) Logout(ctx echo.Context) error {
 	var request LogoutRequestObject
@@ -10091,6 +12041,265 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokensResponseObject); ok {
 		return validResponse.VisitRefreshTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSsoProviders operation middleware
+func (sh *strictHandler) ListSsoProviders(ctx echo.Context) error {
+	var request ListSsoProvidersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSsoProviders(ctx.Request().Context(), request.(ListSsoProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSsoProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSsoProvidersResponseObject); ok {
+		return validResponse.VisitListSsoProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeemSsoTicket operation middleware
+func (sh *strictHandler) RedeemSsoTicket(ctx echo.Context) error {
+	var request RedeemSsoTicketRequestObject
+
+	var body RedeemSsoTicketJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeemSsoTicket(ctx.Request().Context(), request.(RedeemSsoTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeemSsoTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeemSsoTicketResponseObject); ok {
+		return validResponse.VisitRedeemSsoTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SsoCallback operation middleware
+func (sh *strictHandler) SsoCallback(ctx echo.Context, providerId SsoProviderId, params SsoCallbackParams) error {
+	var request SsoCallbackRequestObject
+
+	request.ProviderId = providerId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SsoCallback(ctx.Request().Context(), request.(SsoCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SsoCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SsoCallbackResponseObject); ok {
+		return validResponse.VisitSsoCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartSso operation middleware
+func (sh *strictHandler) StartSso(ctx echo.Context, providerId SsoProviderId, params StartSsoParams) error {
+	var request StartSsoRequestObject
+
+	request.ProviderId = providerId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartSso(ctx.Request().Context(), request.(StartSsoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartSso")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartSsoResponseObject); ok {
+		return validResponse.VisitStartSsoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTotp operation middleware
+func (sh *strictHandler) GetTotp(ctx echo.Context) error {
+	var request GetTotpRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTotp(ctx.Request().Context(), request.(GetTotpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTotp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTotpResponseObject); ok {
+		return validResponse.VisitGetTotpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartTotpEnrolment operation middleware
+func (sh *strictHandler) StartTotpEnrolment(ctx echo.Context) error {
+	var request StartTotpEnrolmentRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartTotpEnrolment(ctx.Request().Context(), request.(StartTotpEnrolmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartTotpEnrolment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartTotpEnrolmentResponseObject); ok {
+		return validResponse.VisitStartTotpEnrolmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmTotpEnrolment operation middleware
+func (sh *strictHandler) ConfirmTotpEnrolment(ctx echo.Context) error {
+	var request ConfirmTotpEnrolmentRequestObject
+
+	var body ConfirmTotpEnrolmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmTotpEnrolment(ctx.Request().Context(), request.(ConfirmTotpEnrolmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmTotpEnrolment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmTotpEnrolmentResponseObject); ok {
+		return validResponse.VisitConfirmTotpEnrolmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableTotp operation middleware
+func (sh *strictHandler) DisableTotp(ctx echo.Context) error {
+	var request DisableTotpRequestObject
+
+	var body DisableTotpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableTotp(ctx.Request().Context(), request.(DisableTotpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableTotp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableTotpResponseObject); ok {
+		return validResponse.VisitDisableTotpResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10332,6 +12541,31 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId, params Upda
 		return err
 	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
 		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetUserTotp operation middleware
+func (sh *strictHandler) ResetUserTotp(ctx echo.Context, userId UserId) error {
+	var request ResetUserTotpRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetUserTotp(ctx.Request().Context(), request.(ResetUserTotpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetUserTotp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetUserTotpResponseObject); ok {
+		return validResponse.VisitResetUserTotpResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

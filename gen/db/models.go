@@ -5,6 +5,7 @@
 package db
 
 import (
+	"database/sql"
 	"encoding/json"
 	"time"
 )
@@ -174,6 +175,17 @@ type Invite struct {
 	AcceptedAt *time.Time
 }
 
+type LoginChallenge struct {
+	ID        int64
+	TokenHash []byte
+	UserID    int64
+	Purpose   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	Failures  int32
+}
+
 type LoginKnownClient struct {
 	Bucket        []byte
 	LastSuccessAt time.Time
@@ -184,6 +196,14 @@ type LoginThrottle struct {
 	WindowStart time.Time
 	Failures    int32
 	Pending     int32
+}
+
+type RecoveryCode struct {
+	ID        int64
+	UserID    int64
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
 }
 
 type RefreshToken struct {
@@ -213,6 +233,22 @@ type Setting struct {
 	UpdatedBy *string
 }
 
+type SsoLogin struct {
+	ID           int64
+	StateHash    []byte
+	BindingHash  []byte
+	Provider     string
+	Nonce        string
+	Verifier     string
+	ReturnTo     string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	CalledBackAt *time.Time
+	UserID       *int64
+	TicketHash   sql.NullString
+	RedeemedAt   *time.Time
+}
+
 type User struct {
 	ID                int64
 	PublicID          string
@@ -226,4 +262,21 @@ type User struct {
 	UpdatedAt         time.Time
 	PasswordChangedAt time.Time
 	LastLoginAt       *time.Time
+}
+
+type UserIdentity struct {
+	ID          int64
+	UserID      int64
+	Issuer      string
+	Subject     string
+	CreatedAt   time.Time
+	LastLoginAt *time.Time
+}
+
+type UserTotp struct {
+	UserID      int64
+	Secret      []byte
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+	LastStep    int64
 }

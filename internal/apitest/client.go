@@ -68,7 +68,7 @@ func DefaultConfig() Config {
 			BodyLimit:      64 << 10,
 			RequestTimeout: 10 * time.Second,
 		},
-		Domain: domain.Config{Keys: Keys(), Issuer: Issuer, Audience: Audience, PasswordHashes: 4},
+		Domain: domain.Config{Keys: Keys(), Issuer: Issuer, Audience: Audience, PasswordHashes: 4, TOTPKeys: TOTPKeys()},
 	}
 }
 
@@ -129,8 +129,15 @@ func NewServer(t testing.TB, cfg Config, opts ...Option) *Server {
 		stop()
 		<-feed.Stopped()
 	})
+	ts := httptest.NewUnstartedServer(nil)
+	if cfg.Domain.PublicURL == "" { // known before the handler is made: redirect URIs hang under it
+		cfg.Domain.PublicURL = "http://" + ts.Listener.Addr().String()
+	}
+	if cfg.Domain.SSOReturnOrigins == nil {
+		cfg.Domain.SSOReturnOrigins = cfg.AllowedOrigins // as serve does
+	}
 	e := NewHandler(t, cfg, sqlDB, log, feed)
-	ts := httptest.NewUnstartedServer(e)
+	ts.Config.Handler = e
 	if o.timeouts != nil {
 		ts.Config = httpapi.NewHTTPServer(e, *o.timeouts, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	}
@@ -145,7 +152,12 @@ func NewServer(t testing.TB, cfg Config, opts ...Option) *Server {
 	anon.secrets = secrets
 	s := &Server{URL: ts.URL, Echo: e, Anon: anon, DSN: dsn, DB: sqlDB, logs: logs,
 		Auth: NewAuthService(sqlDB, cfg), secrets: secrets}
-	s.Client = s.As(t, auth.RoleAdmin)
+	if o.adminTOTP {
+		s.Client, _, _ = anon.EnrolAtSignIn(t, s.CreateUser(t, auth.RoleAdmin, ""), TestPassword)
+	} else {
+		SetAdminsRequireTOTP(t, sqlDB, false)
+		s.Client = s.As(t, auth.RoleAdmin)
+	}
 	if !o.noImportWorker {
 		s.StartImportWorker(t, importer.RunnerConfig{})
 	}
@@ -219,6 +231,14 @@ func (c *Client) WithToken(tok string) *Client {
 	cp := *c
 	cp.token = tok
 	cp.secrets.add("accessToken", tok)
+	return &cp
+}
+
+// NoRedirects returns a copy of c that does not follow redirects (a 302 is the answer), with
+// a client of its own.
+func (c *Client) NoRedirects() *Client {
+	cp := *c
+	cp.http = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &cp
 }
 

@@ -22,6 +22,7 @@ type serverOptions struct {
 	dsn            string            // an existing database, else a fresh one
 	proxy          *Proxy            // between the pool and the database, when set
 	timeouts       *httpapi.Timeouts // the HTTP server of alumnid serve with these, else httptest's
+	adminTOTP      bool              // keep adminsRequireTotp on (WithAdminTOTPRequired)
 }
 
 // WithHTTPServerTimeouts serves the service with the HTTP server alumnid serve runs

@@ -19,6 +19,7 @@ var sensitiveKeys = map[string]bool{
 	"email": true, "workEmail": true, "otherEmail": true, "recordEmail": true, "phone": true,
 	"line1": true, "line2": true, "addressLine1": true, "addressLine2": true, "postalCode": true,
 	"birthDate": true, "dateOfBirth": true, "linkedinUrl": true,
+	"secret": true, "otpauthUri": true, "challenge": true, "recoveryCode": true, "recoveryCodes": true,
 }
 
 // minSecretLen keeps short, common values (a two-letter code, "US") out of the search: they

@@ -62,8 +62,12 @@ func KeyPEM() []byte {
 
 // NewAuthService returns an account service on sqlDB configured like the server of cfg.
 func NewAuthService(sqlDB *sql.DB, cfg Config) *auth.Service {
-	return auth.New(sqlDB, token.NewAuthority(cfg.Domain.Keys, token.Config{Issuer: cfg.Domain.Issuer, Audience: cfg.Domain.Audience}),
+	svc := auth.New(sqlDB, token.NewAuthority(cfg.Domain.Keys, token.Config{Issuer: cfg.Domain.Issuer, Audience: cfg.Domain.Audience}),
 		password.NewHasher(password.DefaultParams, 4), settings.NewStore(sqlDB), slog.New(slog.DiscardHandler))
+	if err := svc.UseTOTPKeys(cfg.Domain.TOTPKeys); err != nil {
+		panic(err)
+	}
+	return svc
 }
 
 var userSeq atomic.Int64

@@ -54,6 +54,8 @@ var Actions = []string{
 	"alumnus.create", "alumnus.update", "alumnus.delete", "alumnus.restore",
 	"user.create", "user.update", "user.delete", "user.password_change", "user.password_reset",
 	"session.login", "session.login_failed", "session.logout", "session.refresh_reuse",
+	"session.second_factor_due", "session.second_factor_failed",
+	"user.totp_enrol", "user.totp_enable", "user.totp_disable",
 	"invite.create", "invite.accept",
 	"settings.update", "alumni.export",
 	"import.create", "import.progress", "import.complete",

@@ -26,7 +26,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := svc.Authenticate(ctx, tok.AccessToken); err != nil {
+			if _, err := svc.Authenticate(ctx, tok.Tokens.AccessToken); err != nil {
 				b.Error(err)
 				return
 			}

@@ -14,9 +14,9 @@ import (
 const sessionRetention = 7 * 24 * time.Hour
 
 // Purge deletes what no longer matters: sessions (with their refresh tokens) that ended or
-// expired more than a week ago, throttle counts of past windows and client addresses not
-// used for 90 days. It deletes in small batches, so it never holds locks for long, and it is
-// safe to run on every replica at once.
+// expired more than a week ago, throttle counts of past windows, expired sign-in challenges and
+// single sign-ons, and client addresses not used for 90 days. It deletes in small batches, so
+// it never holds locks for long, and it is safe to run on every replica at once.
 func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
 	now = now.UTC()
 	q := db.New(sqlDB)
@@ -29,6 +29,8 @@ func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
 			return q.PurgeSessions(ctx, db.PurgeSessionsParams{ExpiresAt: cutoff, EndedAt: &cutoff})
 		}},
 		{"login throttle", func() (int64, error) { return q.PurgeThrottle(ctx, now.Add(-ThrottleWindow)) }},
+		{"sign-in challenges", func() (int64, error) { return q.PurgeLoginChallenges(ctx, now.Add(-challengeTTL)) }},
+		{"single sign-ons", func() (int64, error) { return q.PurgeSSOLogins(ctx, now.Add(-time.Hour)) }},
 		{"known clients", func() (int64, error) { return q.PurgeKnownClients(ctx, now.Add(-knownClientRetention)) }},
 	}
 	for _, step := range steps {

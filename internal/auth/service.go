@@ -31,12 +31,14 @@ type Service struct {
 	settings *settings.Store
 	log      *slog.Logger
 	now      func() time.Time
+	// sealer seals TOTP secrets at rest (UseTOTPKeys).
+	sealer *sealer
 }
 
 // New returns a Service on sqlDB that signs tokens with tokens and hashes passwords with
 // hasher. log receives security events (refresh-token reuse); it never gets secrets.
 func New(sqlDB *sql.DB, tokens *token.Authority, hasher *password.Hasher, st *settings.Store, log *slog.Logger) *Service {
-	return &Service{db: sqlDB, tokens: tokens, hasher: hasher, settings: st, log: log, now: time.Now}
+	return &Service{db: sqlDB, tokens: tokens, hasher: hasher, settings: st, log: log, now: time.Now, sealer: &sealer{}}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -61,6 +63,8 @@ type Tokens struct {
 	RefreshToken     string
 	RefreshExpiresAt time.Time
 	User             User
+	// RecoveryCodes are set when this sign-in turned a second factor on: shown once.
+	RecoveryCodes []string
 }
 
 // Authenticate checks an access token and that its session is still open, and returns the
@@ -115,16 +119,17 @@ func accessTokenTTL(raw json.RawMessage) time.Duration {
 	return settings.Settings{AccessTokenMinutes: minutes}.AccessTokenTTL()
 }
 
-// Login checks an email and password and opens a session. An unknown email, a wrong password
-// and a disabled account all get the same Unauthenticated error after the same work (one
-// password hash and the same writes). Too many failures give a Throttled error before any
-// password is checked.
-func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (_ Tokens, err error) {
+// Login checks an email and password and opens a session, or, for a user with a second
+// factor (or an admin who must set one up), returns the challenge of the second step
+// (CompleteLogin). An unknown email, a wrong password and a disabled account all get the same
+// Unauthenticated error after the same work (one password hash and the same writes). Too many
+// failures give a Throttled error before any password is checked.
+func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (_ SignIn, err error) {
 	defer database.ClassifyErr(&err)
 	email = NormalizeEmail(email)
 	now := s.timestamp()
 	if err := s.admit(ctx, email, clientIP, now); err != nil {
-		return Tokens{}, err
+		return SignIn{}, err
 	}
 	out, err := s.login(ctx, email, pw, clientIP, now)
 	switch {
@@ -139,17 +144,17 @@ func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (_ Toke
 }
 
 // login is Login once the attempt is admitted by the throttle.
-func (s *Service) login(ctx context.Context, email, pw, clientIP string, now time.Time) (Tokens, error) {
+func (s *Service) login(ctx context.Context, email, pw, clientIP string, now time.Time) (SignIn, error) {
 	row, err := db.New(s.db).GetUserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Tokens{}, fmt.Errorf("find user: %w", err)
+		return SignIn{}, fmt.Errorf("find user: %w", err)
 	}
 	ok := false
 	if found {
 		ok, err = s.hasher.Verify(ctx, pw, row.PasswordHash)
 		if err != nil {
-			return Tokens{}, fmt.Errorf("verify password: %w", err)
+			return SignIn{}, fmt.Errorf("verify password: %w", err)
 		}
 	} else {
 		s.hasher.VerifyDummy(ctx, pw)
@@ -165,19 +170,36 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 			return audit.Record(ctx, q, ev, now)
 		})
 		if err != nil {
-			return Tokens{}, err
+			return SignIn{}, err
 		}
-		return Tokens{}, errBadCredentials
+		return SignIn{}, errBadCredentials
 	}
 	u := toUser(db.GetUserRow(row))
-	var out Tokens
+	var out SignIn
 	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
+		if u.Role.Office() {
+			st, err := s.settings.Get(ctx)
+			if err != nil {
+				return err
+			}
+			if st.StaffRequireSso {
+				return errSSORequired
+			}
+		}
+		next, err := s.secondStep(ctx, q, row.ID, u.Role)
+		if err != nil {
+			return err
+		}
+		if next != "" {
+			out.Challenge, err = newChallenge(ctx, q, row.ID, u, next, now)
+			return err
+		}
 		if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: row.ID}); err != nil {
 			return fmt.Errorf("set last login: %w", err)
 		}
 		u.LastLoginAt = now
-		out, err = s.openSession(ctx, q, u, row.ID, clientIP, now)
+		out.Tokens, err = s.openSession(ctx, q, u, row.ID, clientIP, now)
 		if err != nil {
 			return err
 		}
@@ -187,7 +209,7 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 		}, now)
 	})
 	if err != nil {
-		return Tokens{}, err
+		return SignIn{}, err
 	}
 	if s.hasher.NeedsRehash(row.PasswordHash) {
 		s.rehash(ctx, row.ID, pw)

@@ -18,6 +18,7 @@ import (
 	"github.com/alumnid/alumnid/internal/password"
 	"github.com/alumnid/alumnid/internal/searchindex"
 	"github.com/alumnid/alumnid/internal/settings"
+	"github.com/alumnid/alumnid/internal/sso"
 	"github.com/alumnid/alumnid/internal/token"
 )
 
@@ -34,6 +35,15 @@ type Config struct {
 	ExportChunk int
 	// ImportLimits bound the rows and cells of one import (zero values: the defaults).
 	ImportLimits importer.Limits
+	// TOTPKeys seal TOTP secrets at rest (auth.ParseTOTPKeys), oldest first; none stores
+	// them unsealed.
+	TOTPKeys [][]byte
+	// SSOProviders are the OpenID Connect providers people may sign in with (none: only
+	// passwords). PublicURL is where browsers reach the service (the providers' redirect URIs
+	// hang under it); SSOReturnOrigins are the app origins a sign-in may return to.
+	SSOProviders     []sso.ProviderConfig
+	PublicURL        string
+	SSOReturnOrigins []string
 }
 
 // Services are the domain services of one replica, on one database.
@@ -49,6 +59,10 @@ type Services struct {
 	Idempotency *idempotency.Store
 	// Events is the real-time feed; the caller makes it and runs it (nil: none).
 	Events *events.Feed
+	// SSO signs people in through OpenID Connect providers.
+	SSO *sso.Service
+	// PublicURL is where browsers reach the service ("" when not configured).
+	PublicURL string
 	// Search keeps this replica's search index current; the caller starts it (Start loads
 	// every record) and runs it (docs/SEARCH.md).
 	Search *searchindex.Follower
@@ -64,12 +78,18 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	search := searchindex.NewFollower(sqlDB, searchindex.New(), searchindex.FollowConfig{})
 	reader := listing.NewReader(sqlDB, search)
 	reader.SetExportChunk(cfg.ExportChunk)
+	accounts := auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log)
+	if err := accounts.UseTOTPKeys(cfg.TOTPKeys); err != nil {
+		return nil, err
+	}
 	return &Services{
 		Search:      search,
 		DB:          sqlDB,
 		Keys:        cfg.Keys,
 		Settings:    st,
-		Auth:        auth.New(sqlDB, tokens, password.NewHasher(password.DefaultParams, cfg.PasswordHashes), st, log),
+		Auth:        accounts,
+		SSO:         sso.New(sqlDB, accounts, cfg.SSOProviders, sso.Config{PublicURL: cfg.PublicURL, ReturnOrigins: cfg.SSOReturnOrigins}, log),
+		PublicURL:   cfg.PublicURL,
 		Alumni:      alumni.NewStore(sqlDB),
 		Listing:     reader,
 		Exports:     export.New(reader, sqlDB),

@@ -73,6 +73,27 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 			_, err := svc.Auth.UpdateUser(ctx, id, everyone, auth.UserChange{})
 			return err
 		},
+		"auth.CompleteLogin": func() error {
+			_, err := svc.Auth.CompleteLogin(ctx, "a-challenge", "123456", "", "192.0.2.1")
+			return err
+		},
+		"auth.StartLoginEnrolment": func() error { _, err := svc.Auth.StartLoginEnrolment(ctx, "a-challenge"); return err },
+		"auth.StartTOTP":           func() error { _, err := svc.Auth.StartTOTP(ctx, office); return err },
+		"auth.ConfirmTOTP":         func() error { _, err := svc.Auth.ConfirmTOTP(ctx, office, "123456", "192.0.2.1"); return err },
+		"auth.DisableTOTP":         func() error { return svc.Auth.DisableTOTP(ctx, office, "123456", "192.0.2.1") },
+		"auth.TOTPStatus":          func() error { _, err := svc.Auth.TOTPStatus(ctx, office); return err },
+		"auth.ResetTOTP":           func() error { _, err := svc.Auth.ResetTOTP(ctx, "a@example.org"); return err },
+		"auth.ResetUserTOTP":       func() error { return svc.Auth.ResetUserTOTP(ctx, id) },
+		"auth.ResolveExternal": func() error {
+			_, err := svc.Auth.ResolveExternal(ctx, auth.ExternalIdentity{Provider: "uni", Issuer: "https://login.example.org", Subject: "s", Role: auth.RoleStaff})
+			return err
+		},
+		"auth.OpenExternalSession": func() error { _, err := svc.Auth.OpenExternalSession(ctx, 1, "uni", "192.0.2.1"); return err },
+		"sso.Redeem":               func() error { _, err := svc.SSO.Redeem(ctx, "a-ticket", "192.0.2.1"); return err },
+		"auth.LinkIdentity": func() error {
+			_, err := svc.Auth.LinkIdentity(ctx, "a@example.org", "https://login.example.org", "s")
+			return err
+		},
 		"auth.DeleteUser":    func() error { return svc.Auth.DeleteUser(ctx, id) },
 		"auth.ResetPassword": func() error { _, err := svc.Auth.ResetPassword(ctx, "a@example.org", apitest.TestPassword); return err },
 		"auth.CreateInvite":  func() error { _, err := svc.Auth.CreateInvite(ctx, id, ""); return err },

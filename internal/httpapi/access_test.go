@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -175,6 +176,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return target.Id
 		case "importId":
 			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1E" // none: allowed roles get 404
+		case "providerId":
+			return "none" // no provider is configured: 404 (or 400 without returnTo) for everyone
 		}
 		t.Fatalf("no fixture for path parameter {%s}: add one to TestOperationRoleMatrix", name)
 		return ""
@@ -1012,7 +1015,7 @@ func TestSettings(t *testing.T) {
 	newTag := resp.Header.Get("ETag")
 	var stored api.Settings
 	resp.JSON(t, &stored)
-	if newTag == tag || stored != next {
+	if newTag == tag || !reflect.DeepEqual(stored, next) {
 		t.Errorf("put answered %s %+v", newTag, stored)
 	}
 	// A shorter token lifetime takes effect at once: tokens issued for the old, longer one are
@@ -1055,6 +1058,22 @@ func TestSettings(t *testing.T) {
 		b, _ := create(t, s.Client, map[string]any{"firstName": "Explicit", "lastName": "Refusal", "directoryConsent": false})
 		if b.DirectoryConsent {
 			t.Errorf("explicit directoryConsent false was overridden")
+		}
+	})
+	// adminsRequireTotp is optional in a PUT: left out, it is on (the default). (The test
+	// server turned it off; TestTOTPRequiredForAdmins tests what it does.)
+	t.Run("adminsRequireTotp left out is on", func(t *testing.T) {
+		r := s.Client.Get("/api/v1/settings", nil)
+		var got api.Settings
+		r.JSON(t, &got)
+		if got.AdminsRequireTotp == nil || *got.AdminsRequireTotp {
+			t.Fatalf("test server's adminsRequireTotp: %s", r.Body)
+		}
+		got.AdminsRequireTotp = nil
+		r = putSettings(s.Client, r.Header.Get("ETag"), got)
+		r.JSON(t, &got)
+		if r.Status != http.StatusOK || got.AdminsRequireTotp == nil || !*got.AdminsRequireTotp {
+			t.Errorf("put without adminsRequireTotp: %d %s", r.Status, r.Body)
 		}
 	})
 }

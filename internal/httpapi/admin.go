@@ -83,13 +83,18 @@ func toAPISettings(s settings.Settings) api.Settings {
 		OrganizationName: s.OrganizationName, DefaultDirectoryConsent: s.DefaultDirectoryConsent,
 		AccessTokenMinutes: s.AccessTokenMinutes, RefreshIdleHours: s.RefreshIdleHours,
 		RefreshAbsoluteDays: s.RefreshAbsoluteDays, InviteValidityDays: s.InviteValidityDays,
+		AdminsRequireTotp: &s.AdminsRequireTotp, StaffRequireSso: &s.StaffRequireSso,
 	}
 }
 
+// toSettings reads settings sent in full; adminsRequireTotp left out is on and
+// staffRequireSso off (their defaults).
 func toSettings(s api.Settings) settings.Settings {
 	return settings.Settings{
 		OrganizationName: s.OrganizationName, DefaultDirectoryConsent: s.DefaultDirectoryConsent,
 		AccessTokenMinutes: s.AccessTokenMinutes, RefreshIdleHours: s.RefreshIdleHours,
 		RefreshAbsoluteDays: s.RefreshAbsoluteDays, InviteValidityDays: s.InviteValidityDays,
+		AdminsRequireTotp: s.AdminsRequireTotp == nil || *s.AdminsRequireTotp,
+		StaffRequireSso:   ptr.Deref(s.StaffRequireSso),
 	}
 }

@@ -37,12 +37,71 @@ func newAuthHandlers(svc *auth.Service, keys *token.KeySet) (authHandlers, error
 func clientIP(ctx context.Context) string { return audit.ActorFrom(ctx).ClientIP }
 
 func (h authHandlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
-	t, err := h.auth.Login(ctx, req.Body.Email, req.Body.Password, clientIP(ctx))
+	in, err := h.auth.Login(ctx, req.Body.Email, req.Body.Password, clientIP(ctx))
 	if err != nil {
 		h.metrics.LoginFailed(loginFailure(err))
 		return nil, err
 	}
-	return api.Login200JSONResponse{TokensJSONResponse: toAPITokens(t)}, nil
+	if c := in.Challenge; c != nil {
+		return api.Login202JSONResponse{Challenge: c.Token, Next: api.LoginChallengeNext(c.Next), ExpiresAt: c.ExpiresAt}, nil
+	}
+	return api.Login200JSONResponse{TokensJSONResponse: toAPITokens(in.Tokens)}, nil
+}
+
+func (h authHandlers) CompleteLogin(ctx context.Context, req api.CompleteLoginRequestObject) (api.CompleteLoginResponseObject, error) {
+	t, err := h.auth.CompleteLogin(ctx, req.Body.Challenge, ptr.Deref(req.Body.Code), ptr.Deref(req.Body.RecoveryCode), clientIP(ctx))
+	if err != nil {
+		h.metrics.LoginFailed(loginFailure(err))
+		return nil, err
+	}
+	return api.CompleteLogin200JSONResponse{TokensJSONResponse: toAPITokens(t)}, nil
+}
+
+func (h authHandlers) StartLoginTotpEnrolment(ctx context.Context, req api.StartLoginTotpEnrolmentRequestObject) (api.StartLoginTotpEnrolmentResponseObject, error) {
+	e, err := h.auth.StartLoginEnrolment(ctx, req.Body.Challenge)
+	if err != nil {
+		return nil, err
+	}
+	return api.StartLoginTotpEnrolment200JSONResponse{TotpEnrolmentJSONResponse: toAPIEnrolment(e)}, nil
+}
+
+func (h authHandlers) GetTotp(ctx context.Context, _ api.GetTotpRequestObject) (api.GetTotpResponseObject, error) {
+	st, err := h.auth.TOTPStatus(ctx, principal(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetTotp200JSONResponse{Enabled: st.Enabled, RecoveryCodesLeft: st.RecoveryCodesLeft, Required: st.Required}
+	if st.Enabled {
+		out.EnabledAt = &st.EnabledAt
+	}
+	return out, nil
+}
+
+func (h authHandlers) StartTotpEnrolment(ctx context.Context, _ api.StartTotpEnrolmentRequestObject) (api.StartTotpEnrolmentResponseObject, error) {
+	e, err := h.auth.StartTOTP(ctx, principal(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return api.StartTotpEnrolment200JSONResponse{TotpEnrolmentJSONResponse: toAPIEnrolment(e)}, nil
+}
+
+func (h authHandlers) ConfirmTotpEnrolment(ctx context.Context, req api.ConfirmTotpEnrolmentRequestObject) (api.ConfirmTotpEnrolmentResponseObject, error) {
+	codes, err := h.auth.ConfirmTOTP(ctx, principal(ctx), req.Body.Code, clientIP(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return api.ConfirmTotpEnrolment200JSONResponse{RecoveryCodes: codes}, nil
+}
+
+func (h authHandlers) DisableTotp(ctx context.Context, req api.DisableTotpRequestObject) (api.DisableTotpResponseObject, error) {
+	if err := h.auth.DisableTOTP(ctx, principal(ctx), req.Body.Code, clientIP(ctx)); err != nil {
+		return nil, err
+	}
+	return api.DisableTotp204Response{}, nil
+}
+
+func toAPIEnrolment(e auth.Enrolment) api.TotpEnrolmentJSONResponse {
+	return api.TotpEnrolmentJSONResponse{Secret: e.Secret, OtpauthUri: e.URI}
 }
 
 func (h authHandlers) RefreshTokens(ctx context.Context, req api.RefreshTokensRequestObject) (api.RefreshTokensResponseObject, error) {
@@ -103,10 +162,14 @@ func (h authHandlers) GetJwks(context.Context, api.GetJwksRequestObject) (api.Ge
 }
 
 func toAPITokens(t auth.Tokens) api.TokensJSONResponse {
-	return api.TokensJSONResponse{
+	out := api.TokensJSONResponse{
 		AccessToken: t.AccessToken, TokenType: api.Bearer, ExpiresIn: int(t.ExpiresIn.Seconds()),
 		RefreshToken: t.RefreshToken, RefreshExpiresAt: t.RefreshExpiresAt, User: toAPIUser(t.User),
 	}
+	if len(t.RecoveryCodes) > 0 {
+		out.RecoveryCodes = &t.RecoveryCodes
+	}
+	return out
 }
 
 func toAPIUser(u auth.User) api.User {

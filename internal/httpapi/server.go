@@ -64,6 +64,7 @@ type Server struct {
 	adminHandlers
 	exportHandlers
 	importHandlers
+	ssoHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -149,6 +150,7 @@ func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 		exportHandlers: exportHandlers{stream: d.Exports.Stream, log: log, now: time.Now, metrics: cfg.Metrics,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
 		importHandlers: importHandlers{imports: d.Imports},
+		ssoHandlers:    ssoHandlers{sso: d.SSO, secure: strings.HasPrefix(d.PublicURL, "https://")},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log, timings: cfg.Events.withDefaults()}.serve)

@@ -103,3 +103,10 @@ func (h userHandlers) DeleteUser(ctx context.Context, req api.DeleteUserRequestO
 	}
 	return api.DeleteUser204Response{}, nil
 }
+
+func (h userHandlers) ResetUserTotp(ctx context.Context, req api.ResetUserTotpRequestObject) (api.ResetUserTotpResponseObject, error) {
+	if err := h.auth.ResetUserTOTP(ctx, req.UserId); err != nil {
+		return nil, err
+	}
+	return api.ResetUserTotp204Response{}, nil
+}

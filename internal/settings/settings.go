@@ -30,6 +30,12 @@ type Settings struct {
 	RefreshIdleHours        int    `json:"refreshIdleHours"`
 	RefreshAbsoluteDays     int    `json:"refreshAbsoluteDays"`
 	InviteValidityDays      int    `json:"inviteValidityDays"`
+	// AdminsRequireTotp: an admin must have a TOTP second factor to sign in (and is asked to
+	// set one up at sign-in when they have none).
+	AdminsRequireTotp bool `json:"adminsRequireTotp"`
+	// StaffRequireSso: admins and staff sign in through an OpenID Connect provider only;
+	// their password sign-in is refused.
+	StaffRequireSso bool `json:"staffRequireSso"`
 }
 
 // Defaults are the settings of a new installation.
@@ -40,6 +46,7 @@ func Defaults() Settings {
 		RefreshIdleHours:    24,
 		RefreshAbsoluteDays: 30,
 		InviteValidityDays:  14,
+		AdminsRequireTotp:   true,
 	}
 }
 

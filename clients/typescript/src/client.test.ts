@@ -3,7 +3,7 @@
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AxiosError } from 'axios';
 import { describe, expect, it } from 'vitest';
-import { createAlumniClient } from './client';
+import { SecondFactorRequired, createAlumniClient } from './client';
 import { getMe } from './gen/endpoints/auth/auth';
 import type { Tokens } from './gen/model';
 import { ProblemError } from './problem';
@@ -113,3 +113,39 @@ async function seedTokens(client: ReturnType<typeof createAlumniClient>, t: Toke
   await client.login('a@b.test', 'secret secret secret');
   client.axios.defaults.adapter = previous;
 }
+
+describe('single sign-on and second-factor helpers', () => {
+  it('builds the start address and redeems the ticket of the fragment, keeping the tokens', async () => {
+    const posted: unknown[] = [];
+    const adapter: AxiosAdapter = async (config: InternalAxiosRequestConfig) => {
+      posted.push([config.url, JSON.parse(String(config.data))]);
+      return { status: 200, statusText: '200', data: tokens(7), headers: {}, config } as AxiosResponse;
+    };
+    const client = signedIn(adapter);
+    expect(client.ssoStartUrl('university', 'https://app.test/signed-in?x=1')).toBe(
+      'http://api.test/api/v1/auth/sso/university/start?returnTo=https%3A%2F%2Fapp.test%2Fsigned-in%3Fx%3D1',
+    );
+    expect(await client.completeSso('#other=1')).toBeNull();
+    const t = await client.completeSso('#ssoTicket=abc%2Fdef');
+    expect(t?.accessToken).toBe('access-7');
+    expect(client.tokens()?.accessToken).toBe('access-7');
+    expect(posted).toEqual([['/api/v1/auth/sso/redeem', { ticket: 'abc/def' }]]);
+  });
+
+  it('rejects login with SecondFactorRequired on a 202 challenge, and completes it with a code', async () => {
+    const adapter: AxiosAdapter = async (config: InternalAxiosRequestConfig) => {
+      const data =
+        config.url === '/api/v1/auth/login'
+          ? { challenge: 'ch-1', next: 'totp', expiresAt: '2030-01-01T00:00:00Z' }
+          : tokens(9);
+      return { status: config.url === '/api/v1/auth/login' ? 202 : 200, statusText: '', data, headers: {}, config } as AxiosResponse;
+    };
+    const client = signedIn(adapter);
+    const e = await client.login('a@b.test', 'pw').catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(SecondFactorRequired);
+    expect((e as SecondFactorRequired).challenge.next).toBe('totp');
+    expect(client.tokens()).toBeNull();
+    await client.completeLogin('ch-1', { code: '123456' });
+    expect(client.tokens()?.accessToken).toBe('access-9');
+  });
+});

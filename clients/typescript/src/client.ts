@@ -2,8 +2,15 @@
 // refresh on 401 followed by a retry, login and logout.
 import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import axios, { isAxiosError } from 'axios';
-import { login as loginCall, logout as logoutCall, refreshTokens } from './gen/endpoints/auth/auth';
-import type { Tokens } from './gen/model';
+import {
+  completeLogin as completeLoginCall,
+  login as loginCall,
+  logout as logoutCall,
+  redeemSsoTicket,
+  refreshTokens,
+  startLoginTotpEnrolment,
+} from './gen/endpoints/auth/auth';
+import type { LoginChallenge, Tokens, TotpEnrolment } from './gen/model';
 import { setDefaultInstance } from './http';
 
 /** Where the client keeps the session's tokens (memory by default; see sessionStorageTokens). */
@@ -29,6 +36,28 @@ export function sessionStorageTokens(key = 'alumnid.tokens'): TokenStore {
   };
 }
 
+/**
+ * A sign-in whose password was right and that needs a second step (the server answered 202):
+ * `challenge.next` is `totp` (send a code with completeLogin) or `enrol` (this admin must set
+ * up a second factor: startLoginEnrolment, then completeLogin with its first code).
+ */
+export class SecondFactorRequired extends Error {
+  override readonly name: string = 'SecondFactorRequired';
+  readonly challenge: LoginChallenge;
+
+  constructor(challenge: LoginChallenge) {
+    super(challenge.next === 'enrol' ? 'Set up a second factor to sign in.' : 'Enter the code of your authenticator app.');
+    this.challenge = challenge;
+  }
+}
+
+/** What completes a sign-in: a code of the authenticator app, or a recovery code. */
+export type SecondFactor = { code: string } | { recoveryCode: string };
+
+function isChallenge(body: Tokens | LoginChallenge): body is LoginChallenge {
+  return 'challenge' in body && 'next' in body;
+}
+
 export interface ClientConfig {
   /** The server's origin, e.g. https://alumni.example.edu; '' (the default) for the page's own. */
   baseURL?: string;
@@ -45,8 +74,28 @@ export interface ClientConfig {
 export interface AlumniClient {
   /** The Axios instance: pass { instance: client.axios } to a generated function to use it. */
   readonly axios: AxiosInstance;
-  /** Signs in and keeps the tokens. Rejects with a ProblemError (401 for bad credentials). */
+  /**
+   * Signs in and keeps the tokens. Rejects with a ProblemError (401 for bad credentials), or
+   * with SecondFactorRequired when the account asks for a second step.
+   */
   login(email: string, password: string): Promise<Tokens>;
+  /**
+   * The second step of a sign-in: the challenge of a SecondFactorRequired with a code or a
+   * recovery code. Keeps the tokens; after an enrolment they carry the recovery codes.
+   */
+  completeLogin(challenge: string, answer: SecondFactor): Promise<Tokens>;
+  /** For a challenge with next `enrol`: a new TOTP secret (and its otpauth:// URI for a QR code). */
+  startLoginEnrolment(challenge: string): Promise<TotpEnrolment>;
+  /**
+   * The address that signs in through identity provider `providerId` (open it in the browser,
+   * not with fetch); the browser comes back to `returnTo` with `#ssoTicket=…`.
+   */
+  ssoStartUrl(providerId: string, returnTo: string): string;
+  /**
+   * Finishes a single sign-on: redeems the ticket in `hash` (default: the page's
+   * location.hash) and keeps the tokens. Resolves null when there is no ticket.
+   */
+  completeSso(hash?: string): Promise<Tokens | null>;
   /** Ends the session on the server (when there is one) and forgets the tokens. */
   logout(): Promise<void>;
   /**
@@ -58,7 +107,13 @@ export interface AlumniClient {
   tokens(): Tokens | null;
 }
 
-const AUTH_PATHS = ['/api/v1/auth/login', '/api/v1/auth/refresh'];
+const AUTH_PATHS = [
+  '/api/v1/auth/login',
+  '/api/v1/auth/login/totp',
+  '/api/v1/auth/login/totp-enrolment',
+  '/api/v1/auth/sso/redeem',
+  '/api/v1/auth/refresh',
+];
 
 type RetryConfig = InternalAxiosRequestConfig & { _alumnidRetried?: boolean; _alumnidToken?: string };
 
@@ -119,6 +174,26 @@ export function createAlumniClient(config: ClientConfig = {}): AlumniClient {
     axios: instance,
     async login(email, password) {
       const t = await loginCall({ email, password }, { instance });
+      if (isChallenge(t)) throw new SecondFactorRequired(t);
+      setTokens(t);
+      return t;
+    },
+    async completeLogin(challenge, answer) {
+      const t = await completeLoginCall({ challenge, ...answer }, { instance });
+      setTokens(t);
+      return t;
+    },
+    startLoginEnrolment(challenge) {
+      return startLoginTotpEnrolment({ challenge }, { instance });
+    },
+    ssoStartUrl(providerId, returnTo) {
+      const base = (config.baseURL ?? '').replace(/\/$/, '');
+      return `${base}/api/v1/auth/sso/${encodeURIComponent(providerId)}/start?returnTo=${encodeURIComponent(returnTo)}`;
+    },
+    async completeSso(hash) {
+      const ticket = new URLSearchParams((hash ?? globalThis.location?.hash ?? '').replace(/^#/, '')).get('ssoTicket');
+      if (!ticket) return null;
+      const t = await redeemSsoTicket({ ticket }, { instance });
       setTokens(t);
       return t;
     },

@@ -9,8 +9,8 @@ export * from './gen/endpoints/settings/settings';
 export * from './gen/endpoints/users/users';
 export * from './gen/model';
 
-export { createAlumniClient, memoryTokens, sessionStorageTokens } from './client';
-export type { AlumniClient, ClientConfig, TokenStore } from './client';
+export { SecondFactorRequired, createAlumniClient, memoryTokens, sessionStorageTokens } from './client';
+export type { AlumniClient, ClientConfig, SecondFactor, TokenStore } from './client';
 export { downloadAlumniExport, saveDownload } from './download';
 export { ifMatch, updateAlumnusIfMatch, updateAlumnusMutationOptions } from './etag';
 export type { UpdateAlumnusVariables } from './etag';

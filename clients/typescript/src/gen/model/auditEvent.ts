@@ -13,7 +13,10 @@ export interface AuditEvent {
   actor?: AuditActor;
   /** `alumnus.create|update|delete|restore`,
 `user.create|update|delete|password_change|password_reset`,
-`session.login|login_failed|logout|refresh_reuse`, `invite.create|accept`,
+`session.login|login_failed|logout|refresh_reuse` (`login` names the second
+factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
+password asked for the second step; a wrong or replayed code),
+`user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
 `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:
 one per batch of rows an import job wrote, with the rows done so far),
 `backup.create` (a backup file was written; no actor: the system or the command

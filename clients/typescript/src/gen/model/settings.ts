@@ -33,4 +33,13 @@ export interface Settings {
    * @maximum 60
    */
   inviteValidityDays: number;
+  /** Admins must have a TOTP second factor: an admin without one is asked to set it up
+when signing in (`202`, `next: enrol`) and cannot turn it off. On unless turned
+off; a `PUT` without it turns it on.
+ */
+  adminsRequireTotp?: boolean;
+  /** Admins and staff sign in only through an identity provider: their password sign-in
+is refused (`403`). Off unless turned on; a `PUT` without it turns it off.
+ */
+  staffRequireSso?: boolean;
 }

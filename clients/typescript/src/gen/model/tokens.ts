@@ -16,4 +16,12 @@ export interface Tokens {
   /** When the refresh token stops working if it is not used (idle or absolute limit). */
   refreshExpiresAt: string;
   user: User;
+  /**
+   * Only when this sign-in turned a second factor on (a `next: enrol` challenge): the
+ten one-time recovery codes, shown this once.
+
+   * @minItems 10
+   * @maxItems 10
+   */
+  recoveryCodes?: string[];
 }

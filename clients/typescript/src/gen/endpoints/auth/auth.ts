@@ -24,20 +24,31 @@ import type {
 import type {
   AcceptInvite,
   BadRequestResponse,
+  ChallengeRef,
   ConflictResponse,
   ForbiddenResponse,
   InternalErrorResponse,
   Invite,
   InviteInput,
   JWKSet,
+  LoginChallenge,
   LoginRequest,
   Me,
   NotFoundResponse,
   PasswordChange,
   PayloadTooLargeResponse,
+  RecoveryCodes,
   RefreshRequest,
+  SecondFactorAnswer,
+  SsoCallbackParams,
+  SsoProviderList,
+  SsoTicket,
+  StartSsoParams,
   TokensResponse,
   TooManyRequestsResponse,
+  TotpCode,
+  TotpEnrolmentResponse,
+  TotpStatus,
   UnauthorizedResponse,
   UnavailableResponse,
   UnprocessableContentResponse,
@@ -126,6 +137,8 @@ export const useCreateInvite = <TError = ErrorType<BadRequestResponse | Unauthor
  * Exchanges an email and password for an access token and a refresh token. An unknown
 email, a wrong password and a disabled account get the same `401`. After repeated
 failures for an account or from one address, attempts get `429` with Retry-After.
+While the `staffRequireSso` setting is on, an admin's or staff member's right password
+gets `403`: they sign in through their identity provider.
 
  * @summary Sign in
  */
@@ -135,7 +148,7 @@ export const login = (
 ) => {
       
       
-      return request<TokensResponse>(
+      return request<TokensResponse | LoginChallenge>(
       {url: `/api/v1/auth/login`, method: 'POST',
       headers: {'Content-Type': 'application/json', },
       data: loginRequest, signal
@@ -145,7 +158,7 @@ export const login = (
   
 
 
-export const getLoginMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+export const getLoginMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof login>>, TError,{data: BodyType<LoginRequest>}, TContext>, request?: SecondParameter<typeof request>}
 ): UseMutationOptions<Awaited<ReturnType<typeof login>>, TError,{data: BodyType<LoginRequest>}, TContext> => {
 
@@ -172,12 +185,12 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type LoginMutationResult = NonNullable<Awaited<ReturnType<typeof login>>>
     export type LoginMutationBody = BodyType<LoginRequest>
-    export type LoginMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+    export type LoginMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Sign in
  */
-export const useLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+export const useLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof login>>, TError,{data: BodyType<LoginRequest>}, TContext>, request?: SecondParameter<typeof request>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof login>>,
@@ -187,6 +200,827 @@ export const useLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedRes
       > => {
 
       const mutationOptions = getLoginMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * The second step of a sign-in that answered `202`: the challenge with either the
+current six-digit `code` of the authenticator app or one of the user's unused
+`recoveryCode`s (each works once). For a `next: enrol` challenge, the code of the
+secret from `POST /api/v1/auth/login/totp-enrolment` turns the second factor on and
+the answer carries the ten `recoveryCodes`, shown this once.
+
+A code is never accepted twice, nor one older than the last one accepted. A wrong
+code gets `401`; wrong codes count towards the same throttle as wrong passwords
+(`429` with Retry-After), and a challenge dies after five of them. An unknown, used or
+expired challenge gets `401`: sign in again.
+
+ * @summary Finish a sign-in with a second-factor code
+ */
+export const completeLogin = (
+    secondFactorAnswer: BodyType<SecondFactorAnswer>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TokensResponse>(
+      {url: `/api/v1/auth/login/totp`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: secondFactorAnswer, signal
+    },
+      options);
+    }
+  
+
+
+export const getCompleteLoginMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof completeLogin>>, TError,{data: BodyType<SecondFactorAnswer>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof completeLogin>>, TError,{data: BodyType<SecondFactorAnswer>}, TContext> => {
+
+const mutationKey = ['completeLogin'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof completeLogin>>, {data: BodyType<SecondFactorAnswer>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  completeLogin(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type CompleteLoginMutationResult = NonNullable<Awaited<ReturnType<typeof completeLogin>>>
+    export type CompleteLoginMutationBody = BodyType<SecondFactorAnswer>
+    export type CompleteLoginMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Finish a sign-in with a second-factor code
+ */
+export const useCompleteLogin = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof completeLogin>>, TError,{data: BodyType<SecondFactorAnswer>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof completeLogin>>,
+        TError,
+        {data: BodyType<SecondFactorAnswer>},
+        TContext
+      > => {
+
+      const mutationOptions = getCompleteLoginMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * For a sign-in that answered `202` with `next: enrol` (an admin must have a second
+factor and has none): returns a new TOTP secret for the user, as an `otpauth://` URI
+for a QR code and as text. Send its first code with the same challenge to
+`POST /api/v1/auth/login/totp` to turn it on and finish signing in. Asking again
+replaces the secret not yet confirmed. Any other challenge gets `401`.
+
+ * @summary Set up a second factor during a sign-in
+ */
+export const startLoginTotpEnrolment = (
+    challengeRef: BodyType<ChallengeRef>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TotpEnrolmentResponse>(
+      {url: `/api/v1/auth/login/totp-enrolment`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: challengeRef, signal
+    },
+      options);
+    }
+  
+
+
+export const getStartLoginTotpEnrolmentMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, TError,{data: BodyType<ChallengeRef>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, TError,{data: BodyType<ChallengeRef>}, TContext> => {
+
+const mutationKey = ['startLoginTotpEnrolment'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, {data: BodyType<ChallengeRef>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  startLoginTotpEnrolment(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type StartLoginTotpEnrolmentMutationResult = NonNullable<Awaited<ReturnType<typeof startLoginTotpEnrolment>>>
+    export type StartLoginTotpEnrolmentMutationBody = BodyType<ChallengeRef>
+    export type StartLoginTotpEnrolmentMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Set up a second factor during a sign-in
+ */
+export const useStartLoginTotpEnrolment = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startLoginTotpEnrolment>>, TError,{data: BodyType<ChallengeRef>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof startLoginTotpEnrolment>>,
+        TError,
+        {data: BodyType<ChallengeRef>},
+        TContext
+      > => {
+
+      const mutationOptions = getStartLoginTotpEnrolmentMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * @summary The caller's second factor
+ */
+export const getTotp = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TotpStatus>(
+      {url: `/api/v1/auth/totp`, method: 'GET', signal
+    },
+      options);
+    }
+  
+
+
+
+export const getGetTotpQueryKey = () => {
+    return [
+    `/api/v1/auth/totp`
+    ] as const;
+    }
+
+    
+export const getGetTotpQueryOptions = <TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>( options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getGetTotpQueryKey();
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof getTotp>>> = ({ signal }) => getTotp(requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type GetTotpQueryResult = NonNullable<Awaited<ReturnType<typeof getTotp>>>
+export type GetTotpQueryError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getTotp>>,
+          TError,
+          Awaited<ReturnType<typeof getTotp>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getTotp>>,
+          TError,
+          Awaited<ReturnType<typeof getTotp>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The caller's second factor
+ */
+
+export function useGetTotp<TData = Awaited<ReturnType<typeof getTotp>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getTotp>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getGetTotpQueryOptions(options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * Returns a new TOTP secret (RFC 6238: SHA-1, six digits, 30 seconds) as an
+`otpauth://` URI for a QR code and as text for typing in. Nothing changes at sign-in
+until `POST /api/v1/auth/totp/confirm` receives a code of it. Asking again replaces a
+secret not yet confirmed; a caller who already has a second factor gets `409`.
+
+ * @summary Start setting up a TOTP second factor
+ */
+export const startTotpEnrolment = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TotpEnrolmentResponse>(
+      {url: `/api/v1/auth/totp`, method: 'POST', signal
+    },
+      options);
+    }
+  
+
+
+export const getStartTotpEnrolmentMutationOptions = <TError = ErrorType<UnauthorizedResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startTotpEnrolment>>, TError,void, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof startTotpEnrolment>>, TError,void, TContext> => {
+
+const mutationKey = ['startTotpEnrolment'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof startTotpEnrolment>>, void> = () => {
+          
+
+          return  startTotpEnrolment(requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type StartTotpEnrolmentMutationResult = NonNullable<Awaited<ReturnType<typeof startTotpEnrolment>>>
+    
+    export type StartTotpEnrolmentMutationError = ErrorType<UnauthorizedResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Start setting up a TOTP second factor
+ */
+export const useStartTotpEnrolment = <TError = ErrorType<UnauthorizedResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startTotpEnrolment>>, TError,void, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof startTotpEnrolment>>,
+        TError,
+        void,
+        TContext
+      > => {
+
+      const mutationOptions = getStartTotpEnrolmentMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * Checks a code of the secret from `POST /api/v1/auth/totp` and turns the second factor
+on: from now on every sign-in asks for a code. Returns ten one-time recovery codes,
+shown this once (only their hashes are kept). A wrong code gets `422` and counts
+towards the sign-in throttle (`429`); no enrolment waiting gets `409`.
+
+ * @summary Turn the second factor on
+ */
+export const confirmTotpEnrolment = (
+    totpCode: BodyType<TotpCode>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<RecoveryCodes>(
+      {url: `/api/v1/auth/totp/confirm`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: totpCode, signal
+    },
+      options);
+    }
+  
+
+
+export const getConfirmTotpEnrolmentMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof confirmTotpEnrolment>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof confirmTotpEnrolment>>, TError,{data: BodyType<TotpCode>}, TContext> => {
+
+const mutationKey = ['confirmTotpEnrolment'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof confirmTotpEnrolment>>, {data: BodyType<TotpCode>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  confirmTotpEnrolment(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type ConfirmTotpEnrolmentMutationResult = NonNullable<Awaited<ReturnType<typeof confirmTotpEnrolment>>>
+    export type ConfirmTotpEnrolmentMutationBody = BodyType<TotpCode>
+    export type ConfirmTotpEnrolmentMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Turn the second factor on
+ */
+export const useConfirmTotpEnrolment = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof confirmTotpEnrolment>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof confirmTotpEnrolment>>,
+        TError,
+        {data: BodyType<TotpCode>},
+        TContext
+      > => {
+
+      const mutationOptions = getConfirmTotpEnrolmentMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * Needs a fresh code of the authenticator app (one not accepted before). Deletes the
+secret and the recovery codes. A wrong or used code gets `422` and counts towards the
+sign-in throttle (`429`); a caller without a second factor gets `409`, and so does an
+admin while the `adminsRequireTotp` setting is on.
+
+ * @summary Turn the second factor off
+ */
+export const disableTotp = (
+    totpCode: BodyType<TotpCode>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<void>(
+      {url: `/api/v1/auth/totp/disable`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: totpCode, signal
+    },
+      options);
+    }
+  
+
+
+export const getDisableTotpMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof disableTotp>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof disableTotp>>, TError,{data: BodyType<TotpCode>}, TContext> => {
+
+const mutationKey = ['disableTotp'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof disableTotp>>, {data: BodyType<TotpCode>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  disableTotp(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type DisableTotpMutationResult = NonNullable<Awaited<ReturnType<typeof disableTotp>>>
+    export type DisableTotpMutationBody = BodyType<TotpCode>
+    export type DisableTotpMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Turn the second factor off
+ */
+export const useDisableTotp = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | TooManyRequestsResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof disableTotp>>, TError,{data: BodyType<TotpCode>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof disableTotp>>,
+        TError,
+        {data: BodyType<TotpCode>},
+        TContext
+      > => {
+
+      const mutationOptions = getDisableTotpMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * The OpenID Connect providers configured on this server (none by default), for
+sign-in buttons: send the browser to `startUrl` with `returnTo` set to the app's page.
+
+ * @summary The identity providers one can sign in with
+ */
+export const listSsoProviders = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<SsoProviderList>(
+      {url: `/api/v1/auth/sso/providers`, method: 'GET', signal
+    },
+      options);
+    }
+  
+
+
+
+export const getListSsoProvidersQueryKey = () => {
+    return [
+    `/api/v1/auth/sso/providers`
+    ] as const;
+    }
+
+    
+export const getListSsoProvidersQueryOptions = <TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>( options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getListSsoProvidersQueryKey();
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof listSsoProviders>>> = ({ signal }) => listSsoProviders(requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type ListSsoProvidersQueryResult = NonNullable<Awaited<ReturnType<typeof listSsoProviders>>>
+export type ListSsoProvidersQueryError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listSsoProviders>>,
+          TError,
+          Awaited<ReturnType<typeof listSsoProviders>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listSsoProviders>>,
+          TError,
+          Awaited<ReturnType<typeof listSsoProviders>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The identity providers one can sign in with
+ */
+
+export function useListSsoProviders<TData = Awaited<ReturnType<typeof listSsoProviders>>, TError = ErrorType<BadRequestResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listSsoProviders>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getListSsoProvidersQueryOptions(options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * Open this in the browser (a link or `location.href`, not `fetch`): it answers `302` to
+the provider's sign-in page (authorization code flow with PKCE, S256) and sets a
+short-lived cookie that binds the sign-in to this browser. After the provider's
+callback the browser lands on `returnTo` with `#ssoTicket=…`; the app exchanges the
+ticket at `POST /api/v1/auth/sso/redeem`. `returnTo` must be on this server's origin or
+an allowed app origin (`422` otherwise); an unknown provider gets `404`.
+
+ * @summary Sign in through an identity provider
+ */
+export const startSso = (
+    providerId: string,
+    params: StartSsoParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<unknown>(
+      {url: `/api/v1/auth/sso/${providerId}/start`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getStartSsoQueryKey = (providerId?: string,
+    params?: StartSsoParams,) => {
+    return [
+    `/api/v1/auth/sso/${providerId}/start`, ...(params ? [params]: [])
+    ] as const;
+    }
+
+    
+export const getStartSsoQueryOptions = <TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getStartSsoQueryKey(providerId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof startSso>>> = ({ signal }) => startSso(providerId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(providerId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type StartSsoQueryResult = NonNullable<Awaited<ReturnType<typeof startSso>>>
+export type StartSsoQueryError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof startSso>>,
+          TError,
+          Awaited<ReturnType<typeof startSso>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof startSso>>,
+          TError,
+          Awaited<ReturnType<typeof startSso>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary Sign in through an identity provider
+ */
+
+export function useStartSso<TData = Awaited<ReturnType<typeof startSso>>, TError = ErrorType<void | BadRequestResponse | NotFoundResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: StartSsoParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof startSso>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getStartSsoQueryOptions(providerId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * The provider sends the browser here (register
+`<public URL>/api/v1/auth/sso/{providerId}/callback` as the redirect URI). The state is
+spent once and only from the browser that started the sign-in; the code is exchanged
+with the PKCE verifier; the ID token is verified in full (signature against the
+provider's published keys, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`). The user is
+the one linked to the token's issuer and subject — never matched by email — or a new
+one where the provider's configuration allows it; the role comes from the provider's
+group mapping at every sign-in. Success answers `302` to `returnTo#ssoTicket=…`.
+A bad, used, expired or foreign state, a refused code and a token that fails any
+check get `401`; a user who is disabled, not linked, or given no role by their groups
+gets `403`; a new user whose email another account has gets `409`.
+
+ * @summary The identity provider's answer
+ */
+export const ssoCallback = (
+    providerId: string,
+    params?: SsoCallbackParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<unknown>(
+      {url: `/api/v1/auth/sso/${providerId}/callback`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getSsoCallbackQueryKey = (providerId?: string,
+    params?: SsoCallbackParams,) => {
+    return [
+    `/api/v1/auth/sso/${providerId}/callback`, ...(params ? [params]: [])
+    ] as const;
+    }
+
+    
+export const getSsoCallbackQueryOptions = <TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getSsoCallbackQueryKey(providerId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof ssoCallback>>> = ({ signal }) => ssoCallback(providerId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(providerId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type SsoCallbackQueryResult = NonNullable<Awaited<ReturnType<typeof ssoCallback>>>
+export type SsoCallbackQueryError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params: undefined |  SsoCallbackParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof ssoCallback>>,
+          TError,
+          Awaited<ReturnType<typeof ssoCallback>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof ssoCallback>>,
+          TError,
+          Awaited<ReturnType<typeof ssoCallback>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The identity provider's answer
+ */
+
+export function useSsoCallback<TData = Awaited<ReturnType<typeof ssoCallback>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>>(
+ providerId: string,
+    params?: SsoCallbackParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof ssoCallback>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getSsoCallbackQueryOptions(providerId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * Exchanges the `ssoTicket` from the fragment of the page the sign-in returned to for
+the session's tokens — the same as a password sign-in gives. A ticket works once, for
+ten minutes from the start of the sign-in; an unknown, used or expired one gets `401`,
+a user disabled meanwhile `403`.
+
+ * @summary Finish a single sign-on
+ */
+export const redeemSsoTicket = (
+    ssoTicket: BodyType<SsoTicket>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TokensResponse>(
+      {url: `/api/v1/auth/sso/redeem`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: ssoTicket, signal
+    },
+      options);
+    }
+  
+
+
+export const getRedeemSsoTicketMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof redeemSsoTicket>>, TError,{data: BodyType<SsoTicket>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof redeemSsoTicket>>, TError,{data: BodyType<SsoTicket>}, TContext> => {
+
+const mutationKey = ['redeemSsoTicket'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof redeemSsoTicket>>, {data: BodyType<SsoTicket>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  redeemSsoTicket(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type RedeemSsoTicketMutationResult = NonNullable<Awaited<ReturnType<typeof redeemSsoTicket>>>
+    export type RedeemSsoTicketMutationBody = BodyType<SsoTicket>
+    export type RedeemSsoTicketMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Finish a single sign-on
+ */
+export const useRedeemSsoTicket = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof redeemSsoTicket>>, TError,{data: BodyType<SsoTicket>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof redeemSsoTicket>>,
+        TError,
+        {data: BodyType<SsoTicket>},
+        TContext
+      > => {
+
+      const mutationOptions = getRedeemSsoTicketMutationOptions(options);
 
       return useMutation(mutationOptions, queryClient);
     }

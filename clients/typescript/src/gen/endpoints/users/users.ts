@@ -210,6 +210,73 @@ export const useCreateUser = <TError = ErrorType<BadRequestResponse | Unauthoriz
       return useMutation(mutationOptions, queryClient);
     }
     /**
+ * For someone who lost both their authenticator and their recovery codes: deletes the
+user's TOTP secret and recovery codes and ends their sessions. They set a new factor up
+at their next sign-in (admins must, while `adminsRequireTotp` is on). Check who is
+asking first — it is what someone who has only the password would ask for. A user
+without a second factor gets `409`.
+
+ * @summary Remove a user's second factor
+ */
+export const resetUserTotp = (
+    userId: string,
+ options?: SecondParameter<typeof request>,) => {
+      
+      
+      return request<void>(
+      {url: `/api/v1/users/${userId}/totp`, method: 'DELETE'
+    },
+      options);
+    }
+  
+
+
+export const getResetUserTotpMutationOptions = <TError = ErrorType<UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof resetUserTotp>>, TError,{userId: string}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof resetUserTotp>>, TError,{userId: string}, TContext> => {
+
+const mutationKey = ['resetUserTotp'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof resetUserTotp>>, {userId: string}> = (props) => {
+          const {userId} = props ?? {};
+
+          return  resetUserTotp(userId,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type ResetUserTotpMutationResult = NonNullable<Awaited<ReturnType<typeof resetUserTotp>>>
+    
+    export type ResetUserTotpMutationError = ErrorType<UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Remove a user's second factor
+ */
+export const useResetUserTotp = <TError = ErrorType<UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof resetUserTotp>>, TError,{userId: string}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof resetUserTotp>>,
+        TError,
+        {userId: string},
+        TContext
+      > => {
+
+      const mutationOptions = getResetUserTotpMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
  * @summary Get a user
  */
 export const getUser = (
