@@ -215,6 +215,16 @@ func TestWritePathKeepsDuplicateKeys(t *testing.T) {
 	if got := keysOf(a.ID); !slices.Equal(got, want(b.Fields)) {
 		t.Fatalf("updated: %v, want %v", got, want(b.Fields))
 	}
+	// An update that leaves the keys as they were does not rewrite them; they stay.
+	if _, err := store.Update(ctx, staff, a.ID, func(alumni.Alumnus) bool { return true }, func(cur alumni.Alumnus) (alumni.Fields, error) {
+		cur.Notes, cur.Employment.JobTitle = "Met at the reunion.", "Engineer"
+		return cur.Fields, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(a.ID); !slices.Equal(got, want(b.Fields)) {
+		t.Fatalf("after an update of other fields: %v, want %v", got, want(b.Fields))
+	}
 	err = database.Transact(ctx, sqlDB, func(tx *sql.Tx) error {
 		res, err := store.Upsert(ctx, tx, []alumni.UpsertRow{{StudentID: "S-1", Edit: func(cur alumni.Fields, found bool) (alumni.Fields, error) {
 			cur.LinkedInURL = "https://www.linkedin.com/in/ada-king"

@@ -262,10 +262,7 @@ func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
 	if err := database.InsertRows(ctx, tx, "degrees", DegreeColumns, degrees); err != nil {
 		return err
 	}
-	if err := database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags); err != nil {
-		return err
-	}
-	return writeDuplicateKeys(ctx, tx, records)
+	return database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags)
 }
 
 // writeDuplicateKeys inserts the duplicate keys of records (whose earlier keys are gone).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -135,6 +136,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 	}
 	var written []children
 	last := map[int64]int{} // the index in written of each record's children
+	// The records whose duplicate keys are written: new ones, and those an update gives other
+	// keys (most updates do not: an import that sets a job title leaves them be).
+	rekeyed := map[int64]bool{}
 	stats := statDelta{}
 	events := make([]audit.Event, 0, len(changes))
 	for _, c := range changes {
@@ -148,6 +152,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 				last[c.key] = len(written)
 				written = append(written, children{c.key, c.after.Fields})
 			}
+			if c.action == actionCreate || !slices.Equal(DuplicateKeys(c.before.Fields), DuplicateKeys(c.after.Fields)) {
+				rekeyed[c.key] = true
+			}
 		}
 		if c.action != actionCreate {
 			stats.add(-1, c.before.Fields, c.before.CreatedAt, c.before.UpdatedAt, c.before.DeletedAt != nil)
@@ -155,25 +162,39 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 		stats.add(1, c.after.Fields, c.after.CreatedAt, c.after.UpdatedAt, c.after.DeletedAt != nil)
 		events = append(events, c.event())
 	}
-	var updated []int64
+	var updated, rekeyedUpdates []int64
 	for _, c := range changes {
 		if c.rejected == nil && c.action == actionUpdate {
 			updated = append(updated, c.key)
+			if rekeyed[c.key] {
+				rekeyedUpdates = append(rekeyedUpdates, c.key)
+			}
 		}
 	}
+	q := db.New(tx)
 	if len(updated) > 0 {
-		q := db.New(tx)
 		if err := q.DeleteDegreesOf(ctx, updated); err != nil {
 			return fmt.Errorf("delete degrees: %w", err)
 		}
 		if err := q.DeleteTagsOf(ctx, updated); err != nil {
 			return fmt.Errorf("delete tags: %w", err)
 		}
-		if err := q.DeleteDuplicateKeysOf(ctx, updated); err != nil {
+	}
+	if len(rekeyedUpdates) > 0 {
+		if err := q.DeleteDuplicateKeysOf(ctx, rekeyedUpdates); err != nil {
 			return fmt.Errorf("delete duplicate keys: %w", err)
 		}
 	}
 	if err := writeChildren(ctx, tx, written...); err != nil {
+		return err
+	}
+	var keyed []children
+	for _, r := range written {
+		if rekeyed[r.id] {
+			keyed = append(keyed, r)
+		}
+	}
+	if err := writeDuplicateKeys(ctx, tx, keyed); err != nil {
 		return err
 	}
 	if err := stats.apply(ctx, tx); err != nil {
