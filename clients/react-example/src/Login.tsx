@@ -1,11 +1,70 @@
-import type { AlumniClient } from '@alumnid/client';
+import type { AlumniClient, LoginChallenge, SecondFactor, TotpEnrolment } from '@alumnid/client';
+import { SecondFactorRequired } from '@alumnid/client';
 import { useMutation } from '@tanstack/react-query';
+import { useState } from 'react';
 import { ProblemMessage } from './Problem';
 
-export function Login({ client }: { client: AlumniClient }) {
+/** The second step of a sign-in that asks for one: the challenge, and the new secret when the
+ * user must first set up an authenticator app. */
+type Step = { challenge: LoginChallenge; enrolment?: TotpEnrolment };
+
+export function Login({ client, onRecoveryCodes }: { client: AlumniClient; onRecoveryCodes: (codes: string[]) => void }) {
+  const [step, setStep] = useState<Step | null>(null);
   const login = useMutation({
-    mutationFn: ({ email, password }: { email: string; password: string }) => client.login(email, password),
+    mutationFn: async ({ email, password }: { email: string; password: string }) => {
+      try {
+        await client.login(email, password);
+      } catch (e) {
+        if (!(e instanceof SecondFactorRequired)) throw e;
+        const enrolment = e.challenge.next === 'enrol' ? await client.startLoginEnrolment(e.challenge.challenge) : undefined;
+        setStep({ challenge: e.challenge, enrolment });
+      }
+    },
   });
+  const complete = useMutation({
+    mutationFn: async (answer: SecondFactor) => {
+      const tokens = await client.completeLogin(step!.challenge.challenge, answer);
+      if (tokens.recoveryCodes?.length) onRecoveryCodes(tokens.recoveryCodes);
+    },
+  });
+
+  if (step) {
+    return (
+      <main className="login">
+        <h1>{step.enrolment ? 'Set up your authenticator app' : 'Second step'}</h1>
+        {step.enrolment && (
+          <p>
+            Your account needs a second factor. Add this key to an authenticator app, or open the link on your phone, then
+            enter the first code it shows.
+            <br />
+            Key: <code aria-label="Authenticator key">{step.enrolment.secret}</code>
+            <br />
+            <a href={step.enrolment.otpauthUri}>Add to an authenticator app</a>
+          </p>
+        )}
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const code = String(new FormData(e.currentTarget).get('code')).replace(/\s/g, '');
+            // Six digits are a code of the app; anything else is taken for a recovery code.
+            complete.mutate(/^\d{6}$/.test(code) ? { code } : { recoveryCode: code });
+          }}
+        >
+          <label>
+            Code <input name="code" autoComplete="one-time-code" inputMode="numeric" required />
+          </label>
+          <button type="submit" disabled={complete.isPending}>
+            {complete.isPending ? 'Checking…' : 'Continue'}
+          </button>
+        </form>
+        {!step.enrolment && <p className="hint">Lost your phone? Enter one of your recovery codes instead.</p>}
+        {complete.isError && <ProblemMessage error={complete.error} />}
+        <button className="link" onClick={() => setStep(null)}>
+          Start again
+        </button>
+      </main>
+    );
+  }
   return (
     <main className="login">
       <h1>Sign in</h1>
