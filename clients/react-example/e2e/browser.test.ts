@@ -3,8 +3,12 @@
 // Screenshots of failed tests go to test-results/ (git-ignored).
 import { createAlumniClient, createAlumnus, getAlumnus, getSettings, ifMatch, putSettings, updateAlumnusIfMatch } from '@alumnid/client';
 import type { AlumniClient, AlumnusPage } from '@alumnid/client';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +17,7 @@ import { chromium } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { preview } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAlumnid } from '../../typescript/test/alumnid';
+import { repoRoot, startAlumnid } from '../../typescript/test/alumnid';
 import type { Alumnid } from '../../typescript/test/alumnid';
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,13 +32,41 @@ let page: Page;
 let api: AlumniClient; // "someone else", working through the API behind the page's back
 let recordId: string;
 
+let provider: ChildProcess; // an OpenID provider for single sign-on (bin/devop: zitadel/oidc's example OP)
+
+/** A port free at the moment of asking. */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
 beforeAll(async () => {
-  server = await startAlumnid({ alumni: 120 });
+  // The page's address must be known before alumnid starts: it is the public URL the provider
+  // sends the browser back to (through the page's /api proxy).
+  const [appPort, providerPort] = [await freePort(), await freePort()];
+  const providerFile = join(await mkdtemp(join(tmpdir(), 'alumnid-oidc-')), 'providers.json');
+  provider = spawn(join(repoRoot, 'bin/devop'),
+    ['--addr', `127.0.0.1:${providerPort}`, '--service', `http://127.0.0.1:${appPort}`, '--out', providerFile],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((ok, fail) => {
+    provider.stdout!.once('data', () => ok());
+    provider.once('exit', (code) => fail(new Error(`bin/devop exited (${code})`)));
+  });
+  server = await startAlumnid({
+    alumni: 120,
+    serveArgs: ['--oidc-providers-file', providerFile, '--public-url', `http://127.0.0.1:${appPort}`],
+  });
   app = await preview({
     root: appDir,
     configFile: join(appDir, 'vite.config.ts'),
     logLevel: 'warn',
-    preview: { host: '127.0.0.1', port: 0, strictPort: false, proxy: { '/api': { target: server.url, ws: true } } },
+    preview: { host: '127.0.0.1', port: appPort, strictPort: true, proxy: { '/api': { target: server.url, ws: true } } },
   });
   appURL = app.resolvedUrls!.local[0]!;
   profile = await mkdtemp(join(tmpdir(), 'alumnid-chromium-'));
@@ -76,6 +108,7 @@ afterAll(async () => {
   if (profile) await rm(profile, { recursive: true, force: true });
   await new Promise<void>((ok) => (app ? app.httpServer.close(() => ok()) : ok()));
   await server?.stop();
+  provider?.kill();
 });
 
 beforeEach(({ task, onTestFailed }) => {
@@ -93,10 +126,10 @@ describe('the example admin page in Chromium', () => {
     await page.goto(appURL);
     await page.getByLabel('Email').fill(server.staff.email);
     await page.getByLabel('Password').fill('definitely not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('Unauthorized');
     await page.getByLabel('Password').fill(server.staff.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText(`${server.staff.email} (staff)`).waitFor();
   });
 
@@ -271,7 +304,7 @@ describe('a second factor at sign-in, in Chromium', () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('Email').fill(server.admin.email);
       await page.getByLabel('Password').fill(server.admin.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
       const secret = (await page.getByLabel('Authenticator key').textContent())!;
       expect(await page.getByRole('link', { name: 'Add to an authenticator app' }).getAttribute('href')).toMatch(/^otpauth:\/\/totp\//);
@@ -291,5 +324,22 @@ describe('a second factor at sign-in, in Chromium', () => {
       const now = await getSettings({ instance: admin.axios });
       await putSettings({ ...now.data, adminsRequireTotp: false }, ifMatch(now.etag), { instance: admin.axios });
     }
+  });
+});
+
+describe('single sign-on in Chromium', () => {
+  it("signs in through the provider's own page and comes back signed in", async () => {
+    await page.goto(appURL);
+    const signOut = page.getByRole('button', { name: 'Sign out' });
+    if (await signOut.count()) await signOut.click();
+    await page.getByRole('button', { name: 'Sign in with Development login' }).click();
+    // The provider's login page (zitadel/oidc's example), on its own origin.
+    await page.getByLabel('Username:').fill('grace');
+    await page.getByLabel('Password:').fill('cobol compiler 1959');
+    await page.getByRole('button', { name: 'Login' }).click();
+    // Back on the page: the ticket redeemed, the user provisioned with the role the provider's
+    // group maps to, and the ticket gone from the address.
+    await page.getByText('grace@uni.example (staff)').waitFor();
+    expect(new URL(page.url()).hash).toBe('');
   });
 });

@@ -1,7 +1,7 @@
 import type { AlumniClient, LoginChallenge, SecondFactor, TotpEnrolment } from '@alumnid/client';
-import { SecondFactorRequired } from '@alumnid/client';
-import { useMutation } from '@tanstack/react-query';
-import { useState } from 'react';
+import { SecondFactorRequired, getListSsoProvidersQueryOptions } from '@alumnid/client';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
 import { ProblemMessage } from './Problem';
 
 /** The second step of a sign-in that asks for one: the challenge, and the new secret when the
@@ -21,6 +21,19 @@ export function Login({ client, onRecoveryCodes }: { client: AlumniClient; onRec
       }
     },
   });
+  // Single sign-on: one button per provider the service offers; the provider sends the browser
+  // back to this page with a ticket in the address's fragment, redeemed here for the tokens.
+  const providers = useQuery(getListSsoProvidersQueryOptions());
+  const sso = useMutation({
+    mutationFn: async () => {
+      await client.completeSso();
+      window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    },
+  });
+  const { mutate: redeem } = sso;
+  useEffect(() => {
+    if (window.location.hash.includes('ssoTicket=')) redeem();
+  }, [redeem]);
   const complete = useMutation({
     mutationFn: async (answer: SecondFactor) => {
       const tokens = await client.completeLogin(step!.challenge.challenge, answer);
@@ -86,6 +99,18 @@ export function Login({ client, onRecoveryCodes }: { client: AlumniClient; onRec
         </button>
       </form>
       {login.isError && <ProblemMessage error={login.error} />}
+      {(providers.data?.items.length ?? 0) > 0 && (
+        <section aria-label="Single sign-on">
+          <p>Or sign in with your organisation's account:</p>
+          {providers.data!.items.map((p) => (
+            <button key={p.id} onClick={() => window.location.assign(client.ssoStartUrl(p.id, window.location.origin + window.location.pathname))}>
+              Sign in with {p.name}
+            </button>
+          ))}
+        </section>
+      )}
+      {sso.isPending && <p>Signing you in…</p>}
+      {sso.isError && <ProblemMessage error={sso.error} />}
     </main>
   );
 }

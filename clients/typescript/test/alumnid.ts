@@ -32,6 +32,8 @@ export interface Alumnid {
 export interface StartOptions {
   alumni?: number;
   allowedOrigins?: string[];
+  /** More arguments of `alumnid serve` (an OpenID provider file, the public URL). */
+  serveArgs?: string[];
 }
 
 const PASSWORD = 'violet kestrel sings over quiet harbours';
@@ -106,6 +108,7 @@ export async function startAlumnid(opts: StartOptions = {}): Promise<Alumnid> {
 
   const args = [...db, 'serve', '--http-addr', '127.0.0.1:0', '--jwt-key-file', keyFile];
   if (opts.allowedOrigins?.length) args.push('--allowed-origins', opts.allowedOrigins.join(','));
+  if (opts.serveArgs) args.push(...opts.serveArgs);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
