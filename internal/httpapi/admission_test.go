@@ -21,6 +21,10 @@ func busyServer(t *testing.T, a httpapi.Admission) (s *apitest.Server, finish fu
 	cfg.Admission = a
 	cfg.Metrics = metrics.New()
 	cfg.MetricsToken = metricsToken
+	// The request holding the slot waits for its body as long as the test needs, even on a
+	// machine busy with other work: the default deadline (10 s) would end it, and free the
+	// slot, before a slow test got to finish.
+	cfg.RequestTimeout = time.Minute
 	s = apitest.NewServer(t, cfg)
 	body, write := io.Pipe()
 	done := make(chan *apitest.Response, 1)
