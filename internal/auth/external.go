@@ -179,19 +179,8 @@ func (s *Service) OpenExternalSession(ctx context.Context, userKey int64, provid
 		if !row.Enabled {
 			return errExternalOff
 		}
-		if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: row.ID}); err != nil {
-			return fmt.Errorf("set last login: %w", err)
-		}
-		u := toUser(db.GetUserRow(row))
-		u.LastLoginAt = now
-		if out, err = s.openSession(ctx, q, u, row.ID, clientIP, now); err != nil {
-			return err
-		}
-		return audit.Record(ctx, q, audit.Event{
-			Action: "session.login", EntityType: "user", EntityID: u.ID,
-			Actor:   &audit.Actor{UserID: u.ID, Role: string(u.Role)},
-			Changes: []audit.Change{{Field: "provider", After: provider}},
-		}, now)
+		out, err = s.completeSignIn(ctx, q, toUser(db.GetUserRow(row)), row.ID, clientIP, now, audit.Change{Field: "provider", After: provider})
+		return err
 	})
 	return out, err
 }

@@ -195,18 +195,8 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 			out.Challenge, err = newChallenge(ctx, q, row.ID, u, next, now)
 			return err
 		}
-		if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: row.ID}); err != nil {
-			return fmt.Errorf("set last login: %w", err)
-		}
-		u.LastLoginAt = now
-		out.Tokens, err = s.openSession(ctx, q, u, row.ID, clientIP, now)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, q, audit.Event{
-			Action: "session.login", EntityType: "user", EntityID: u.ID,
-			Actor: &audit.Actor{UserID: u.ID, Role: string(u.Role)},
-		}, now)
+		out.Tokens, err = s.completeSignIn(ctx, q, u, row.ID, clientIP, now)
+		return err
 	})
 	if err != nil {
 		return SignIn{}, err
@@ -227,6 +217,24 @@ func (s *Service) rehash(ctx context.Context, userKey int64, pw string) {
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", slog.String("error", err.Error()))
 	}
+}
+
+// completeSignIn ends a sign-in of u (internal key userKey) that has passed every check: it
+// records the time, opens the session and audits the sign-in, with how it was made (changes:
+// the second factor used, the provider), in the caller's transaction.
+func (s *Service) completeSignIn(ctx context.Context, q *db.Queries, u User, userKey int64, clientIP string, now time.Time, changes ...audit.Change) (Tokens, error) {
+	if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: userKey}); err != nil {
+		return Tokens{}, fmt.Errorf("set last login: %w", err)
+	}
+	u.LastLoginAt = now
+	out, err := s.openSession(ctx, q, u, userKey, clientIP, now)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return out, audit.Record(ctx, q, audit.Event{
+		Action: "session.login", EntityType: "user", EntityID: u.ID,
+		Actor: &audit.Actor{UserID: u.ID, Role: string(u.Role)}, Changes: changes,
+	}, now)
 }
 
 // openSession creates a session for u with its first refresh token and signs an access token.

@@ -341,20 +341,9 @@ func (s *Service) completeLogin(ctx context.Context, ch db.GetLoginChallengeRow,
 		if !row.Enabled {
 			return errBadChallenge
 		}
-		if err := q.SetUserLastLogin(ctx, db.SetUserLastLoginParams{LastLoginAt: &now, ID: row.ID}); err != nil {
-			return fmt.Errorf("set last login: %w", err)
-		}
-		u := toUser(db.GetUserRow(row))
-		u.LastLoginAt = now
-		if out, err = s.openSession(ctx, q, u, row.ID, clientIP, now); err != nil {
-			return err
-		}
+		out, err = s.completeSignIn(ctx, q, toUser(db.GetUserRow(row)), row.ID, clientIP, now, audit.Change{Field: "secondFactor", After: used})
 		out.RecoveryCodes = recovery
-		return audit.Record(ctx, q, audit.Event{
-			Action: "session.login", EntityType: "user", EntityID: u.ID,
-			Actor:   &audit.Actor{UserID: u.ID, Role: string(u.Role)},
-			Changes: []audit.Change{{Field: "secondFactor", After: used}},
-		}, now)
+		return err
 	})
 	return out, err
 }
