@@ -301,10 +301,10 @@ func (s *Store) RebuildDuplicateKeys(ctx context.Context, batch int) (err error)
 				return err
 			}
 			ids := make([]int64, len(rows))
-			records := make([]children, len(rows))
+			records := make([]recordKeys, len(rows))
 			for i, r := range rows {
 				ids[i] = r.ID
-				records[i] = children{id: r.ID, Fields: list[i].Fields}
+				records[i] = recordKeys{r.ID, DuplicateKeys(list[i].Fields)}
 			}
 			if err := q.DeleteDuplicateKeysOf(ctx, ids); err != nil {
 				return fmt.Errorf("delete duplicate keys: %w", err)

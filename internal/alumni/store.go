@@ -265,11 +265,17 @@ func writeChildren(ctx context.Context, tx db.DBTX, records ...children) error {
 	return database.InsertRows(ctx, tx, "alumni_tags", TagColumns, tags)
 }
 
+// recordKeys are the duplicate keys of the record with internal key id.
+type recordKeys struct {
+	id   int64
+	keys []DuplicateKey
+}
+
 // writeDuplicateKeys inserts the duplicate keys of records (whose earlier keys are gone).
-func writeDuplicateKeys(ctx context.Context, tx db.DBTX, records []children) error {
+func writeDuplicateKeys(ctx context.Context, tx db.DBTX, records []recordKeys) error {
 	var keys [][]any
 	for _, r := range records {
-		for _, k := range DuplicateKeys(r.Fields) {
+		for _, k := range r.keys {
 			keys = append(keys, []any{r.id, k.Kind, k.Key})
 		}
 	}

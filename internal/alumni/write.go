@@ -136,9 +136,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 	}
 	var written []children
 	last := map[int64]int{} // the index in written of each record's children
-	// The records whose duplicate keys are written: new ones, and those an update gives other
-	// keys (most updates do not: an import that sets a job title leaves them be).
-	rekeyed := map[int64]bool{}
+	// The duplicate keys written, by record: a new one's, and those an update changes (most do
+	// not: an import that sets a job title leaves them be).
+	rekeyed := map[int64][]DuplicateKey{}
 	stats := statDelta{}
 	events := make([]audit.Event, 0, len(changes))
 	for _, c := range changes {
@@ -152,8 +152,8 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 				last[c.key] = len(written)
 				written = append(written, children{c.key, c.after.Fields})
 			}
-			if c.action == actionCreate || !slices.Equal(DuplicateKeys(c.before.Fields), DuplicateKeys(c.after.Fields)) {
-				rekeyed[c.key] = true
+			if keys := DuplicateKeys(c.after.Fields); c.action == actionCreate || !slices.Equal(DuplicateKeys(c.before.Fields), keys) {
+				rekeyed[c.key] = keys
 			}
 		}
 		if c.action != actionCreate {
@@ -166,7 +166,7 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 	for _, c := range changes {
 		if c.rejected == nil && c.action == actionUpdate {
 			updated = append(updated, c.key)
-			if rekeyed[c.key] {
+			if _, ok := rekeyed[c.key]; ok {
 				rekeyedUpdates = append(rekeyedUpdates, c.key)
 			}
 		}
@@ -188,10 +188,10 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 	if err := writeChildren(ctx, tx, written...); err != nil {
 		return err
 	}
-	var keyed []children
+	var keyed []recordKeys
 	for _, r := range written {
-		if rekeyed[r.id] {
-			keyed = append(keyed, r)
+		if keys, ok := rekeyed[r.id]; ok {
+			keyed = append(keyed, recordKeys{r.id, keys})
 		}
 	}
 	if err := writeDuplicateKeys(ctx, tx, keyed); err != nil {
