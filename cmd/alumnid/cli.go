@@ -31,7 +31,7 @@ type cli struct {
 	Seed    seedCmd    `cmd:"" help:"Load deterministic synthetic alumni."`
 	Backup  backupCmd  `cmd:"" help:"Write a consistent snapshot of the database to a file."`
 	Restore restoreCmd `cmd:"" help:"Load a backup into an empty database and verify it."`
-	Reindex reindexCmd `cmd:"" help:"Recount the analytics summary and write the duplicate keys again, from the records."`
+	Reindex reindexCmd `cmd:"" help:"Recount the analytics summary, write the duplicate keys again and score the likely duplicates again, from the records."`
 	User    userCmd    `cmd:"" help:"Manage users."`
 	Keygen  keygenCmd  `cmd:"" help:"Create a token signing key file (Ed25519) unless it exists."`
 	Version versionCmd `cmd:"" help:"Print the version."`

@@ -255,6 +255,9 @@ func (s serveCmd) Run(e *env) error {
 		return err
 	}
 	go purgeEvery(e.ctx, sqlDB, 10*time.Minute, e.log, auth.Purge, idempotency.Purge)
+	// Scores the pairs of changed records for the queue of likely duplicates; every replica
+	// runs one, and they share the work (internal/duplicates).
+	go services.Duplicates.Run(e.ctx, 2*time.Second, e.log)
 	// The import worker stops with the context: it rolls back the batch in progress and
 	// releases its job for another replica.
 	workerCtx, stopWorker := context.WithCancel(e.ctx)

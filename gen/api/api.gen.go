@@ -145,6 +145,69 @@ func (e AuditEntityType) Valid() bool {
 	}
 }
 
+// Defines values for DuplicatePairStatus.
+const (
+	Dismissed DuplicatePairStatus = "dismissed"
+	Open      DuplicatePairStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the DuplicatePairStatus enum.
+func (e DuplicatePairStatus) Valid() bool {
+	switch e {
+	case Dismissed:
+		return true
+	case Open:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DuplicateReason.
+const (
+	NameTypo      DuplicateReason = "name-typo"
+	NameVariant   DuplicateReason = "name-variant"
+	SameCity      DuplicateReason = "same-city"
+	SameEmail     DuplicateReason = "same-email"
+	SameEmployer  DuplicateReason = "same-employer"
+	SameLinkedin  DuplicateReason = "same-linkedin"
+	SameName      DuplicateReason = "same-name"
+	SamePhone     DuplicateReason = "same-phone"
+	SameProgram   DuplicateReason = "same-program"
+	SameStudentId DuplicateReason = "same-student-id"
+	SwappedNames  DuplicateReason = "swapped-names"
+)
+
+// Valid indicates whether the value is a known member of the DuplicateReason enum.
+func (e DuplicateReason) Valid() bool {
+	switch e {
+	case NameTypo:
+		return true
+	case NameVariant:
+		return true
+	case SameCity:
+		return true
+	case SameEmail:
+		return true
+	case SameEmployer:
+		return true
+	case SameLinkedin:
+		return true
+	case SameName:
+		return true
+	case SamePhone:
+		return true
+	case SameProgram:
+		return true
+	case SameStudentId:
+		return true
+	case SwappedNames:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	AlumnusCreated  EventType = "alumnus.created"
@@ -951,7 +1014,10 @@ type AuditEvent struct {
 	// factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
 	// password asked for the second step; a wrong or replayed code),
 	// `user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
-	// `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:
+	// `settings.update`, `alumni.export`, `duplicate.dismiss|reopen` (a pair of likely
+	// duplicates judged not the same person, or put back in the queue: one event about
+	// each of the two records, with the pair's id and its status before and after),
+	// `import.create|progress|complete` (`progress`:
 	// one per batch of rows an import job wrote, with the rows done so far),
 	// `backup.create` (a backup file was written; no actor: the system or the command
 	// line).
@@ -1024,6 +1090,68 @@ type Degree struct {
 
 // Degrees defines model for Degrees.
 type Degrees = []Degree
+
+// DuplicatePair defines model for DuplicatePair.
+type DuplicatePair struct {
+	// DecidedAt When the pair was last dismissed or reopened.
+	DecidedAt *time.Time `json:"decidedAt"`
+
+	// DecidedBy The public id of the user who last dismissed or reopened it.
+	DecidedBy *string `json:"decidedBy"`
+
+	// Id Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A-01JD9QW2E4R6T8Y0V2K4M6P8A0
+	Id      DuplicatePairId   `json:"id"`
+	Reasons []DuplicateReason `json:"reasons"`
+
+	// Records The two records, in the order of the pair's id.
+	Records []Alumnus `json:"records"`
+
+	// Score How likely the two are one person: the reasons combined as independent evidence,
+	// lowered by evidence against (two different student ids, programs or cities). Pairs
+	// from 0.5 are likely.
+	//
+	//
+	// Example: 0.95
+	Score    float64   `json:"score"`
+	ScoredAt time.Time `json:"scoredAt"`
+
+	// Status `open`: in the queue; `dismissed`: judged not the same person.
+	//
+	// Example: open
+	Status DuplicatePairStatus `json:"status"`
+}
+
+// DuplicatePairId Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A-01JD9QW2E4R6T8Y0V2K4M6P8A0
+type DuplicatePairId = string
+
+// DuplicatePairList defines model for DuplicatePairList.
+type DuplicatePairList struct {
+	Items []DuplicatePair `json:"items"`
+}
+
+// DuplicatePairPage defines model for DuplicatePairPage.
+type DuplicatePairPage struct {
+	Items []DuplicatePair `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; null on the last page.
+	NextCursor *string `json:"nextCursor"`
+}
+
+// DuplicatePairStatus `open`: in the queue; `dismissed`: judged not the same person.
+//
+// Example: open
+type DuplicatePairStatus string
+
+// DuplicateReason Why two records may be one person. `same-student-id`, `same-email`, `same-linkedin`,
+// `same-phone`: the same identifier written differently (case, `+tag`, dots in a Gmail
+// address, punctuation, the profile URL's form). `same-name`: the same names (accents,
+// case, `ue` for `ü` aside) and class year; `name-variant`: a short form of the first
+// name (Bill, William); `swapped-names`: first and last name exchanged; `name-typo`: a
+// last name a letter or two away. `same-city`, `same-employer`, `same-program` only
+// ever add to another reason.
+//
+// Example: same-email
+type DuplicateReason string
 
 // Email Example: ada.lovelace@example.org
 type Email = openapi_types.Email
@@ -1814,6 +1942,9 @@ type Industry = string
 // Limit defines model for Limit.
 type Limit = int
 
+// PairId Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A-01JD9QW2E4R6T8Y0V2K4M6P8A0
+type PairId = DuplicatePairId
+
 // Program defines model for Program.
 type Program = string
 
@@ -2496,6 +2627,18 @@ type StartSsoParams struct {
 	ReturnTo string `form:"returnTo" json:"returnTo"`
 }
 
+// ListDuplicatePairsParams defines parameters for ListDuplicatePairs.
+type ListDuplicatePairsParams struct {
+	// Status Which pairs; `open` (the default) is the work queue.
+	Status *DuplicatePairStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutSettingsParams defines parameters for PutSettings.
 type PutSettingsParams struct {
 	// IfMatch The ETag of the settings this change is based on.
@@ -2610,6 +2753,9 @@ type ServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, params UpdateAlumnusParams) error
+	// ListAlumnusDuplicates Likely duplicates of one record
+	// (GET /api/v1/alumni/{alumnusId}/duplicates)
+	ListAlumnusDuplicates(ctx echo.Context, alumnusId AlumnusId) error
 	// CreateInvite Invite an alumnus to claim their record
 	// (POST /api/v1/alumni/{alumnusId}/invites)
 	CreateInvite(ctx echo.Context, alumnusId AlumnusId) error
@@ -2688,6 +2834,15 @@ type ServerInterface interface {
 	// DisableTotp Turn the second factor off
 	// (POST /api/v1/auth/totp/disable)
 	DisableTotp(ctx echo.Context) error
+	// ListDuplicatePairs The queue of likely duplicates
+	// (GET /api/v1/duplicates)
+	ListDuplicatePairs(ctx echo.Context, params ListDuplicatePairsParams) error
+	// DismissDuplicatePair Dismiss a pair as not the same person
+	// (POST /api/v1/duplicates/{pairId}/dismiss)
+	DismissDuplicatePair(ctx echo.Context, pairId PairId) error
+	// ReopenDuplicatePair Put a dismissed pair back in the queue
+	// (POST /api/v1/duplicates/{pairId}/reopen)
+	ReopenDuplicatePair(ctx echo.Context, pairId PairId) error
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx echo.Context) error
@@ -3354,6 +3509,22 @@ func (w *ServerInterfaceWrapper) UpdateAlumnus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateAlumnus(ctx, alumnusId, params)
+	return err
+}
+
+// ListAlumnusDuplicates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAlumnusDuplicates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAlumnusDuplicates(ctx, alumnusId)
 	return err
 }
 
@@ -4497,6 +4668,70 @@ func (w *ServerInterfaceWrapper) DisableTotp(ctx echo.Context) error {
 	return err
 }
 
+// ListDuplicatePairs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDuplicatePairs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDuplicatePairsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDuplicatePairs(ctx, params)
+	return err
+}
+
+// DismissDuplicatePair converts echo context to params.
+func (w *ServerInterfaceWrapper) DismissDuplicatePair(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "pairId" -------------
+	var pairId PairId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "pairId", ctx.Param("pairId"), &pairId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pairId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DismissDuplicatePair(ctx, pairId)
+	return err
+}
+
+// ReopenDuplicatePair converts echo context to params.
+func (w *ServerInterfaceWrapper) ReopenDuplicatePair(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "pairId" -------------
+	var pairId PairId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "pairId", ctx.Param("pairId"), &pairId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pairId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReopenDuplicatePair(ctx, pairId)
+	return err
+}
+
 // GetSettings converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSettings(ctx echo.Context) error {
 	var err error
@@ -4729,11 +4964,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.GetAlumnus, options.OperationMiddlewares["getAlumnus"]...)
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/restore", wrapper.RestoreAlumnus, options.OperationMiddlewares["restoreAlumnus"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/duplicates", wrapper.ListAlumnusDuplicates, options.OperationMiddlewares["listAlumnusDuplicates"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/imports", wrapper.CreateImport, options.OperationMiddlewares["createImport"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports/:importId", wrapper.GetImport, options.OperationMiddlewares["getImport"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports/:importId/errors", wrapper.ListImportErrors, options.OperationMiddlewares["listImportErrors"]...)
+	router.GET(options.BaseURL+"/api/v1/duplicates", wrapper.ListDuplicatePairs, options.OperationMiddlewares["listDuplicatePairs"]...)
+	router.POST(options.BaseURL+"/api/v1/duplicates/:pairId/dismiss", wrapper.DismissDuplicatePair, options.OperationMiddlewares["dismissDuplicatePair"]...)
+	router.POST(options.BaseURL+"/api/v1/duplicates/:pairId/reopen", wrapper.ReopenDuplicatePair, options.OperationMiddlewares["reopenDuplicatePair"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login/totp", wrapper.CompleteLogin, options.OperationMiddlewares["completeLogin"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login/totp-enrolment", wrapper.StartLoginTotpEnrolment, options.OperationMiddlewares["startLoginTotpEnrolment"]...)
@@ -5016,6 +5255,7 @@ type CreateAlumnusResponseObject interface {
 type CreateAlumnus201ResponseHeaders struct {
 	ETag               *string
 	IdempotentReplayed *string
+	Link               *string
 	Location           *string
 }
 
@@ -5036,6 +5276,9 @@ func (response CreateAlumnus201JSONResponse) VisitCreateAlumnusResponse(w http.R
 	}
 	if response.Headers.IdempotentReplayed != nil {
 		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Link != nil {
+		w.Header().Set("Link", fmt.Sprint(*response.Headers.Link))
 	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
@@ -6530,6 +6773,130 @@ type UpdateAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateAlumnus503ApplicationProblemPlusJSONResponse) VisitUpdateAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicatesRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+}
+
+type ListAlumnusDuplicatesResponseObject interface {
+	VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error
+}
+
+type ListAlumnusDuplicates200JSONResponse DuplicatePairList
+
+func (response ListAlumnusDuplicates200JSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAlumnusDuplicates400ApplicationProblemPlusJSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAlumnusDuplicates401ApplicationProblemPlusJSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicates403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAlumnusDuplicates403ApplicationProblemPlusJSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicates404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAlumnusDuplicates404ApplicationProblemPlusJSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicates500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAlumnusDuplicates500ApplicationProblemPlusJSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlumnusDuplicates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAlumnusDuplicates503ApplicationProblemPlusJSONResponse) VisitListAlumnusDuplicatesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -9729,6 +10096,362 @@ func (response DisableTotp503ApplicationProblemPlusJSONResponse) VisitDisableTot
 	return err
 }
 
+type ListDuplicatePairsRequestObject struct {
+	Params ListDuplicatePairsParams
+}
+
+type ListDuplicatePairsResponseObject interface {
+	VisitListDuplicatePairsResponse(w http.ResponseWriter) error
+}
+
+type ListDuplicatePairs200JSONResponse DuplicatePairPage
+
+func (response ListDuplicatePairs200JSONResponse) VisitListDuplicatePairsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDuplicatePairs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDuplicatePairs400ApplicationProblemPlusJSONResponse) VisitListDuplicatePairsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDuplicatePairs401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDuplicatePairs401ApplicationProblemPlusJSONResponse) VisitListDuplicatePairsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDuplicatePairs403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListDuplicatePairs403ApplicationProblemPlusJSONResponse) VisitListDuplicatePairsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDuplicatePairs500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListDuplicatePairs500ApplicationProblemPlusJSONResponse) VisitListDuplicatePairsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDuplicatePairs503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListDuplicatePairs503ApplicationProblemPlusJSONResponse) VisitListDuplicatePairsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePairRequestObject struct {
+	PairId PairId `json:"pairId"`
+}
+
+type DismissDuplicatePairResponseObject interface {
+	VisitDismissDuplicatePairResponse(w http.ResponseWriter) error
+}
+
+type DismissDuplicatePair200JSONResponse DuplicatePair
+
+func (response DismissDuplicatePair200JSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePair400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DismissDuplicatePair400ApplicationProblemPlusJSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePair401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DismissDuplicatePair401ApplicationProblemPlusJSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePair403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DismissDuplicatePair403ApplicationProblemPlusJSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePair404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DismissDuplicatePair404ApplicationProblemPlusJSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePair500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DismissDuplicatePair500ApplicationProblemPlusJSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissDuplicatePair503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DismissDuplicatePair503ApplicationProblemPlusJSONResponse) VisitDismissDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePairRequestObject struct {
+	PairId PairId `json:"pairId"`
+}
+
+type ReopenDuplicatePairResponseObject interface {
+	VisitReopenDuplicatePairResponse(w http.ResponseWriter) error
+}
+
+type ReopenDuplicatePair200JSONResponse DuplicatePair
+
+func (response ReopenDuplicatePair200JSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePair400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenDuplicatePair400ApplicationProblemPlusJSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePair401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenDuplicatePair401ApplicationProblemPlusJSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePair403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenDuplicatePair403ApplicationProblemPlusJSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePair404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenDuplicatePair404ApplicationProblemPlusJSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePair500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenDuplicatePair500ApplicationProblemPlusJSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenDuplicatePair503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenDuplicatePair503ApplicationProblemPlusJSONResponse) VisitReopenDuplicatePairResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSettingsRequestObject struct {
 }
 
@@ -10979,6 +11702,9 @@ type StrictServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx context.Context, request UpdateAlumnusRequestObject) (UpdateAlumnusResponseObject, error)
+	// ListAlumnusDuplicates Likely duplicates of one record
+	// (GET /api/v1/alumni/{alumnusId}/duplicates)
+	ListAlumnusDuplicates(ctx context.Context, request ListAlumnusDuplicatesRequestObject) (ListAlumnusDuplicatesResponseObject, error)
 	// CreateInvite Invite an alumnus to claim their record
 	// (POST /api/v1/alumni/{alumnusId}/invites)
 	CreateInvite(ctx context.Context, request CreateInviteRequestObject) (CreateInviteResponseObject, error)
@@ -11057,6 +11783,15 @@ type StrictServerInterface interface {
 	// DisableTotp Turn the second factor off
 	// (POST /api/v1/auth/totp/disable)
 	DisableTotp(ctx context.Context, request DisableTotpRequestObject) (DisableTotpResponseObject, error)
+	// ListDuplicatePairs The queue of likely duplicates
+	// (GET /api/v1/duplicates)
+	ListDuplicatePairs(ctx context.Context, request ListDuplicatePairsRequestObject) (ListDuplicatePairsResponseObject, error)
+	// DismissDuplicatePair Dismiss a pair as not the same person
+	// (POST /api/v1/duplicates/{pairId}/dismiss)
+	DismissDuplicatePair(ctx context.Context, request DismissDuplicatePairRequestObject) (DismissDuplicatePairResponseObject, error)
+	// ReopenDuplicatePair Put a dismissed pair back in the queue
+	// (POST /api/v1/duplicates/{pairId}/reopen)
+	ReopenDuplicatePair(ctx context.Context, request ReopenDuplicatePairRequestObject) (ReopenDuplicatePairResponseObject, error)
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx context.Context, request GetSettingsRequestObject) (GetSettingsResponseObject, error)
@@ -11443,6 +12178,31 @@ func (sh *strictHandler) UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, pa
 		return err
 	} else if validResponse, ok := response.(UpdateAlumnusResponseObject); ok {
 		return validResponse.VisitUpdateAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAlumnusDuplicates operation middleware
+func (sh *strictHandler) ListAlumnusDuplicates(ctx echo.Context, alumnusId AlumnusId) error {
+	var request ListAlumnusDuplicatesRequestObject
+
+	request.AlumnusId = alumnusId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAlumnusDuplicates(ctx.Request().Context(), request.(ListAlumnusDuplicatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAlumnusDuplicates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAlumnusDuplicatesResponseObject); ok {
+		return validResponse.VisitListAlumnusDuplicatesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12300,6 +13060,81 @@ func (sh *strictHandler) DisableTotp(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(DisableTotpResponseObject); ok {
 		return validResponse.VisitDisableTotpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDuplicatePairs operation middleware
+func (sh *strictHandler) ListDuplicatePairs(ctx echo.Context, params ListDuplicatePairsParams) error {
+	var request ListDuplicatePairsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDuplicatePairs(ctx.Request().Context(), request.(ListDuplicatePairsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDuplicatePairs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDuplicatePairsResponseObject); ok {
+		return validResponse.VisitListDuplicatePairsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DismissDuplicatePair operation middleware
+func (sh *strictHandler) DismissDuplicatePair(ctx echo.Context, pairId PairId) error {
+	var request DismissDuplicatePairRequestObject
+
+	request.PairId = pairId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DismissDuplicatePair(ctx.Request().Context(), request.(DismissDuplicatePairRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DismissDuplicatePair")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DismissDuplicatePairResponseObject); ok {
+		return validResponse.VisitDismissDuplicatePairResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReopenDuplicatePair operation middleware
+func (sh *strictHandler) ReopenDuplicatePair(ctx echo.Context, pairId PairId) error {
+	var request ReopenDuplicatePairRequestObject
+
+	request.PairId = pairId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReopenDuplicatePair(ctx.Request().Context(), request.(ReopenDuplicatePairRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReopenDuplicatePair")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReopenDuplicatePairResponseObject); ok {
+		return validResponse.VisitReopenDuplicatePairResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

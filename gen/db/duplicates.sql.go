@@ -8,7 +8,95 @@ package db
 import (
 	"context"
 	"strings"
+	"time"
 )
+
+const claimDuplicateWork = `-- name: ClaimDuplicateWork :execrows
+UPDATE duplicate_work SET claim = ?, claimed_at = ?
+WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?) AND (claim IS NULL OR claimed_at < ?)
+`
+
+type ClaimDuplicateWorkParams struct {
+	Claim      *int64
+	Now        *time.Time
+	AlumnusIds []int64
+	Stale      *time.Time
+}
+
+func (q *Queries) ClaimDuplicateWork(ctx context.Context, arg ClaimDuplicateWorkParams) (int64, error) {
+	query := claimDuplicateWork
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Claim)
+	queryParams = append(queryParams, arg.Now)
+	if len(arg.AlumnusIds) > 0 {
+		for _, v := range arg.AlumnusIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", strings.Repeat(",?", len(arg.AlumnusIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:alumnus_ids*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.Stale)
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const countDuplicateWork = `-- name: CountDuplicateWork :one
+SELECT COUNT(*) FROM duplicate_work
+`
+
+func (q *Queries) CountDuplicateWork(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, countDuplicateWork)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const decideDuplicatePair = `-- name: DecideDuplicatePair :exec
+INSERT INTO duplicate_pairs (low_id, high_id, score, reasons, status, scored_at, decided_by, decided_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE status = VALUES(status), decided_by = VALUES(decided_by), decided_at = VALUES(decided_at)
+`
+
+type DecideDuplicatePairParams struct {
+	LowID     int64
+	HighID    int64
+	Score     int16
+	Reasons   string
+	Status    string
+	ScoredAt  time.Time
+	DecidedBy *string
+	DecidedAt *time.Time
+}
+
+// DecideDuplicatePair sets the status of a pair, storing it with its score if it is not stored.
+func (q *Queries) DecideDuplicatePair(ctx context.Context, arg DecideDuplicatePairParams) error {
+	_, err := q.db.ExecContext(ctx, decideDuplicatePair,
+		arg.LowID,
+		arg.HighID,
+		arg.Score,
+		arg.Reasons,
+		arg.Status,
+		arg.ScoredAt,
+		arg.DecidedBy,
+		arg.DecidedAt,
+	)
+	return err
+}
+
+const deleteClaimedDuplicateWork = `-- name: DeleteClaimedDuplicateWork :exec
+DELETE FROM duplicate_work WHERE claim = ?
+`
+
+// DeleteClaimedDuplicateWork ends a claim; a record marked again meanwhile lost its claim and
+// stays.
+func (q *Queries) DeleteClaimedDuplicateWork(ctx context.Context, claim *int64) error {
+	_, err := q.db.ExecContext(ctx, deleteClaimedDuplicateWork, claim)
+	return err
+}
 
 const deleteDuplicateKeysOf = `-- name: DeleteDuplicateKeysOf :exec
 DELETE FROM alumni_duplicate_keys WHERE alumnus_id IN (/*SLICE:alumnus_ids*/?)
@@ -27,6 +115,175 @@ func (q *Queries) DeleteDuplicateKeysOf(ctx context.Context, alumnusIds []int64)
 	}
 	_, err := q.db.ExecContext(ctx, query, queryParams...)
 	return err
+}
+
+const deleteOpenPairsByHigh = `-- name: DeleteOpenPairsByHigh :exec
+DELETE FROM duplicate_pairs WHERE status = 'open' AND high_id IN (/*SLICE:ids*/?)
+`
+
+func (q *Queries) DeleteOpenPairsByHigh(ctx context.Context, ids []int64) error {
+	query := deleteOpenPairsByHigh
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
+	return err
+}
+
+const deleteOpenPairsByLow = `-- name: DeleteOpenPairsByLow :exec
+DELETE FROM duplicate_pairs WHERE status = 'open' AND low_id IN (/*SLICE:ids*/?)
+`
+
+func (q *Queries) DeleteOpenPairsByLow(ctx context.Context, ids []int64) error {
+	query := deleteOpenPairsByLow
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
+	return err
+}
+
+const deleteOpenPairsScoredBefore = `-- name: DeleteOpenPairsScoredBefore :execrows
+DELETE FROM duplicate_pairs WHERE status = 'open' AND scored_at < ? LIMIT 1000
+`
+
+// DeleteOpenPairsScoredBefore ends a full scoring pass: open pairs it did not score again are
+// of records gone to the trash.
+func (q *Queries) DeleteOpenPairsScoredBefore(ctx context.Context, scoredAt time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteOpenPairsScoredBefore, scoredAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const getAlumnusKeyByPublicID = `-- name: GetAlumnusKeyByPublicID :one
+SELECT id FROM alumni WHERE public_id = ? AND deleted_at IS NULL
+`
+
+func (q *Queries) GetAlumnusKeyByPublicID(ctx context.Context, publicID string) (int64, error) {
+	row := q.db.QueryRowContext(ctx, getAlumnusKeyByPublicID, publicID)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const getDuplicatePair = `-- name: GetDuplicatePair :one
+SELECT p.low_id, p.high_id, p.score, p.reasons, p.status, p.scored_at, p.decided_by, p.decided_at FROM duplicate_pairs p
+WHERE p.low_id = ? AND p.high_id = ?
+`
+
+type GetDuplicatePairParams struct {
+	LowID  int64
+	HighID int64
+}
+
+func (q *Queries) GetDuplicatePair(ctx context.Context, arg GetDuplicatePairParams) (DuplicatePair, error) {
+	row := q.db.QueryRowContext(ctx, getDuplicatePair, arg.LowID, arg.HighID)
+	var i DuplicatePair
+	err := row.Scan(
+		&i.LowID,
+		&i.HighID,
+		&i.Score,
+		&i.Reasons,
+		&i.Status,
+		&i.ScoredAt,
+		&i.DecidedBy,
+		&i.DecidedAt,
+	)
+	return i, err
+}
+
+const listClaimedDuplicateWork = `-- name: ListClaimedDuplicateWork :many
+SELECT alumnus_id FROM duplicate_work WHERE claim = ?
+`
+
+func (q *Queries) ListClaimedDuplicateWork(ctx context.Context, claim *int64) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, listClaimedDuplicateWork, claim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var alumnus_id int64
+		if err := rows.Scan(&alumnus_id); err != nil {
+			return nil, err
+		}
+		items = append(items, alumnus_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDuplicateKeyHolders = `-- name: ListDuplicateKeyHolders :many
+SELECT alumnus_id, kind, dup_key FROM alumni_duplicate_keys
+WHERE kind IN (/*SLICE:kinds*/?) AND dup_key IN (/*SLICE:dup_keys*/?)
+`
+
+type ListDuplicateKeyHoldersParams struct {
+	Kinds   []string
+	DupKeys []string
+}
+
+// ListDuplicateKeyHolders reads who holds keys of the given kinds and values: a superset of
+// the (kind, key) pairs asked for, which the caller keeps exactly.
+func (q *Queries) ListDuplicateKeyHolders(ctx context.Context, arg ListDuplicateKeyHoldersParams) ([]AlumniDuplicateKey, error) {
+	query := listDuplicateKeyHolders
+	var queryParams []interface{}
+	if len(arg.Kinds) > 0 {
+		for _, v := range arg.Kinds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:kinds*/?", strings.Repeat(",?", len(arg.Kinds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:kinds*/?", "NULL", 1)
+	}
+	if len(arg.DupKeys) > 0 {
+		for _, v := range arg.DupKeys {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:dup_keys*/?", strings.Repeat(",?", len(arg.DupKeys))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:dup_keys*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AlumniDuplicateKey{}
+	for rows.Next() {
+		var i AlumniDuplicateKey
+		if err := rows.Scan(&i.AlumnusID, &i.Kind, &i.DupKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listDuplicateKeysOf = `-- name: ListDuplicateKeysOf :many
@@ -54,6 +311,176 @@ func (q *Queries) ListDuplicateKeysOf(ctx context.Context, alumnusIds []int64) (
 	for rows.Next() {
 		var i AlumniDuplicateKey
 		if err := rows.Scan(&i.AlumnusID, &i.Kind, &i.DupKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDuplicatePairs = `-- name: ListDuplicatePairs :many
+SELECT p.low_id, p.high_id, p.score, p.reasons, p.status, p.scored_at, p.decided_by, p.decided_at FROM duplicate_pairs p
+WHERE p.status = ?
+  AND (p.score < ?
+       OR (p.score = ? AND (p.low_id < ?
+           OR (p.low_id = ? AND p.high_id < ?))))
+ORDER BY p.score DESC, p.low_id DESC, p.high_id DESC
+LIMIT ?
+`
+
+type ListDuplicatePairsParams struct {
+	Status string
+	Score  int16
+	LowID  int64
+	HighID int64
+	Limit  int32
+}
+
+// ListDuplicatePairs pages the pairs of one status best first, after the position given.
+func (q *Queries) ListDuplicatePairs(ctx context.Context, arg ListDuplicatePairsParams) ([]DuplicatePair, error) {
+	rows, err := q.db.QueryContext(ctx, listDuplicatePairs,
+		arg.Status,
+		arg.Score,
+		arg.Score,
+		arg.LowID,
+		arg.LowID,
+		arg.HighID,
+		arg.Limit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DuplicatePair{}
+	for rows.Next() {
+		var i DuplicatePair
+		if err := rows.Scan(
+			&i.LowID,
+			&i.HighID,
+			&i.Score,
+			&i.Reasons,
+			&i.Status,
+			&i.ScoredAt,
+			&i.DecidedBy,
+			&i.DecidedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDuplicateWork = `-- name: ListDuplicateWork :many
+SELECT alumnus_id FROM duplicate_work
+WHERE claim IS NULL OR claimed_at < ?
+ORDER BY alumnus_id LIMIT ?
+`
+
+type ListDuplicateWorkParams struct {
+	Stale *time.Time
+	Limit int32
+}
+
+// ListDuplicateWork reads, without locking, records waiting to be scored that no worker holds
+// (or whose worker has not finished in time).
+func (q *Queries) ListDuplicateWork(ctx context.Context, arg ListDuplicateWorkParams) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, listDuplicateWork, arg.Stale, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var alumnus_id int64
+		if err := rows.Scan(&alumnus_id); err != nil {
+			return nil, err
+		}
+		items = append(items, alumnus_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listLiveAlumniIDsAfter = `-- name: ListLiveAlumniIDsAfter :many
+SELECT id FROM alumni WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?
+`
+
+type ListLiveAlumniIDsAfterParams struct {
+	After int64
+	Limit int32
+}
+
+// ListLiveAlumniIDsAfter walks the live records in key order (a full scoring pass).
+func (q *Queries) ListLiveAlumniIDsAfter(ctx context.Context, arg ListLiveAlumniIDsAfterParams) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, listLiveAlumniIDsAfter, arg.After, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPairsOf = `-- name: ListPairsOf :many
+SELECT p.low_id, p.high_id, p.score, p.reasons, p.status, p.scored_at, p.decided_by, p.decided_at FROM duplicate_pairs p
+WHERE p.low_id = ? OR p.high_id = ?
+`
+
+type ListPairsOfParams struct {
+	ID int64
+}
+
+// ListPairsOf reads the stored pairs (any status) that record id is one of.
+func (q *Queries) ListPairsOf(ctx context.Context, arg ListPairsOfParams) ([]DuplicatePair, error) {
+	rows, err := q.db.QueryContext(ctx, listPairsOf, arg.ID, arg.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DuplicatePair{}
+	for rows.Next() {
+		var i DuplicatePair
+		if err := rows.Scan(
+			&i.LowID,
+			&i.HighID,
+			&i.Score,
+			&i.Reasons,
+			&i.Status,
+			&i.ScoredAt,
+			&i.DecidedBy,
+			&i.DecidedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -91,6 +91,24 @@ type Degree struct {
 	IsPrimary          bool
 }
 
+type DuplicatePair struct {
+	LowID     int64
+	HighID    int64
+	Score     int16
+	Reasons   string
+	Status    string
+	ScoredAt  time.Time
+	DecidedBy *string
+	DecidedAt *time.Time
+}
+
+type DuplicateWork struct {
+	AlumnusID int64
+	QueuedAt  time.Time
+	Claim     *int64
+	ClaimedAt *time.Time
+}
+
 type IdempotencyKey struct {
 	UserID      string
 	Operation   string

@@ -189,3 +189,12 @@ var shortForms = func() map[string][]string {
 	}
 	return out
 }()
+
+// scoreInputsChanged reports whether a change from before to after touches what a duplicate
+// pair's score reads beside the duplicate keys (duplicates.Score): the student id, the city,
+// the employer, the degrees' programs.
+func scoreInputsChanged(before, after Fields) bool {
+	return before.StudentID != after.StudentID || before.Address.City != after.Address.City ||
+		before.Employment.Employer != after.Employment.Employer ||
+		!slices.EqualFunc(before.Degrees, after.Degrees, func(a, b Degree) bool { return a.Program == b.Program })
+}

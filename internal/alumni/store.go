@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -284,6 +285,22 @@ func writeDuplicateKeys(ctx context.Context, tx db.DBTX, records []recordKeys) e
 
 // duplicateKeyColumns are the alumni_duplicate_keys columns, in order.
 var duplicateKeyColumns = []string{"alumnus_id", "kind", "dup_key"}
+
+// markForScoring marks records for the duplicate worker (internal/duplicates), which scores
+// their pairs again: a record marked while a worker holds it loses the worker's claim, so that
+// the newer change is scored too.
+func markForScoring(ctx context.Context, tx db.DBTX, ids []int64, now time.Time) error {
+	slices.Sort(ids)
+	ids = slices.Compact(ids) // in key order: concurrent writers lock the marks in the same order
+	rows := make([][]any, len(ids))
+	for i, id := range ids {
+		rows[i] = []any{id, now, nil}
+	}
+	return database.UpsertRows(ctx, tx, "duplicate_work", scoringColumns, scoringColumns[1:], rows)
+}
+
+// scoringColumns are the duplicate_work columns a mark sets, in order.
+var scoringColumns = []string{"alumnus_id", "queued_at", "claim"}
 
 // WithChildren loads the degrees and tags of rows (two queries in all) and returns the records.
 func WithChildren(ctx context.Context, q *db.Queries, rows []db.Alumni) ([]Alumnus, error) {

@@ -341,7 +341,7 @@ func InsertNew(ctx context.Context, tx *sql.Tx, batch []Alumnus) error {
 	for i, a := range batch {
 		changes[i] = &change{action: actionCreate, after: a}
 	}
-	if err := writeRest(ctx, tx, changes, time.Time{}, false); err != nil {
+	if err := writeRest(ctx, tx, changes, time.Now().UTC().Truncate(time.Microsecond), false); err != nil {
 		return err
 	}
 	for _, c := range changes {

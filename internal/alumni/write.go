@@ -139,6 +139,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 	// The duplicate keys written, by record: a new one's, and those an update changes (most do
 	// not: an import that sets a job title leaves them be).
 	rekeyed := map[int64][]DuplicateKey{}
+	// The records whose duplicate pairs must be scored again: those whose keys or other
+	// fields the score reads changed, and those moved into or out of the trash.
+	var rescore []int64
 	stats := statDelta{}
 	events := make([]audit.Event, 0, len(changes))
 	for _, c := range changes {
@@ -154,7 +157,12 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 			}
 			if keys := DuplicateKeys(c.after.Fields); c.action == actionCreate || !slices.Equal(DuplicateKeys(c.before.Fields), keys) {
 				rekeyed[c.key] = keys
+				rescore = append(rescore, c.key)
+			} else if scoreInputsChanged(c.before.Fields, c.after.Fields) {
+				rescore = append(rescore, c.key)
 			}
+		} else {
+			rescore = append(rescore, c.key) // into the trash or out of it
 		}
 		if c.action != actionCreate {
 			stats.add(-1, c.before.Fields, c.before.CreatedAt, c.before.UpdatedAt, c.before.DeletedAt != nil)
@@ -195,6 +203,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 		}
 	}
 	if err := writeDuplicateKeys(ctx, tx, keyed); err != nil {
+		return err
+	}
+	if err := markForScoring(ctx, tx, rescore, now); err != nil {
 		return err
 	}
 	if err := stats.apply(ctx, tx); err != nil {

@@ -86,11 +86,16 @@ func NewHandler(t testing.TB, cfg Config, sqlDB *sql.DB, log *slog.Logger, feed 
 	_ = services.Search.Start(t.Context())
 	ctx, cancel := context.WithCancel(context.Background())
 	following := make(chan struct{})
+	scoring := make(chan struct{})
 	go func() {
 		defer close(following)
 		services.Search.Run(ctx, 20*time.Millisecond, nil)
 	}()
-	t.Cleanup(func() { cancel(); <-following })
+	go func() {
+		defer close(scoring)
+		services.Duplicates.Run(ctx, 20*time.Millisecond, log)
+	}()
+	t.Cleanup(func() { cancel(); <-following; <-scoring })
 	e, err := httpapi.New(cfg.Config, services, log)
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ var Actions = []string{
 	"session.second_factor_due", "session.second_factor_failed",
 	"user.totp_enrol", "user.totp_enable", "user.totp_disable",
 	"invite.create", "invite.accept",
-	"settings.update", "alumni.export",
+	"settings.update", "alumni.export", "duplicate.dismiss", "duplicate.reopen",
 	"import.create", "import.progress", "import.complete",
 	"backup.create",
 }

@@ -53,6 +53,17 @@ func (in *Inserter) AddCounts(counter string) *Inserter {
 	return in
 }
 
+// Upsert makes every statement replace the named columns of rows whose key exists with the
+// values sent, and returns in.
+func (in *Inserter) Upsert(columns ...string) *Inserter {
+	set := make([]string, len(columns))
+	for i, c := range columns {
+		set[i] = c + " = VALUES(" + c + ")"
+	}
+	in.suffix = " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
+	return in
+}
+
 // Add collects one row (a value per column) and sends the statement when it is full. It
 // returns the database's error.
 func (in *Inserter) Add(ctx context.Context, values ...any) error {
@@ -108,6 +119,13 @@ func InsertRows(ctx context.Context, exec db.DBTX, table string, columns []strin
 // caller keeps sorted by key so that concurrent writers lock counters in the same order.
 func UpsertAdd(ctx context.Context, exec db.DBTX, table string, columns []string, counter string, rows [][]any) error {
 	return insertAll(ctx, NewInserter(exec, table, columns).AddCounts(counter), rows)
+}
+
+// UpsertRows inserts rows into table and, for rows whose key exists, replaces the columns
+// named in replace with the values sent. Rows are written in the order given, which the caller
+// keeps sorted by key so that concurrent writers lock rows in the same order.
+func UpsertRows(ctx context.Context, exec db.DBTX, table string, columns, replace []string, rows [][]any) error {
+	return insertAll(ctx, NewInserter(exec, table, columns).Upsert(replace...), rows)
 }
 
 func insertAll(ctx context.Context, in *Inserter, rows [][]any) error {

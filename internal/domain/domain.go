@@ -10,6 +10,7 @@ import (
 
 	"github.com/alumnid/alumnid/internal/alumni"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/duplicates"
 	"github.com/alumnid/alumnid/internal/events"
 	"github.com/alumnid/alumnid/internal/export"
 	"github.com/alumnid/alumnid/internal/idempotency"
@@ -66,6 +67,9 @@ type Services struct {
 	// Search keeps this replica's search index current; the caller starts it (Start loads
 	// every record) and runs it (docs/SEARCH.md).
 	Search *searchindex.Follower
+	// Duplicates is the queue of likely duplicates; the caller runs its worker
+	// (Duplicates.Run), which scores the pairs of changed records on every replica.
+	Duplicates *duplicates.Store
 }
 
 // New wires the services on sqlDB. It returns an error when cfg names no signing keys.
@@ -84,6 +88,7 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	}
 	return &Services{
 		Search:      search,
+		Duplicates:  duplicates.NewStore(sqlDB),
 		DB:          sqlDB,
 		Keys:        cfg.Keys,
 		Settings:    st,

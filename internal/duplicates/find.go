@@ -13,9 +13,9 @@ type Record struct {
 	alumni.Fields
 }
 
-// Pair is a likely duplicate: two records (A before B by public id), how likely they are one
+// Found is a likely duplicate: two records (A before B by public id), how likely they are one
 // person, and why.
-type Pair struct {
+type Found struct {
 	A, B    string
 	Score   float64
 	Reasons []Reason
@@ -31,7 +31,7 @@ const (
 
 // Find returns the likely duplicates among records (score at least Likely), best first: the
 // candidates are the records sharing a duplicate key, each pair once.
-func Find(records []Record) []Pair {
+func Find(records []Record) []Found {
 	groups := map[alumni.DuplicateKey][]int{}
 	for i, r := range records {
 		for _, k := range alumni.DuplicateKeys(r.Fields) {
@@ -39,7 +39,7 @@ func Find(records []Record) []Pair {
 		}
 	}
 	seen := map[[2]int]bool{}
-	var out []Pair
+	var out []Found
 	for k, g := range groups {
 		limit := maxKeyGroup
 		if k.Kind == alumni.KeyBlock {
@@ -60,20 +60,20 @@ func Find(records []Record) []Pair {
 			}
 		}
 	}
-	slices.SortFunc(out, func(p, q Pair) int {
+	slices.SortFunc(out, func(p, q Found) int {
 		return cmp.Or(cmp.Compare(q.Score, p.Score), cmp.Compare(p.A, q.A), cmp.Compare(p.B, q.B))
 	})
 	return out
 }
 
 // pair scores two records, reporting whether they are a likely duplicate.
-func pair(a, b Record) (Pair, bool) {
+func pair(a, b Record) (Found, bool) {
 	score, reasons := Score(a.Fields, b.Fields)
 	if score < Likely {
-		return Pair{}, false
+		return Found{}, false
 	}
 	if b.ID < a.ID {
 		a, b = b, a
 	}
-	return Pair{A: a.ID, B: b.ID, Score: score, Reasons: reasons}, true
+	return Found{A: a.ID, B: b.ID, Score: score, Reasons: reasons}, true
 }

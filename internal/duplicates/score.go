@@ -44,16 +44,34 @@ const Likely = 0.5
 
 // Score returns how likely a and b are the same person (0 to 1) and why.
 func Score(a, b alumni.Fields) (float64, []Reason) {
+	return score(newProfile(a), newProfile(b))
+}
+
+// profile is what the score compares of one record, worked out once for all its comparisons.
+type profile struct {
+	fields            alumni.Fields
+	keys              []alumni.DuplicateKey
+	year              int
+	first, last, city string
+	programs          []string
+}
+
+func newProfile(f alumni.Fields) profile {
+	return profile{fields: f, keys: alumni.DuplicateKeys(f), year: f.ClassYear(),
+		first: alumni.LooseName(f.FirstName), last: alumni.LooseName(f.LastName),
+		city: alumni.LooseName(f.Address.City), programs: programs(f)}
+}
+
+func score(a, b profile) (float64, []Reason) {
 	var reasons []Reason
 	has := func(r Reason, ok bool) {
 		if ok {
 			reasons = append(reasons, r)
 		}
 	}
-	ka, kb := alumni.DuplicateKeys(a), alumni.DuplicateKeys(b)
 	shared := func(kind string) bool {
-		for _, k := range ka {
-			if k.Kind == kind && slices.Contains(kb, k) {
+		for _, k := range a.keys {
+			if k.Kind == kind && slices.Contains(b.keys, k) {
 				return true
 			}
 		}
@@ -64,18 +82,15 @@ func Score(a, b alumni.Fields) (float64, []Reason) {
 	has(SameLinkedIn, shared(alumni.KeyLinkedIn))
 	has(SamePhone, shared(alumni.KeyPhone))
 
-	year := a.ClassYear()
-	firstA, lastA := alumni.LooseName(a.FirstName), alumni.LooseName(a.LastName)
-	firstB, lastB := alumni.LooseName(b.FirstName), alumni.LooseName(b.LastName)
-	if year != 0 && year == b.ClassYear() && lastA != "" && lastB != "" {
+	if a.year != 0 && a.year == b.year && a.last != "" && b.last != "" {
 		switch {
-		case firstA == firstB && lastA == lastB:
+		case a.first == b.first && a.last == b.last:
 			reasons = append(reasons, SameName)
-		case firstA == lastB && lastA == firstB:
+		case a.first == b.last && a.last == b.first:
 			reasons = append(reasons, SwappedNames)
-		case lastA == lastB && overlap(alumni.FullFirstNames(firstA), alumni.FullFirstNames(firstB)):
+		case a.last == b.last && overlap(alumni.FullFirstNames(a.first), alumni.FullFirstNames(b.first)):
 			reasons = append(reasons, NameVariant)
-		case firstA == firstB && firstRune(lastA) == firstRune(lastB) && typo(lastA, lastB):
+		case a.first == b.first && firstRune(a.last) == firstRune(b.last) && typo(a.last, b.last):
 			reasons = append(reasons, NameTypo)
 		}
 	}
@@ -84,20 +99,19 @@ func Score(a, b alumni.Fields) (float64, []Reason) {
 	}
 	// Corroboration, never a reason alone; and evidence against.
 	against := 1.0
-	cityA, cityB := alumni.LooseName(a.Address.City), alumni.LooseName(b.Address.City)
-	has(SameCity, cityA != "" && cityA == cityB)
-	if cityA != "" && cityB != "" && cityA != cityB {
+	has(SameCity, a.city != "" && a.city == b.city)
+	if a.city != "" && b.city != "" && a.city != b.city {
 		against *= 0.7 // people move, so only a little
 	}
-	has(SameEmployer, a.Employment.Employer != "" && strings.EqualFold(a.Employment.Employer, b.Employment.Employer))
-	switch programA, programB := programs(a), programs(b); {
-	case overlap(programA, programB):
+	has(SameEmployer, a.fields.Employment.Employer != "" && strings.EqualFold(a.fields.Employment.Employer, b.fields.Employment.Employer))
+	switch {
+	case overlap(a.programs, b.programs):
 		reasons = append(reasons, SameProgram)
-	case len(programA) > 0 && len(programB) > 0:
+	case len(a.programs) > 0 && len(b.programs) > 0:
 		against *= 0.6
 	}
 	// Two registrar ids that differ are two students, whatever the names say.
-	if a.StudentID != "" && b.StudentID != "" && !slices.Contains(reasons, SameStudentID) {
+	if a.fields.StudentID != "" && b.fields.StudentID != "" && !slices.Contains(reasons, SameStudentID) {
 		against *= 0.3
 	}
 	miss := 1.0

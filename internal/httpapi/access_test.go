@@ -22,6 +22,7 @@ import (
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/apitest"
 	"github.com/alumnid/alumnid/internal/auth"
+	"github.com/alumnid/alumnid/internal/duplicates"
 	"github.com/alumnid/alumnid/internal/httpapi"
 )
 
@@ -176,6 +177,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return target.Id
 		case "importId":
 			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1E" // none: allowed roles get 404
+		case "pairId":
+			return duplicates.PairID(shared.Id, own.Id) // not likely, and any two records may be dismissed
 		case "providerId":
 			return "none" // no provider is configured: 404 (or 400 without returnTo) for everyone
 		}

@@ -18,8 +18,9 @@ import (
 
 // alumniHandlers implements the alumni operations of the contract.
 type alumniHandlers struct {
-	store  *alumni.Store
-	reader *listing.Reader
+	store      *alumni.Store
+	reader     *listing.Reader
+	duplicates duplicatesHandlers
 }
 
 // principal returns the caller; the middleware has authenticated every operation that needs
@@ -79,7 +80,7 @@ func (h alumniHandlers) CreateAlumnus(ctx context.Context, req api.CreateAlumnus
 	tag := alumnusETag(a)
 	return api.CreateAlumnus201JSONResponse{
 		Body:    toAPIAlumnus(a),
-		Headers: api.CreateAlumnus201ResponseHeaders{ETag: &tag, Location: &location},
+		Headers: api.CreateAlumnus201ResponseHeaders{ETag: &tag, Location: &location, Link: h.duplicates.likelyLink(ctx, a.ID)},
 	}, nil
 }
 

@@ -65,6 +65,7 @@ type Server struct {
 	exportHandlers
 	importHandlers
 	ssoHandlers
+	duplicatesHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -142,15 +143,16 @@ func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 	)
 
 	server := &Server{
-		alumniHandlers:    alumniHandlers{store: d.Alumni, reader: d.Listing},
+		alumniHandlers:    alumniHandlers{store: d.Alumni, reader: d.Listing, duplicates: duplicatesHandlers{duplicates: d.Duplicates, log: log}},
 		analyticsHandlers: analyticsHandlers{reader: d.Listing},
 		authHandlers:      authH,
 		userHandlers:      userHandlers{auth: d.Auth},
 		adminHandlers:     adminHandlers{db: d.DB, settings: d.Settings},
 		exportHandlers: exportHandlers{stream: d.Exports.Stream, log: log, now: time.Now, metrics: cfg.Metrics,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
-		importHandlers: importHandlers{imports: d.Imports},
-		ssoHandlers:    ssoHandlers{sso: d.SSO, secure: strings.HasPrefix(d.PublicURL, "https://")},
+		importHandlers:     importHandlers{imports: d.Imports},
+		ssoHandlers:        ssoHandlers{sso: d.SSO, secure: strings.HasPrefix(d.PublicURL, "https://")},
+		duplicatesHandlers: duplicatesHandlers{duplicates: d.Duplicates, log: log},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log, timings: cfg.Events.withDefaults()}.serve)

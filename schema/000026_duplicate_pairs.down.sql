@@ -1,0 +1,2 @@
+DROP TABLE duplicate_work;
+DROP TABLE duplicate_pairs;
