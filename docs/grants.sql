@@ -8,6 +8,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.degrees TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_tags TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_duplicate_keys TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_consent_changes TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_stats TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.users TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.sessions TO 'alumnid'@'%';

@@ -145,6 +145,60 @@ func (e AuditEntityType) Valid() bool {
 	}
 }
 
+// Defines values for ConsentChangeSource.
+const (
+	ConsentChangeSourceImport      ConsentChangeSource = "import"
+	ConsentChangeSourceMerge       ConsentChangeSource = "merge"
+	ConsentChangeSourceSeed        ConsentChangeSource = "seed"
+	ConsentChangeSourceSelfService ConsentChangeSource = "self-service"
+	ConsentChangeSourceStaff       ConsentChangeSource = "staff"
+)
+
+// Valid indicates whether the value is a known member of the ConsentChangeSource enum.
+func (e ConsentChangeSource) Valid() bool {
+	switch e {
+	case ConsentChangeSourceImport:
+		return true
+	case ConsentChangeSourceMerge:
+		return true
+	case ConsentChangeSourceSeed:
+		return true
+	case ConsentChangeSourceSelfService:
+		return true
+	case ConsentChangeSourceStaff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsentField.
+const (
+	ConsentFieldContactPermissionsDoNotEmail ConsentField = "contactPermissions.doNotEmail"
+	ConsentFieldContactPermissionsDoNotMail  ConsentField = "contactPermissions.doNotMail"
+	ConsentFieldContactPermissionsDoNotPhone ConsentField = "contactPermissions.doNotPhone"
+	ConsentFieldContactPermissionsDoNotSms   ConsentField = "contactPermissions.doNotSms"
+	ConsentFieldDirectoryConsent             ConsentField = "directoryConsent"
+)
+
+// Valid indicates whether the value is a known member of the ConsentField enum.
+func (e ConsentField) Valid() bool {
+	switch e {
+	case ConsentFieldContactPermissionsDoNotEmail:
+		return true
+	case ConsentFieldContactPermissionsDoNotMail:
+		return true
+	case ConsentFieldContactPermissionsDoNotPhone:
+		return true
+	case ConsentFieldContactPermissionsDoNotSms:
+		return true
+	case ConsentFieldDirectoryConsent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	AlumnusCreated  EventType = "alumnus.created"
@@ -988,6 +1042,51 @@ type Buckets = []FacetBucket
 type ChallengeRef struct {
 	Challenge string `json:"challenge"`
 }
+
+// ConsentChange One change of a consent field.
+type ConsentChange struct {
+	Actor     *AuditActor `json:"actor,omitempty"`
+	ChangedAt time.Time   `json:"changedAt"`
+
+	// Field A consent field of a record, by its API name.
+	//
+	// Example: directoryConsent
+	Field ConsentField `json:"field"`
+
+	// Id Increases with every change; a decimal number.
+	//
+	// Example: 42
+	Id string `json:"id"`
+
+	// Source Where the change came from: `self-service` (the alumnus, on their own record),
+	// `staff` (the office, through the API), `import` (a CSV import; `actor` is the
+	// uploader), `merge` (two records merged), `seed` (synthetic data, no actor).
+	//
+	//
+	// Example: self-service
+	Source ConsentChangeSource `json:"source"`
+
+	// Value The value the field took.
+	Value bool `json:"value"`
+}
+
+// ConsentChangeSource Where the change came from: `self-service` (the alumnus, on their own record),
+// `staff` (the office, through the API), `import` (a CSV import; `actor` is the
+// uploader), `merge` (two records merged), `seed` (synthetic data, no actor).
+//
+// Example: self-service
+type ConsentChangeSource string
+
+// ConsentChangePage defines model for ConsentChangePage.
+type ConsentChangePage struct {
+	Items      []ConsentChange `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// ConsentField A consent field of a record, by its API name.
+//
+// Example: directoryConsent
+type ConsentField string
 
 // ContactPermissions Per-channel do-not-contact flags. Absent means false.
 type ContactPermissions struct {
@@ -2133,6 +2232,15 @@ type UpdateAlumnusParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// ListConsentChangesParams defines parameters for ListConsentChanges.
+type ListConsentChangesParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetAnalyticsActivityParams defines parameters for GetAnalyticsActivity.
 type GetAnalyticsActivityParams struct {
 	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
@@ -2610,6 +2718,9 @@ type ServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, params UpdateAlumnusParams) error
+	// ListConsentChanges The consent history of an alumnus
+	// (GET /api/v1/alumni/{alumnusId}/consent-history)
+	ListConsentChanges(ctx echo.Context, alumnusId AlumnusId, params ListConsentChangesParams) error
 	// CreateInvite Invite an alumnus to claim their record
 	// (POST /api/v1/alumni/{alumnusId}/invites)
 	CreateInvite(ctx echo.Context, alumnusId AlumnusId) error
@@ -3354,6 +3465,38 @@ func (w *ServerInterfaceWrapper) UpdateAlumnus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateAlumnus(ctx, alumnusId, params)
+	return err
+}
+
+// ListConsentChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConsentChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConsentChangesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConsentChanges(ctx, alumnusId, params)
 	return err
 }
 
@@ -4729,6 +4872,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.GetAlumnus, options.OperationMiddlewares["getAlumnus"]...)
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/restore", wrapper.RestoreAlumnus, options.OperationMiddlewares["restoreAlumnus"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/consent-history", wrapper.ListConsentChanges, options.OperationMiddlewares["listConsentChanges"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/imports", wrapper.CreateImport, options.OperationMiddlewares["createImport"]...)
@@ -6530,6 +6674,131 @@ type UpdateAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateAlumnus503ApplicationProblemPlusJSONResponse) VisitUpdateAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChangesRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+	Params    ListConsentChangesParams
+}
+
+type ListConsentChangesResponseObject interface {
+	VisitListConsentChangesResponse(w http.ResponseWriter) error
+}
+
+type ListConsentChanges200JSONResponse ConsentChangePage
+
+func (response ListConsentChanges200JSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges400ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges401ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges403ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges404ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges500ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges503ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10979,6 +11248,9 @@ type StrictServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx context.Context, request UpdateAlumnusRequestObject) (UpdateAlumnusResponseObject, error)
+	// ListConsentChanges The consent history of an alumnus
+	// (GET /api/v1/alumni/{alumnusId}/consent-history)
+	ListConsentChanges(ctx context.Context, request ListConsentChangesRequestObject) (ListConsentChangesResponseObject, error)
 	// CreateInvite Invite an alumnus to claim their record
 	// (POST /api/v1/alumni/{alumnusId}/invites)
 	CreateInvite(ctx context.Context, request CreateInviteRequestObject) (CreateInviteResponseObject, error)
@@ -11443,6 +11715,32 @@ func (sh *strictHandler) UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, pa
 		return err
 	} else if validResponse, ok := response.(UpdateAlumnusResponseObject); ok {
 		return validResponse.VisitUpdateAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListConsentChanges operation middleware
+func (sh *strictHandler) ListConsentChanges(ctx echo.Context, alumnusId AlumnusId, params ListConsentChangesParams) error {
+	var request ListConsentChangesRequestObject
+
+	request.AlumnusId = alumnusId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConsentChanges(ctx.Request().Context(), request.(ListConsentChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConsentChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConsentChangesResponseObject); ok {
+		return validResponse.VisitListConsentChangesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -29,6 +29,7 @@ import type {
   BadRequestResponse,
   ConflictOrKeyInUseResponse,
   ConflictResponse,
+  ConsentChangePage,
   DeleteAlumnusHeaders,
   ExportAlumniParams,
   ExportRow,
@@ -38,6 +39,7 @@ import type {
   GetAlumnusHeaders,
   InternalErrorResponse,
   ListAlumniParams,
+  ListConsentChangesParams,
   NotFoundResponse,
   PayloadTooLargeResponse,
   PreconditionFailedResponse,
@@ -760,4 +762,108 @@ export const useRestoreAlumnus = <TError = ErrorType<BadRequestResponse | Unauth
 
       return useMutation(mutationOptions, queryClient);
     }
+    /**
+ * Every change of the record's directory consent and of each do-not-contact flag, oldest
+first: the value it took, when, by whom and from where (`source`). A record starts with
+no consent and no flag, so its creation appears only for what it turned on. Records in
+the trash have their history too. Alumni may read their own record's history; any other
+record is `404` for them, as for an unknown id.
+
+ * @summary The consent history of an alumnus
+ */
+export const listConsentChanges = (
+    alumnusId: string,
+    params?: ListConsentChangesParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<ConsentChangePage>(
+      {url: `/api/v1/alumni/${alumnusId}/consent-history`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getListConsentChangesQueryKey = (alumnusId?: string,
+    params?: ListConsentChangesParams,) => {
+    return [
+    `/api/v1/alumni/${alumnusId}/consent-history`, ...(params ? [params]: [])
+    ] as const;
+    }
+
     
+export const getListConsentChangesQueryOptions = <TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getListConsentChangesQueryKey(alumnusId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof listConsentChanges>>> = ({ signal }) => listConsentChanges(alumnusId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(alumnusId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type ListConsentChangesQueryResult = NonNullable<Awaited<ReturnType<typeof listConsentChanges>>>
+export type ListConsentChangesQueryError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params: undefined |  ListConsentChangesParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listConsentChanges>>,
+          TError,
+          Awaited<ReturnType<typeof listConsentChanges>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listConsentChanges>>,
+          TError,
+          Awaited<ReturnType<typeof listConsentChanges>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The consent history of an alumnus
+ */
+
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getListConsentChangesQueryOptions(alumnusId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
