@@ -166,3 +166,26 @@ func consentHistory(ctx context.Context, q *db.Queries, key int64, id, after str
 	}
 	return out, nil
 }
+
+// SubjectRecord returns, for the access document, the whole record id (live or in the trash,
+// not redacted: CanReadSubjectData decides who may have it), its internal key, and the first
+// page of limit changes of its consent history. It returns NotFound when there is no such
+// record.
+func SubjectRecord(ctx context.Context, q *db.Queries, id string, limit int) (Alumnus, int64, ConsentPage, error) {
+	row, err := q.GetAlumnusLiveOrDeleted(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Alumnus{}, 0, ConsentPage{}, errNotFound
+	}
+	if err != nil {
+		return Alumnus{}, 0, ConsentPage{}, fmt.Errorf("get alumnus: %w", err)
+	}
+	list, err := WithChildren(ctx, q, []db.Alumni{row})
+	if err != nil {
+		return Alumnus{}, 0, ConsentPage{}, err
+	}
+	history, err := consentHistory(ctx, q, row.ID, id, "", limit)
+	if err != nil {
+		return Alumnus{}, 0, ConsentPage{}, err
+	}
+	return list[0], row.ID, history, nil
+}

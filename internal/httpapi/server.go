@@ -65,6 +65,7 @@ type Server struct {
 	exportHandlers
 	importHandlers
 	ssoHandlers
+	subjectHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -149,8 +150,9 @@ func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 		adminHandlers:     adminHandlers{db: d.DB, settings: d.Settings},
 		exportHandlers: exportHandlers{stream: d.Exports.Stream, log: log, now: time.Now, metrics: cfg.Metrics,
 			stall: cmp.Or(cfg.ExportStallTimeout, DefaultExportStallTimeout)},
-		importHandlers: importHandlers{imports: d.Imports},
-		ssoHandlers:    ssoHandlers{sso: d.SSO, secure: strings.HasPrefix(d.PublicURL, "https://")},
+		importHandlers:  importHandlers{imports: d.Imports},
+		ssoHandlers:     ssoHandlers{sso: d.SSO, secure: strings.HasPrefix(d.PublicURL, "https://")},
+		subjectHandlers: subjectHandlers{db: d.DB},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log, timings: cfg.Events.withDefaults()}.serve)

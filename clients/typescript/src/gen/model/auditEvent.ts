@@ -20,7 +20,7 @@ password asked for the second step; a wrong or replayed code),
 `settings.update`, `alumni.export`, `import.create|progress|complete` (`progress`:
 one per batch of rows an import job wrote, with the rows done so far),
 `backup.create` (a backup file was written; no actor: the system or the command
-line).
+line), `alumnus.access_export` (someone read the person's access document).
  */
   action: string;
   entityType: AuditEntityType;
