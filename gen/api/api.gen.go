@@ -145,6 +145,60 @@ func (e AuditEntityType) Valid() bool {
 	}
 }
 
+// Defines values for ConsentChangeSource.
+const (
+	ConsentChangeSourceImport      ConsentChangeSource = "import"
+	ConsentChangeSourceMerge       ConsentChangeSource = "merge"
+	ConsentChangeSourceSeed        ConsentChangeSource = "seed"
+	ConsentChangeSourceSelfService ConsentChangeSource = "self-service"
+	ConsentChangeSourceStaff       ConsentChangeSource = "staff"
+)
+
+// Valid indicates whether the value is a known member of the ConsentChangeSource enum.
+func (e ConsentChangeSource) Valid() bool {
+	switch e {
+	case ConsentChangeSourceImport:
+		return true
+	case ConsentChangeSourceMerge:
+		return true
+	case ConsentChangeSourceSeed:
+		return true
+	case ConsentChangeSourceSelfService:
+		return true
+	case ConsentChangeSourceStaff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsentField.
+const (
+	ConsentFieldContactPermissionsDoNotEmail ConsentField = "contactPermissions.doNotEmail"
+	ConsentFieldContactPermissionsDoNotMail  ConsentField = "contactPermissions.doNotMail"
+	ConsentFieldContactPermissionsDoNotPhone ConsentField = "contactPermissions.doNotPhone"
+	ConsentFieldContactPermissionsDoNotSms   ConsentField = "contactPermissions.doNotSms"
+	ConsentFieldDirectoryConsent             ConsentField = "directoryConsent"
+)
+
+// Valid indicates whether the value is a known member of the ConsentField enum.
+func (e ConsentField) Valid() bool {
+	switch e {
+	case ConsentFieldContactPermissionsDoNotEmail:
+		return true
+	case ConsentFieldContactPermissionsDoNotMail:
+		return true
+	case ConsentFieldContactPermissionsDoNotPhone:
+		return true
+	case ConsentFieldContactPermissionsDoNotSms:
+		return true
+	case ConsentFieldDirectoryConsent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DuplicatePairStatus.
 const (
 	Dismissed DuplicatePairStatus = "dismissed"
@@ -1020,7 +1074,7 @@ type AuditEvent struct {
 	// `import.create|progress|complete` (`progress`:
 	// one per batch of rows an import job wrote, with the rows done so far),
 	// `backup.create` (a backup file was written; no actor: the system or the command
-	// line).
+	// line), `alumnus.access_export` (someone read the person's access document).
 	//
 	//
 	// Example: alumnus.update
@@ -1054,6 +1108,51 @@ type Buckets = []FacetBucket
 type ChallengeRef struct {
 	Challenge string `json:"challenge"`
 }
+
+// ConsentChange One change of a consent field.
+type ConsentChange struct {
+	Actor     *AuditActor `json:"actor,omitempty"`
+	ChangedAt time.Time   `json:"changedAt"`
+
+	// Field A consent field of a record, by its API name.
+	//
+	// Example: directoryConsent
+	Field ConsentField `json:"field"`
+
+	// Id Increases with every change; a decimal number.
+	//
+	// Example: 42
+	Id string `json:"id"`
+
+	// Source Where the change came from: `self-service` (the alumnus, on their own record),
+	// `staff` (the office, through the API), `import` (a CSV import; `actor` is the
+	// uploader), `merge` (two records merged), `seed` (synthetic data, no actor).
+	//
+	//
+	// Example: self-service
+	Source ConsentChangeSource `json:"source"`
+
+	// Value The value the field took.
+	Value bool `json:"value"`
+}
+
+// ConsentChangeSource Where the change came from: `self-service` (the alumnus, on their own record),
+// `staff` (the office, through the API), `import` (a CSV import; `actor` is the
+// uploader), `merge` (two records merged), `seed` (synthetic data, no actor).
+//
+// Example: self-service
+type ConsentChangeSource string
+
+// ConsentChangePage defines model for ConsentChangePage.
+type ConsentChangePage struct {
+	Items      []ConsentChange `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// ConsentField A consent field of a record, by its API name.
+//
+// Example: directoryConsent
+type ConsentField string
 
 // ContactPermissions Per-channel do-not-contact flags. Absent means false.
 type ContactPermissions struct {
@@ -1753,6 +1852,66 @@ type SsoTicket struct {
 // Example: S2004-0042
 type StudentId = string
 
+// SubjectData Everything held about one alumnus (`GET /api/v1/alumni/{alumnusId}/subject-data`,
+// `GET /api/v1/me/data`). `user` is absent when no account is linked to the record.
+type SubjectData struct {
+	// Alumnus An alumnus as stored. Optional fields that are empty are left out, and so are fields
+	// the caller may not read (named in `withheld`).
+	Alumnus        Alumnus           `json:"alumnus"`
+	AuditEvents    AuditEventPage    `json:"auditEvents"`
+	ConsentHistory ConsentChangePage `json:"consentHistory"`
+	GeneratedAt    time.Time         `json:"generatedAt"`
+	Identities     []SubjectIdentity `json:"identities"`
+	Invites        []SubjectInvite   `json:"invites"`
+	Sessions       []SubjectSession  `json:"sessions"`
+	User           *User             `json:"user,omitempty"`
+}
+
+// SubjectIdentity The user's identity at an OpenID Connect provider (no tokens are kept).
+type SubjectIdentity struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Issuer Example: https://login.example.edu
+	Issuer      string     `json:"issuer"`
+	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
+
+	// Subject Example: 248289761001
+	Subject string `json:"subject"`
+}
+
+// SubjectInvite An invitation to claim the record (never its token).
+type SubjectInvite struct {
+	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+
+	// Email Example: ada.lovelace@example.org
+	Email     Email     `json:"email"`
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id PublicId `json:"id"`
+}
+
+// SubjectSession One sign-in of the user (never its tokens).
+type SubjectSession struct {
+	// ClientIp Example: 203.0.113.7
+	ClientIp  *string   `json:"clientIp,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// EndReason Example: logout
+	EndReason *string    `json:"endReason,omitempty"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	ExpiresAt time.Time  `json:"expiresAt"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id          PublicId  `json:"id"`
+	RefreshedAt time.Time `json:"refreshedAt"`
+}
+
 // Tags Free labels for segments (volunteer, donor, board...); stored sorted.
 //
 // Example: ["mentor","volunteer"]
@@ -2264,6 +2423,21 @@ type UpdateAlumnusParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// ListConsentChangesParams defines parameters for ListConsentChanges.
+type ListConsentChangesParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetSubjectDataParams defines parameters for GetSubjectData.
+type GetSubjectDataParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetAnalyticsActivityParams defines parameters for GetAnalyticsActivity.
 type GetAnalyticsActivityParams struct {
 	// Q Search words, at most 8; each must match the start of a word of the record, case and accents ignored. A word of 5 letters or more also matches words one edit away, and one of 9 or more two edits away ("jonathon" finds Jonathan, "mueller" Müller); such matches rank after those typed as written. Which fields a caller may match by depends on their role (docs/API.md, Search).
@@ -2639,6 +2813,12 @@ type ListDuplicatePairsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetMyDataParams defines parameters for GetMyData.
+type GetMyDataParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutSettingsParams defines parameters for PutSettings.
 type PutSettingsParams struct {
 	// IfMatch The ETag of the settings this change is based on.
@@ -2753,6 +2933,9 @@ type ServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, params UpdateAlumnusParams) error
+	// ListConsentChanges The consent history of an alumnus
+	// (GET /api/v1/alumni/{alumnusId}/consent-history)
+	ListConsentChanges(ctx echo.Context, alumnusId AlumnusId, params ListConsentChangesParams) error
 	// ListAlumnusDuplicates Likely duplicates of one record
 	// (GET /api/v1/alumni/{alumnusId}/duplicates)
 	ListAlumnusDuplicates(ctx echo.Context, alumnusId AlumnusId) error
@@ -2762,6 +2945,9 @@ type ServerInterface interface {
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) error
+	// GetSubjectData Everything held about an alumnus (access request)
+	// (GET /api/v1/alumni/{alumnusId}/subject-data)
+	GetSubjectData(ctx echo.Context, alumnusId AlumnusId, params GetSubjectDataParams) error
 	// GetAnalyticsActivity Records created and last changed per month
 	// (GET /api/v1/analytics/activity)
 	GetAnalyticsActivity(ctx echo.Context, params GetAnalyticsActivityParams) error
@@ -2843,6 +3029,9 @@ type ServerInterface interface {
 	// ReopenDuplicatePair Put a dismissed pair back in the queue
 	// (POST /api/v1/duplicates/{pairId}/reopen)
 	ReopenDuplicatePair(ctx echo.Context, pairId PairId) error
+	// GetMyData Everything held about me (access request)
+	// (GET /api/v1/me/data)
+	GetMyData(ctx echo.Context, params GetMyDataParams) error
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx echo.Context) error
@@ -3512,6 +3701,38 @@ func (w *ServerInterfaceWrapper) UpdateAlumnus(ctx echo.Context) error {
 	return err
 }
 
+// ListConsentChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConsentChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConsentChangesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConsentChanges(ctx, alumnusId, params)
+	return err
+}
+
 // ListAlumnusDuplicates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListAlumnusDuplicates(ctx echo.Context) error {
 	var err error
@@ -3557,6 +3778,31 @@ func (w *ServerInterfaceWrapper) RestoreAlumnus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RestoreAlumnus(ctx, alumnusId)
+	return err
+}
+
+// GetSubjectData converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSubjectData(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSubjectDataParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSubjectData(ctx, alumnusId, params)
 	return err
 }
 
@@ -4732,6 +4978,24 @@ func (w *ServerInterfaceWrapper) ReopenDuplicatePair(ctx echo.Context) error {
 	return err
 }
 
+// GetMyData converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyData(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyDataParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyData(ctx, params)
+	return err
+}
+
 // GetSettings converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSettings(ctx echo.Context) error {
 	var err error
@@ -4965,6 +5229,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/restore", wrapper.RestoreAlumnus, options.OperationMiddlewares["restoreAlumnus"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/duplicates", wrapper.ListAlumnusDuplicates, options.OperationMiddlewares["listAlumnusDuplicates"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/consent-history", wrapper.ListConsentChanges, options.OperationMiddlewares["listConsentChanges"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/subject-data", wrapper.GetSubjectData, options.OperationMiddlewares["getSubjectData"]...)
+	router.GET(options.BaseURL+"/api/v1/me/data", wrapper.GetMyData, options.OperationMiddlewares["getMyData"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/imports", wrapper.CreateImport, options.OperationMiddlewares["createImport"]...)
@@ -6787,6 +7054,131 @@ func (response UpdateAlumnus503ApplicationProblemPlusJSONResponse) VisitUpdateAl
 	return err
 }
 
+type ListConsentChangesRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+	Params    ListConsentChangesParams
+}
+
+type ListConsentChangesResponseObject interface {
+	VisitListConsentChangesResponse(w http.ResponseWriter) error
+}
+
+type ListConsentChanges200JSONResponse ConsentChangePage
+
+func (response ListConsentChanges200JSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges400ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges401ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges403ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges404ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges500ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges503ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAlumnusDuplicatesRequestObject struct {
 	AlumnusId AlumnusId `json:"alumnusId"`
 }
@@ -7204,6 +7596,131 @@ type RestoreAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RestoreAlumnus503ApplicationProblemPlusJSONResponse) VisitRestoreAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectDataRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+	Params    GetSubjectDataParams
+}
+
+type GetSubjectDataResponseObject interface {
+	VisitGetSubjectDataResponse(w http.ResponseWriter) error
+}
+
+type GetSubjectData200JSONResponse SubjectData
+
+func (response GetSubjectData200JSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData400ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData401ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData403ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData404ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData500ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData503ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10452,6 +10969,130 @@ func (response ReopenDuplicatePair503ApplicationProblemPlusJSONResponse) VisitRe
 	return err
 }
 
+type GetMyDataRequestObject struct {
+	Params GetMyDataParams
+}
+
+type GetMyDataResponseObject interface {
+	VisitGetMyDataResponse(w http.ResponseWriter) error
+}
+
+type GetMyData200JSONResponse SubjectData
+
+func (response GetMyData200JSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData400ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData401ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData403ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData404ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData500ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData503ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSettingsRequestObject struct {
 }
 
@@ -11702,6 +12343,9 @@ type StrictServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx context.Context, request UpdateAlumnusRequestObject) (UpdateAlumnusResponseObject, error)
+	// ListConsentChanges The consent history of an alumnus
+	// (GET /api/v1/alumni/{alumnusId}/consent-history)
+	ListConsentChanges(ctx context.Context, request ListConsentChangesRequestObject) (ListConsentChangesResponseObject, error)
 	// ListAlumnusDuplicates Likely duplicates of one record
 	// (GET /api/v1/alumni/{alumnusId}/duplicates)
 	ListAlumnusDuplicates(ctx context.Context, request ListAlumnusDuplicatesRequestObject) (ListAlumnusDuplicatesResponseObject, error)
@@ -11711,6 +12355,9 @@ type StrictServerInterface interface {
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx context.Context, request RestoreAlumnusRequestObject) (RestoreAlumnusResponseObject, error)
+	// GetSubjectData Everything held about an alumnus (access request)
+	// (GET /api/v1/alumni/{alumnusId}/subject-data)
+	GetSubjectData(ctx context.Context, request GetSubjectDataRequestObject) (GetSubjectDataResponseObject, error)
 	// GetAnalyticsActivity Records created and last changed per month
 	// (GET /api/v1/analytics/activity)
 	GetAnalyticsActivity(ctx context.Context, request GetAnalyticsActivityRequestObject) (GetAnalyticsActivityResponseObject, error)
@@ -11792,6 +12439,9 @@ type StrictServerInterface interface {
 	// ReopenDuplicatePair Put a dismissed pair back in the queue
 	// (POST /api/v1/duplicates/{pairId}/reopen)
 	ReopenDuplicatePair(ctx context.Context, request ReopenDuplicatePairRequestObject) (ReopenDuplicatePairResponseObject, error)
+	// GetMyData Everything held about me (access request)
+	// (GET /api/v1/me/data)
+	GetMyData(ctx context.Context, request GetMyDataRequestObject) (GetMyDataResponseObject, error)
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx context.Context, request GetSettingsRequestObject) (GetSettingsResponseObject, error)
@@ -12184,6 +12834,32 @@ func (sh *strictHandler) UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, pa
 	return nil
 }
 
+// ListConsentChanges operation middleware
+func (sh *strictHandler) ListConsentChanges(ctx echo.Context, alumnusId AlumnusId, params ListConsentChangesParams) error {
+	var request ListConsentChangesRequestObject
+
+	request.AlumnusId = alumnusId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConsentChanges(ctx.Request().Context(), request.(ListConsentChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConsentChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConsentChangesResponseObject); ok {
+		return validResponse.VisitListConsentChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListAlumnusDuplicates operation middleware
 func (sh *strictHandler) ListAlumnusDuplicates(ctx echo.Context, alumnusId AlumnusId) error {
 	var request ListAlumnusDuplicatesRequestObject
@@ -12279,6 +12955,32 @@ func (sh *strictHandler) RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) e
 		return err
 	} else if validResponse, ok := response.(RestoreAlumnusResponseObject); ok {
 		return validResponse.VisitRestoreAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSubjectData operation middleware
+func (sh *strictHandler) GetSubjectData(ctx echo.Context, alumnusId AlumnusId, params GetSubjectDataParams) error {
+	var request GetSubjectDataRequestObject
+
+	request.AlumnusId = alumnusId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSubjectData(ctx.Request().Context(), request.(GetSubjectDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSubjectData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSubjectDataResponseObject); ok {
+		return validResponse.VisitGetSubjectDataResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13135,6 +13837,31 @@ func (sh *strictHandler) ReopenDuplicatePair(ctx echo.Context, pairId PairId) er
 		return err
 	} else if validResponse, ok := response.(ReopenDuplicatePairResponseObject); ok {
 		return validResponse.VisitReopenDuplicatePairResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyData operation middleware
+func (sh *strictHandler) GetMyData(ctx echo.Context, params GetMyDataParams) error {
+	var request GetMyDataRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyData(ctx.Request().Context(), request.(GetMyDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyDataResponseObject); ok {
+		return validResponse.VisitGetMyDataResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

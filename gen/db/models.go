@@ -46,6 +46,17 @@ type Alumni struct {
 	ClassYear        int16
 }
 
+type AlumniConsentChange struct {
+	ID        int64
+	AlumnusID int64
+	Field     string
+	Value     bool
+	ChangedAt time.Time
+	ActorID   *string
+	ActorRole *string
+	Source    string
+}
+
 type AlumniDuplicateKey struct {
 	AlumnusID int64
 	Kind      string

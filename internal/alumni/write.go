@@ -36,6 +36,8 @@ type change struct {
 	// before is the record as stored (with degrees and tags), the zero Alumnus for a create;
 	// after is the record as it is to be stored: normalized fields, times and DeletedAt.
 	before, after Alumnus
+	// source is where the change comes from (SourceStaff…), for the consent history.
+	source string
 	// rejected is set by write when the record's own row meets a unique key another record
 	// has (a Conflict naming the field); nothing of the change is then written.
 	rejected error
@@ -120,7 +122,7 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 }
 
 // writeRest completes changes whose own rows writeRow has written: it inserts the new
-// records, then writes, for every change not rejected, the degrees, tags and duplicate keys
+// records, then writes, for every change not rejected, the consent history (consent.go), the degrees, tags and duplicate keys
 // (once per record, as its last change left it), the counts and, when audited, the audit
 // events — each with a few statements for all the changes together.
 func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
@@ -132,6 +134,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 		}
 	}
 	if err := insertRecords(ctx, tx, creates); err != nil {
+		return err
+	}
+	if err := writeConsentChanges(ctx, tx, changes); err != nil {
 		return err
 	}
 	var written []children

@@ -59,7 +59,7 @@ var Actions = []string{
 	"invite.create", "invite.accept",
 	"settings.update", "alumni.export", "duplicate.dismiss", "duplicate.reopen",
 	"import.create", "import.progress", "import.complete",
-	"backup.create",
+	"backup.create", "alumnus.access_export",
 }
 
 // checkAction returns an error unless action is one of Actions.

@@ -23,7 +23,7 @@ each of the two records, with the pair's id and its status before and after),
 `import.create|progress|complete` (`progress`:
 one per batch of rows an import job wrote, with the rows done so far),
 `backup.create` (a backup file was written; no actor: the system or the command
-line).
+line), `alumnus.access_export` (someone read the person's access document).
  */
   action: string;
   entityType: AuditEntityType;
