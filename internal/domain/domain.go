@@ -82,6 +82,11 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	if err := accounts.UseTOTPKeys(cfg.TOTPKeys); err != nil {
 		return nil, err
 	}
+	// Passkeys take the relying party from the public URL (off without one, or with an IP
+	// address, which browsers refuse as an RP id).
+	if _, err := accounts.UsePasskeys(cfg.PublicURL, cfg.SSOReturnOrigins); err != nil {
+		return nil, err
+	}
 	return &Services{
 		Search:      search,
 		DB:          sqlDB,

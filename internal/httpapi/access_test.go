@@ -178,6 +178,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1E" // none: allowed roles get 404
 		case "providerId":
 			return "none" // no provider is configured: 404 (or 400 without returnTo) for everyone
+		case "passkeyId":
+			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1P" // none: allowed roles get 404
 		}
 		t.Fatalf("no fixture for path parameter {%s}: add one to TestOperationRoleMatrix", name)
 		return ""
