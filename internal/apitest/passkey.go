@@ -110,7 +110,7 @@ func (a *Authenticator) authData(t testing.TB, rpID string, attested bool) []byt
 	if !attested {
 		return out
 	}
-	out = append(out, make([]byte, 16)...) // AAGUID: none
+	out = append(out, make([]byte, 16)...)                      // AAGUID: none
 	out = binary.BigEndian.AppendUint16(out, uint16(len(a.ID))) //nolint:gosec // credential ids are 16 bytes here
 	out = append(out, a.ID...)
 	pub, err := a.Key.PublicKey.ECDH()

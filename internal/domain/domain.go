@@ -84,8 +84,10 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	}
 	// Passkeys take the relying party from the public URL (off without one, or with an IP
 	// address, which browsers refuse as an RP id).
-	if _, err := accounts.UsePasskeys(cfg.PublicURL, cfg.SSOReturnOrigins); err != nil {
+	if on, err := accounts.UsePasskeys(cfg.PublicURL, cfg.SSOReturnOrigins); err != nil {
 		return nil, err
+	} else if !on && cfg.PublicURL != "" {
+		log.Warn("passkeys are off: the public URL's host is an IP address, which browsers refuse as a WebAuthn relying party id", "public_url", cfg.PublicURL)
 	}
 	return &Services{
 		Search:      search,
