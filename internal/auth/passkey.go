@@ -72,6 +72,7 @@ var (
 		derrors.FieldError{Field: "ceremony", Message: "is unknown, expired or used"})
 	errPasskeyNotAccepted = derrors.New(derrors.Invalid, "The authenticator's answer was not accepted; start again.",
 		derrors.FieldError{Field: "credential", Message: "was not accepted"})
+	errPasskeyName    = derrors.New(derrors.Invalid, "Name the passkey.", derrors.FieldError{Field: "name", Message: "is empty"})
 	errPasskeyTaken   = derrors.New(derrors.Conflict, "This passkey is registered already.")
 	errPasskeyLinked  = derrors.New(derrors.Conflict, "Accounts that sign in through an identity provider use the provider's factors, not passkeys.")
 	errNoPasskey      = derrors.New(derrors.NotFound, "You have no passkey with this id.")
@@ -280,6 +281,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, ce
 	defer database.ClassifyErr(&err)
 	if s.webauthn == nil {
 		return Passkey{}, errPasskeysOff
+	}
+	if strings.TrimSpace(name) == "" {
+		return Passkey{}, errPasskeyName
 	}
 	now := s.timestamp()
 	c, session, err := s.spendCeremony(ctx, ceremony, now, errBadCeremony, ceremonyRegister)

@@ -273,8 +273,10 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Name != "First" {
 		t.Errorf("passkeys %+v, want only the one registered by the replayed ceremony's first use", list.Items)
 	}
-	// Malformed answers stop at the contract.
+	// A blank name, and malformed answers, which stop at the contract.
 	cer := startRegistration(t, c)
+	assertProblem(t, c.Post("/api/v1/auth/passkeys", map[string]any{"ceremony": cer.Ceremony, "name": "  ",
+		"credential": apitest.NewAuthenticator(t, s.PublicURL).Create(t, cer.PublicKey)}), http.StatusUnprocessableEntity, "name")
 	assertProblem(t, c.Post("/api/v1/auth/passkeys", map[string]any{"ceremony": cer.Ceremony, "name": "X", "credential": map[string]any{"id": "x"}}),
 		http.StatusBadRequest, "")
 }
