@@ -21,6 +21,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.recovery_codes TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.login_challenges TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.user_identities TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.sso_logins TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.passkeys TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.webauthn_ceremonies TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.login_known_clients TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.invites TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.settings TO 'alumnid'@'%';

@@ -227,6 +227,18 @@ type LoginThrottle struct {
 	Pending     int32
 }
 
+type Passkey struct {
+	ID           int64
+	PublicID     string
+	UserID       int64
+	CredentialID []byte
+	Name         string
+	Record       []byte
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+	CloneWarning bool
+}
+
 type RecoveryCode struct {
 	ID        int64
 	UserID    int64
@@ -308,4 +320,16 @@ type UserTotp struct {
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time
 	LastStep    int64
+}
+
+type WebauthnCeremony struct {
+	ID               int64
+	TokenHash        []byte
+	Purpose          string
+	UserID           *int64
+	LoginChallengeID *int64
+	Session          []byte
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	UsedAt           *time.Time
 }

@@ -181,6 +181,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return duplicates.PairID(shared.Id, own.Id) // not likely, and any two records may be dismissed
 		case "providerId":
 			return "none" // no provider is configured: 404 (or 400 without returnTo) for everyone
+		case "passkeyId":
+			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1P" // none: allowed roles get 404
 		}
 		t.Fatalf("no fixture for path parameter {%s}: add one to TestOperationRoleMatrix", name)
 		return ""
