@@ -122,9 +122,10 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 }
 
 // writeRest completes changes whose own rows writeRow has written: it inserts the new
-// records, then writes, for every change not rejected, the consent history (consent.go), the degrees, tags and duplicate keys
+// records, then writes, for every change not rejected, the degrees, tags and duplicate keys
 // (once per record, as its last change left it), the counts and, when audited, the audit
-// events — each with a few statements for all the changes together.
+// events — each with a few statements for all the changes together — and the consent
+// history of the changes that change consent (consent.go).
 func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
 	var creates []*change
 	for _, c := range changes {
