@@ -211,27 +211,27 @@ func containsString(list []string, s string) bool {
 
 // passwordUser returns the user userKey as go-webauthn sees them, with their passkeys, or
 // errPasskeyLinked for a user who signs in through an identity provider.
-func passwordUser(ctx context.Context, q *db.Queries, userKey int64) (db.GetUserByIDRow, passkeyUser, []db.Passkey, error) {
+func passwordUser(ctx context.Context, q *db.Queries, userKey int64) (db.GetUserByIDRow, passkeyUser, error) {
 	row, err := q.GetUserByID(ctx, userKey)
 	if err != nil {
-		return row, passkeyUser{}, nil, fmt.Errorf("find user: %w", err)
+		return row, passkeyUser{}, fmt.Errorf("find user: %w", err)
 	}
 	linked, err := q.CountUserIdentities(ctx, userKey)
 	if err != nil {
-		return row, passkeyUser{}, nil, fmt.Errorf("find identities: %w", err)
+		return row, passkeyUser{}, fmt.Errorf("find identities: %w", err)
 	}
 	if linked > 0 {
-		return row, passkeyUser{}, nil, errPasskeyLinked
+		return row, passkeyUser{}, errPasskeyLinked
 	}
 	rows, err := q.ListUserPasskeys(ctx, userKey)
 	if err != nil {
-		return row, passkeyUser{}, nil, fmt.Errorf("list passkeys: %w", err)
+		return row, passkeyUser{}, fmt.Errorf("list passkeys: %w", err)
 	}
 	creds, err := credentials(rows)
 	if err != nil {
-		return row, passkeyUser{}, nil, err
+		return row, passkeyUser{}, err
 	}
-	return row, passkeyUser{handle: []byte(row.PublicID), name: row.Email, creds: creds}, rows, nil
+	return row, passkeyUser{handle: []byte(row.PublicID), name: row.Email, creds: creds}, nil
 }
 
 // StartPasskeyRegistration gives the caller the options to create a passkey with
@@ -251,7 +251,7 @@ func (s *Service) StartPasskeyRegistration(ctx context.Context, p Principal) (_ 
 	var out Ceremony
 	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
-		_, user, _, err := passwordUser(ctx, q, p.userKey)
+		_, user, err := passwordUser(ctx, q, p.userKey)
 		if err != nil {
 			return err
 		}
@@ -301,7 +301,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, ce
 	out := Passkey{ID: database.NewPublicID(now), Name: strings.TrimSpace(name), CreatedAt: now}
 	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
-		_, user, _, err := passwordUser(ctx, q, p.userKey)
+		_, user, err := passwordUser(ctx, q, p.userKey)
 		if err != nil {
 			return err
 		}
@@ -473,7 +473,7 @@ func (s *Service) StartPasskeySignIn(ctx context.Context, challenge string) (_ C
 		if ch.Purpose != NextTOTP {
 			return errNoPasskeyForMe
 		}
-		_, user, _, err := passwordUser(ctx, q, ch.UserID)
+		_, user, err := passwordUser(ctx, q, ch.UserID)
 		if errors.Is(err, errPasskeyLinked) || err == nil && len(user.creds) == 0 {
 			return errNoPasskeyForMe
 		}
@@ -565,7 +565,7 @@ func (s *Service) finishPasskeySignIn(ctx context.Context, c db.WebauthnCeremony
 			refuse.reason = "another user's passkey"
 			return refuse
 		}
-		row, user, rows, err := passwordUser(ctx, q, pk.UserID)
+		row, user, err := passwordUser(ctx, q, pk.UserID)
 		if errors.Is(err, errPasskeyLinked) {
 			refuse.reason = "the user signs in through an identity provider"
 			return refuse
@@ -604,17 +604,11 @@ func (s *Service) finishPasskeySignIn(ctx context.Context, c db.WebauthnCeremony
 		if err != nil {
 			return fmt.Errorf("encode passkey: %w", err)
 		}
-		pkID := ""
-		for _, r := range rows {
-			if r.ID == pk.ID {
-				pkID = r.PublicID
-			}
-		}
 		if err := q.UsePasskey(ctx, db.UsePasskeyParams{Record: record, LastUsedAt: &now, ID: pk.ID}); err != nil {
 			return fmt.Errorf("update passkey: %w", err)
 		}
 		u := toUser(db.GetUserRow(row))
-		changes := []audit.Change{{Field: "passkey", After: pkID}}
+		changes := []audit.Change{{Field: "passkey", After: pk.PublicID}}
 		if c.Purpose == ceremonySecondFactor {
 			ch, err := q.GetLoginChallengeByID(ctx, db.GetLoginChallengeByIDParams{ID: *c.LoginChallengeID, Now: now, MaxFailures: challengeFailures})
 			if errors.Is(err, sql.ErrNoRows) {
