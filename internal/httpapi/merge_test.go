@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -468,5 +470,62 @@ func TestUndoMerge(t *testing.T) {
 	p := assertProblem(t, c.Post("/api/v1/merges/"+got.Merge.Id+"/undo", nil), http.StatusConflict, "")
 	if deref(p.SurvivorId) != sur.Id || !strings.Contains(deref(p.Detail), "changed after the merge") {
 		t.Errorf("problem = %+v", p)
+	}
+}
+
+// A merge reaches subscribers as the absorbed record's deletion and the survivor's update
+// (with the fields that changed, not the merge's ids); its undo as the survivor's update and
+// the absorbed record's creation.
+func TestMergeInTheEventsFeed(t *testing.T) {
+	s := newServer(t)
+	c := s.Client
+	sub, _ := s.Subscribe(t, s.As(t, auth.RoleStaff).Token(), "")
+	sur, surTag, abs, absTag := survivorAndTwin(t, c)
+	expectEvent(t, sub.Next(t), api.AlumnusCreated, sur.Id)
+	expectEvent(t, sub.Next(t), api.AlumnusCreated, abs.Id)
+	got := merged(t, mergeReq(c, sur.Id, surTag, abs.Id, absTag, nil))
+	expectEvent(t, sub.Next(t), api.AlumnusDeleted, abs.Id)
+	updated := sub.Next(t)
+	expectEvent(t, updated, api.AlumnusUpdated, sur.Id)
+	want := []string{"address", "contactPermissions", "degrees", "directoryConsent", "employment", "phone", "tags", "workEmail"}
+	if fields := sortedCopy(fieldsOf(updated)...); !slices.Equal(fields, want) {
+		t.Errorf("merge event fields = %v, want %v", fields, want)
+	}
+	if r := c.Post("/api/v1/merges/"+got.Merge.Id+"/undo", nil); r.Status != http.StatusOK {
+		t.Fatalf("undo: %d %s", r.Status, r.Body)
+	}
+	expectEvent(t, sub.Next(t), api.AlumnusUpdated, sur.Id)
+	expectEvent(t, sub.Next(t), api.AlumnusCreated, abs.Id)
+}
+
+// Two merges of the same two records in opposite directions at once: one wins, the other is
+// refused, and one record is left.
+func TestOppositeMergesAtOnce(t *testing.T) {
+	s := newServer(t)
+	c := s.Client
+	for round := range 5 {
+		x, xTag := create(t, c, map[string]any{"firstName": "Ada", "lastName": fmt.Sprintf("King%d", round)})
+		y, yTag := create(t, c, map[string]any{"firstName": "Ada", "lastName": fmt.Sprintf("Byron%d", round)})
+		statuses := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, pair := range [][4]string{{x.Id, xTag, y.Id, yTag}, {y.Id, yTag, x.Id, xTag}} {
+			wg.Go(func() {
+				resp, err := c.Try(apitest.Request{Method: http.MethodPost, Path: "/api/v1/alumni/" + pair[0] + "/merge",
+					Body: map[string]any{"absorb": pair[2], "absorbedETag": pair[3]}, Header: map[string]string{"If-Match": pair[1]}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				statuses[i] = resp.Status
+			})
+		}
+		wg.Wait()
+		slices.Sort(statuses)
+		if statuses[0] != http.StatusOK || (statuses[1] != http.StatusConflict && statuses[1] != http.StatusNotFound) {
+			t.Errorf("round %d: statuses %v, want one 200 and one 409 or 404", round, statuses)
+		}
+	}
+	if n := facetTotal(t, c, ""); n != 5 {
+		t.Errorf("%d records left, want 5", n)
 	}
 }
