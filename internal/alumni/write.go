@@ -99,8 +99,8 @@ func unabsorbChange(was Alumnus, now time.Time, note []audit.Change) *change {
 	return &change{action: actionUnabsorb, after: next, note: note}
 }
 
-// event is the audit event of c: the fields' before and after of a create or update, then
-// c's note.
+// event is the audit event of c: the fields' before and after of a create or update, the
+// fields before of a record merged away, then c's note.
 func (c *change) event() audit.Event {
 	var changes []audit.Change
 	switch {
@@ -108,6 +108,8 @@ func (c *change) event() audit.Event {
 		changes = audit.Diff(nil, auditFields(c.after.Fields))
 	case c.updates():
 		changes = audit.Diff(auditFields(c.before.Fields), auditFields(c.after.Fields))
+	case c.action == actionAbsorb:
+		changes = audit.Diff(auditFields(c.before.Fields), nil)
 	}
 	changes = append(changes, c.note...)
 	return audit.Event{Action: c.action, EntityType: "alumnus", EntityID: c.after.ID, Changes: changes}

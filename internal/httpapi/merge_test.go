@@ -158,7 +158,9 @@ func TestMergeUnitesTwoRecords(t *testing.T) {
 				t.Errorf("merge event = %+v", e)
 			}
 		case "alumnus.absorb":
-			if deref(e.EntityId) != abs.Id || ch["survivorId"].After != sur.Id {
+			// The absorbed record's fields as they were, with where it went.
+			if deref(e.EntityId) != abs.Id || ch["survivorId"].After != sur.Id || ch["mergeId"].After != got.Merge.Id ||
+				ch["workEmail"].Before != "ada@engines.example" || ch["workEmail"].After != nil || ch["lastName"].Before != "King" {
 				t.Errorf("absorb event = %+v", e)
 			}
 		}
