@@ -360,9 +360,16 @@ func TestMergeMovesTheUserAccount(t *testing.T) {
 	if got := deref(users[before.User.Id].AlumnusId); got != sur.Id {
 		t.Errorf("the absorbed record's user is linked to %q, want the survivor %s", got, sur.Id)
 	}
+	// Signed in still, the alumnus is the survivor's now: their own record is the survivor.
+	if me := whoAmI(t, alum); deref(me.User.AlumnusId) != sur.Id {
+		t.Errorf("me after the merge = %+v, want linked to %s", me.User, sur.Id)
+	}
+	if r := alum.Patch("/api/v1/alumni/"+sur.Id, etagOf(t, alum, sur.Id), map[string]any{"phone": "+44 20 7946 0000"}); r.Status != http.StatusOK {
+		t.Errorf("the alumnus changes their record, the survivor: %d %s", r.Status, r.Body)
+	}
 	// Both have one now: the survivor (through the move) and a third record.
 	s.AsAlumnus(t, third.Id)
-	p := assertProblem(t, mergeReq(c, sur.Id, `"2"`, third.Id, thirdTag, nil), http.StatusConflict, "absorb")
+	p := assertProblem(t, mergeReq(c, sur.Id, `"3"`, third.Id, thirdTag, nil), http.StatusConflict, "absorb")
 	if !strings.Contains(deref(p.Detail), "user account") {
 		t.Errorf("problem = %+v", p)
 	}
