@@ -26,8 +26,12 @@ UPDATE merges SET undone_at = ? WHERE id = ?;
 SELECT id FROM merges WHERE survivor_id = ? ORDER BY id FOR UPDATE;
 
 -- name: RepointMerges :exec
--- RepointMerges moves merges to another survivor (the survivor of a later merge).
-UPDATE merges SET survivor_id = sqlc.arg(to_id) WHERE id IN (sqlc.slice(ids));
+-- RepointMerges moves merges to another survivor: that of the later merge superseded_by, or
+-- (NULL) back to their own on its undo.
+UPDATE merges SET survivor_id = sqlc.arg(to_id), superseded_by = sqlc.narg(superseded_by) WHERE id IN (sqlc.slice(ids));
+
+-- name: GetMergePublicID :one
+SELECT public_id FROM merges WHERE id = ?;
 
 -- name: CreateAbsorbed :exec
 INSERT INTO alumni_absorbed (absorbed_public_id, survivor_id, merge_id, student_id, email, work_email)
@@ -73,3 +77,9 @@ UPDATE invites SET alumnus_id = sqlc.arg(to_id) WHERE id IN (sqlc.slice(ids));
 -- DeleteAlumnusRow removes a record merged into another; its degrees, tags, duplicate keys,
 -- pairs and marks go with it (ON DELETE CASCADE).
 DELETE FROM alumni WHERE id = ?;
+
+-- name: KeepMergesUndoable :exec
+-- KeepMergesUndoable moves the expected survivor version of merges whose survivor returns from
+-- an undo unchanged (at old_version) to the version it returns with.
+UPDATE merges SET survivor_version_after = sqlc.arg(new_version)
+WHERE id IN (sqlc.slice(ids)) AND survivor_version_after = sqlc.arg(old_version);

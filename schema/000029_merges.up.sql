@@ -2,7 +2,9 @@
 -- with both records as they were before it (alumni.Alumnus as JSON, with what the merge moved:
 -- the absorbed record's user account, invitations and earlier absorbed ids), for the undo,
 -- which is allowed while the survivor is still at survivor_version_after. merged_by is the
--- public id of the user who merged. undone_at is set by the undo.
+-- public id of the user who merged. undone_at is set by the undo. superseded_by is the later
+-- merge that absorbed this merge's survivor (whose survivor_id it then moved to its own): this
+-- one cannot be undone until that one is.
 CREATE TABLE merges (
   id                     BIGINT      NOT NULL AUTO_INCREMENT,
   public_id              CHAR(26)    CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
@@ -14,6 +16,7 @@ CREATE TABLE merges (
   merged_at              DATETIME(6) NOT NULL,
   merged_by              CHAR(26)    CHARACTER SET ascii COLLATE ascii_bin NULL,
   undone_at              DATETIME(6) NULL,
+  superseded_by          BIGINT      NULL,
   PRIMARY KEY (id),
   UNIQUE KEY uq_merges_public_id (public_id),
   KEY ix_merges_survivor (survivor_id),

@@ -90,7 +90,7 @@ func (q *Queries) DeleteAlumnusRow(ctx context.Context, id int64) error {
 }
 
 const getMergeForUpdate = `-- name: GetMergeForUpdate :one
-SELECT id, public_id, survivor_id, absorbed_public_id, survivor_before, absorbed_before, survivor_version_after, merged_at, merged_by, undone_at FROM merges WHERE public_id = ? FOR UPDATE
+SELECT id, public_id, survivor_id, absorbed_public_id, survivor_before, absorbed_before, survivor_version_after, merged_at, merged_by, undone_at, superseded_by FROM merges WHERE public_id = ? FOR UPDATE
 `
 
 func (q *Queries) GetMergeForUpdate(ctx context.Context, publicID string) (Merge, error) {
@@ -107,8 +107,20 @@ func (q *Queries) GetMergeForUpdate(ctx context.Context, publicID string) (Merge
 		&i.MergedAt,
 		&i.MergedBy,
 		&i.UndoneAt,
+		&i.SupersededBy,
 	)
 	return i, err
+}
+
+const getMergePublicID = `-- name: GetMergePublicID :one
+SELECT public_id FROM merges WHERE id = ?
+`
+
+func (q *Queries) GetMergePublicID(ctx context.Context, id int64) (string, error) {
+	row := q.db.QueryRowContext(ctx, getMergePublicID, id)
+	var public_id string
+	err := row.Scan(&public_id)
+	return public_id, err
 }
 
 const getSurvivorOf = `-- name: GetSurvivorOf :one
@@ -122,6 +134,36 @@ func (q *Queries) GetSurvivorOf(ctx context.Context, absorbedPublicID string) (s
 	var public_id string
 	err := row.Scan(&public_id)
 	return public_id, err
+}
+
+const keepMergesUndoable = `-- name: KeepMergesUndoable :exec
+UPDATE merges SET survivor_version_after = ?
+WHERE id IN (/*SLICE:ids*/?) AND survivor_version_after = ?
+`
+
+type KeepMergesUndoableParams struct {
+	NewVersion int32
+	Ids        []int64
+	OldVersion int32
+}
+
+// KeepMergesUndoable moves the expected survivor version of merges whose survivor returns from
+// an undo unchanged (at old_version) to the version it returns with.
+func (q *Queries) KeepMergesUndoable(ctx context.Context, arg KeepMergesUndoableParams) error {
+	query := keepMergesUndoable
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.NewVersion)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	queryParams = append(queryParams, arg.OldVersion)
+	_, err := q.db.ExecContext(ctx, query, queryParams...)
+	return err
 }
 
 const listAbsorbedOf = `-- name: ListAbsorbedOf :many
@@ -468,19 +510,22 @@ func (q *Queries) RepointAbsorbed(ctx context.Context, arg RepointAbsorbedParams
 }
 
 const repointMerges = `-- name: RepointMerges :exec
-UPDATE merges SET survivor_id = ? WHERE id IN (/*SLICE:ids*/?)
+UPDATE merges SET survivor_id = ?, superseded_by = ? WHERE id IN (/*SLICE:ids*/?)
 `
 
 type RepointMergesParams struct {
-	ToID int64
-	Ids  []int64
+	ToID         int64
+	SupersededBy *int64
+	Ids          []int64
 }
 
-// RepointMerges moves merges to another survivor (the survivor of a later merge).
+// RepointMerges moves merges to another survivor: that of the later merge superseded_by, or
+// (NULL) back to their own on its undo.
 func (q *Queries) RepointMerges(ctx context.Context, arg RepointMergesParams) error {
 	query := repointMerges
 	var queryParams []interface{}
 	queryParams = append(queryParams, arg.ToID)
+	queryParams = append(queryParams, arg.SupersededBy)
 	if len(arg.Ids) > 0 {
 		for _, v := range arg.Ids {
 			queryParams = append(queryParams, v)

@@ -236,6 +236,7 @@ type Merge struct {
 	MergedAt             time.Time
 	MergedBy             *string
 	UndoneAt             *time.Time
+	SupersededBy         *int64
 }
 
 type RecoveryCode struct {

@@ -52,7 +52,7 @@ type mergeState struct {
 	User     string   // its public id
 	Invites  []int64  // the absorbed record's invitations, moved to the survivor
 	Absorbed []string // ids absorbed earlier into the absorbed record, moved to the survivor
-	Merges   []int64  // merges into the absorbed record, moved to the survivor
+	Merges   []int64  // merges into the absorbed record, moved to the survivor and superseded
 }
 
 // ErrAbsorbItself is the answer to a merge of a record with itself.
@@ -111,6 +111,11 @@ func (s *Store) Merge(ctx context.Context, p auth.Principal, in MergeInput) (Mer
 		mergeKey, err := recordMerge(ctx, q, m, keys[0], sur, st)
 		if err != nil {
 			return err
+		}
+		if len(st.Merges) > 0 { // superseded by this one: not to be undone before it is
+			if err := q.RepointMerges(ctx, db.RepointMergesParams{ToID: keys[0], SupersededBy: &mergeKey, Ids: st.Merges}); err != nil {
+				return fmt.Errorf("move merges: %w", err)
+			}
 		}
 		if err := q.CreateAbsorbed(ctx, db.CreateAbsorbedParams{AbsorbedPublicID: abs.ID, SurvivorID: keys[0], MergeID: mergeKey,
 			StudentID: ptr.NonZero(abs.StudentID), Email: ptr.NonZero(abs.Email), WorkEmail: ptr.NonZero(abs.WorkEmail)}); err != nil {
@@ -214,7 +219,8 @@ func survivorOf(ctx context.Context, q *db.Queries, id string) (*derrors.Error, 
 
 // moveBelongings moves what hangs on the absorbed record (key from) to the survivor (key to)
 // before the absorbed row is deleted: its user account (Conflict when both have one), its
-// invitations, the ids it had absorbed and the merges into it. It returns what it moved.
+// invitations and the ids it had absorbed. It returns what it moved, and the merges into the
+// absorbed record, which Merge moves.
 func moveBelongings(ctx context.Context, q *db.Queries, to, from int64, now time.Time) (mergeState, error) {
 	var st mergeState
 	users, err := q.LockUsersOfAlumni(ctx, []*int64{&to, &from})
@@ -254,13 +260,8 @@ func moveBelongings(ctx context.Context, q *db.Queries, to, from int64, now time
 			return st, fmt.Errorf("move absorbed ids: %w", err)
 		}
 	}
-	if st.Merges, err = q.ListMergeIDsOf(ctx, from); err != nil {
+	if st.Merges, err = q.ListMergeIDsOf(ctx, from); err != nil { // moved by Merge, once it has its key
 		return st, fmt.Errorf("list merges: %w", err)
-	}
-	if len(st.Merges) > 0 {
-		if err := q.RepointMerges(ctx, db.RepointMergesParams{ToID: to, Ids: st.Merges}); err != nil {
-			return st, fmt.Errorf("move merges: %w", err)
-		}
 	}
 	return st, nil
 }
@@ -370,6 +371,13 @@ func (s *Store) UndoMerge(ctx context.Context, p auth.Principal, mergeID string)
 		if row.UndoneAt != nil {
 			return derrors.New(derrors.Conflict, "This merge was undone already, at "+row.UndoneAt.Format(time.RFC3339)+".")
 		}
+		if row.SupersededBy != nil {
+			later, err := q.GetMergePublicID(ctx, *row.SupersededBy)
+			if err != nil {
+				return fmt.Errorf("read later merge: %w", err)
+			}
+			return derrors.New(derrors.Conflict, "The survivor of this merge was merged into another record since (merge "+later+"); undo that merge first.")
+		}
 		rows, err := q.LockAlumniByIDs(ctx, []int64{row.SurvivorID})
 		if err != nil {
 			return fmt.Errorf("lock survivor: %w", err)
@@ -445,8 +453,14 @@ func giveBack(ctx context.Context, q *db.Queries, to int64, st mergeState, now t
 		}
 	}
 	if len(st.Merges) > 0 {
-		if err := q.RepointMerges(ctx, db.RepointMergesParams{ToID: to, Ids: st.Merges}); err != nil {
+		if err := q.RepointMerges(ctx, db.RepointMergesParams{ToID: to, SupersededBy: nil, Ids: st.Merges}); err != nil {
 			return fmt.Errorf("move merges back: %w", err)
+		}
+		// Those merges can be undone again if the record returns as they left it: at the version
+		// it had when it was absorbed, which it returns from one above.
+		if err := q.KeepMergesUndoable(ctx, db.KeepMergesUndoableParams{NewVersion: int32(st.Record.Version + 1), //nolint:gosec // versions count changes
+			Ids: st.Merges, OldVersion: int32(st.Record.Version)}); err != nil { //nolint:gosec // versions count changes
+			return fmt.Errorf("keep merges undoable: %w", err)
 		}
 	}
 	return nil

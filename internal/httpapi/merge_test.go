@@ -538,3 +538,57 @@ func TestOppositeMergesAtOnce(t *testing.T) {
 		t.Errorf("%d records left, want 5", n)
 	}
 }
+
+// An id absorbed by a record that is merged away later lives on the last survivor; the earlier
+// merge cannot be undone before the later one; undoing both, last first, gives every record
+// back. An undo that would take a value another record has since is refused.
+func TestMergeChains(t *testing.T) {
+	s := newServer(t)
+	c := s.Client
+	a, aTag := create(t, c, map[string]any{"firstName": "Ada", "lastName": "A", "email": "a@example.org"})
+	b, bTag := create(t, c, map[string]any{"firstName": "Ada", "lastName": "B", "email": "b@example.org"})
+	x, xTag := create(t, c, map[string]any{"firstName": "Ada", "lastName": "X"})
+	redirect := func(id string) string {
+		t.Helper()
+		return c.NoRedirects().Get("/api/v1/alumni/"+id, nil).Header.Get("Location")
+	}
+	undo := func(m api.MergeResult) *apitest.Response {
+		t.Helper()
+		return c.Post("/api/v1/merges/"+m.Merge.Id+"/undo", nil)
+	}
+	first := merged(t, mergeReq(c, a.Id, aTag, b.Id, bTag, nil))
+	second := merged(t, mergeReq(c, x.Id, xTag, a.Id, `"2"`, nil))
+	if got := redirect(b.Id); got != "/api/v1/alumni/"+x.Id {
+		t.Errorf("b after the second merge redirects to %q, want x", got)
+	}
+	// The first merge's survivor was merged away since: its undo is refused (x's version is
+	// that a had after the first merge: the refusal must not rest on versions).
+	if _, tag := getAlumnus(t, c, x.Id); tag != `"2"` {
+		t.Fatalf("x's ETag %s, want \"2\" (a's after the first merge)", tag)
+	}
+	if p := assertProblem(t, undo(first), http.StatusConflict, ""); !strings.Contains(deref(p.Detail), second.Merge.Id) {
+		t.Errorf("the refusal does not name the later merge: %+v", p)
+	}
+	if r := undo(second); r.Status != http.StatusOK {
+		t.Fatalf("undo the second: %d %s", r.Status, r.Body)
+	}
+	if got := redirect(b.Id); got != "/api/v1/alumni/"+a.Id {
+		t.Errorf("b after the undo redirects to %q, want a", got)
+	}
+	if r := undo(first); r.Status != http.StatusOK {
+		t.Fatalf("undo the first after the second: %d %s", r.Status, r.Body)
+	}
+	for _, id := range []string{a.Id, b.Id, x.Id} {
+		if got, _ := getAlumnus(t, c.NoRedirects(), id); got.Id != id {
+			t.Errorf("%s is not back: %+v", id, got)
+		}
+	}
+
+	// Merged again, and b's email (which a did not take) is another record's since.
+	again := merged(t, mergeReq(c, a.Id, etagOf(t, c, a.Id), b.Id, etagOf(t, c, b.Id), nil))
+	create(t, c, map[string]any{"firstName": "Other", "lastName": "Person", "email": "b@example.org"})
+	assertProblem(t, undo(again), http.StatusConflict, "email")
+	if got := redirect(b.Id); got != "/api/v1/alumni/"+a.Id {
+		t.Errorf("the refused undo changed b's redirect: %q", got)
+	}
+}

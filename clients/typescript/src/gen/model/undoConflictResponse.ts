@@ -5,7 +5,8 @@
 import type { Problem } from './problem';
 
 /**
- * The survivor changed after the merge, or the merge was undone already, or a unique
+ * The survivor changed after the merge, or was merged into another record since (undo
+that merge first; the problem names it), or the merge was undone already, or a unique
 value of the returning record (student id, email) is another record's now.
 
  */

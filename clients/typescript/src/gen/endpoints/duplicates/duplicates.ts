@@ -471,7 +471,8 @@ export const useReopenDuplicatePair = <TError = ErrorType<BadRequestResponse | U
 record back with its id, fields and creation time (its ETags go on from where they
 were), with what the merge moved to the survivor: its user account, invitations and
 the ids it had absorbed. Only while the survivor is as the merge left it: after a later
-change, `409` names the change (an undo would lose it). Audited as `alumnus.unmerge`
+change, `409` names the change (an undo would lose it); after a later merge of the
+survivor into another record, `409` names that merge, to be undone first. Audited as `alumnus.unmerge`
 about the survivor and `alumnus.unabsorb` about the returning record; in the events
 feed as `alumnus.updated` and `alumnus.created`.
 
