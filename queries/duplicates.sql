@@ -6,10 +6,10 @@ DELETE FROM alumni_duplicate_keys WHERE alumnus_id IN (sqlc.slice(alumnus_ids));
 SELECT * FROM alumni_duplicate_keys WHERE alumnus_id IN (sqlc.slice(alumnus_ids)) ORDER BY alumnus_id, kind, dup_key;
 
 -- name: ListDuplicateKeyHolders :many
--- ListDuplicateKeyHolders reads who holds keys of the given kinds and values: a superset of
--- the (kind, key) pairs asked for, which the caller keeps exactly.
-SELECT alumnus_id, kind, dup_key FROM alumni_duplicate_keys
-WHERE kind IN (sqlc.slice(kinds)) AND dup_key IN (sqlc.slice(dup_keys));
+-- ListDuplicateKeyHolders reads who holds keys of one kind (one kind per query: a range per
+-- key on the (kind, dup_key) index, where kinds and keys together let the optimizer scan).
+SELECT alumnus_id, dup_key FROM alumni_duplicate_keys
+WHERE kind = sqlc.arg(kind) AND dup_key IN (sqlc.slice(dup_keys));
 
 -- name: ListLiveAlumniIDsAfter :many
 -- ListLiveAlumniIDsAfter walks the live records in key order (a full scoring pass).
@@ -75,3 +75,9 @@ ON DUPLICATE KEY UPDATE status = VALUES(status), decided_by = VALUES(decided_by)
 
 -- name: GetAlumnusKeyByPublicID :one
 SELECT id FROM alumni WHERE public_id = ? AND deleted_at IS NULL;
+
+-- name: ListBlockKeyHolders :many
+-- ListBlockKeyHolders reads who holds block keys, with their last names: the finder compares
+-- the names before it reads a record whole (most of a block are other people).
+SELECT k.alumnus_id, k.dup_key, a.last_name FROM alumni_duplicate_keys k JOIN alumni a ON a.id = k.alumnus_id
+WHERE k.kind = 'block' AND k.dup_key IN (sqlc.slice(dup_keys));

@@ -54,3 +54,10 @@ UPDATE login_challenges SET failures = failures + 1 WHERE id = ?;
 
 -- name: PurgeLoginChallenges :execrows
 DELETE FROM login_challenges WHERE expires_at < ? LIMIT 1000;
+
+-- name: GetLoginChallengeByID :one
+-- GetLoginChallengeByID finds a challenge that can still be answered, by its key (a passkey
+-- ceremony names the challenge it answers).
+SELECT c.id, c.user_id, c.purpose, c.expires_at
+FROM login_challenges c
+WHERE c.id = sqlc.arg(id) AND c.used_at IS NULL AND c.expires_at > sqlc.arg(now) AND c.failures < sqlc.arg(max_failures);

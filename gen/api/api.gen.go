@@ -145,6 +145,60 @@ func (e AuditEntityType) Valid() bool {
 	}
 }
 
+// Defines values for ConsentChangeSource.
+const (
+	ConsentChangeSourceImport      ConsentChangeSource = "import"
+	ConsentChangeSourceMerge       ConsentChangeSource = "merge"
+	ConsentChangeSourceSeed        ConsentChangeSource = "seed"
+	ConsentChangeSourceSelfService ConsentChangeSource = "self-service"
+	ConsentChangeSourceStaff       ConsentChangeSource = "staff"
+)
+
+// Valid indicates whether the value is a known member of the ConsentChangeSource enum.
+func (e ConsentChangeSource) Valid() bool {
+	switch e {
+	case ConsentChangeSourceImport:
+		return true
+	case ConsentChangeSourceMerge:
+		return true
+	case ConsentChangeSourceSeed:
+		return true
+	case ConsentChangeSourceSelfService:
+		return true
+	case ConsentChangeSourceStaff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsentField.
+const (
+	ConsentFieldContactPermissionsDoNotEmail ConsentField = "contactPermissions.doNotEmail"
+	ConsentFieldContactPermissionsDoNotMail  ConsentField = "contactPermissions.doNotMail"
+	ConsentFieldContactPermissionsDoNotPhone ConsentField = "contactPermissions.doNotPhone"
+	ConsentFieldContactPermissionsDoNotSms   ConsentField = "contactPermissions.doNotSms"
+	ConsentFieldDirectoryConsent             ConsentField = "directoryConsent"
+)
+
+// Valid indicates whether the value is a known member of the ConsentField enum.
+func (e ConsentField) Valid() bool {
+	switch e {
+	case ConsentFieldContactPermissionsDoNotEmail:
+		return true
+	case ConsentFieldContactPermissionsDoNotMail:
+		return true
+	case ConsentFieldContactPermissionsDoNotPhone:
+		return true
+	case ConsentFieldContactPermissionsDoNotSms:
+		return true
+	case ConsentFieldDirectoryConsent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DuplicatePairStatus.
 const (
 	Dismissed DuplicatePairStatus = "dismissed"
@@ -637,18 +691,36 @@ func (e JWKUse) Valid() bool {
 	}
 }
 
+// Defines values for LoginChallengeFactors.
+const (
+	LoginChallengeFactorsPasskey LoginChallengeFactors = "passkey"
+	LoginChallengeFactorsTotp    LoginChallengeFactors = "totp"
+)
+
+// Valid indicates whether the value is a known member of the LoginChallengeFactors enum.
+func (e LoginChallengeFactors) Valid() bool {
+	switch e {
+	case LoginChallengeFactorsPasskey:
+		return true
+	case LoginChallengeFactorsTotp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LoginChallengeNext.
 const (
-	Enrol LoginChallengeNext = "enrol"
-	Totp  LoginChallengeNext = "totp"
+	LoginChallengeNextEnrol LoginChallengeNext = "enrol"
+	LoginChallengeNextTotp  LoginChallengeNext = "totp"
 )
 
 // Valid indicates whether the value is a known member of the LoginChallengeNext enum.
 func (e LoginChallengeNext) Valid() bool {
 	switch e {
-	case Enrol:
+	case LoginChallengeNextEnrol:
 		return true
-	case Totp:
+	case LoginChallengeNextTotp:
 		return true
 	default:
 		return false
@@ -688,6 +760,21 @@ const (
 func (e TokensTokenType) Valid() bool {
 	switch e {
 	case Bearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebAuthnCredentialType.
+const (
+	PublicKey WebAuthnCredentialType = "public-key"
+)
+
+// Valid indicates whether the value is a known member of the WebAuthnCredentialType enum.
+func (e WebAuthnCredentialType) Valid() bool {
+	switch e {
+	case PublicKey:
 		return true
 	default:
 		return false
@@ -1017,14 +1104,16 @@ type AuditEvent struct {
 	// `session.login|login_failed|logout|refresh_reuse` (`login` names the second
 	// factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
 	// password asked for the second step; a wrong or replayed code),
-	// `user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
+	// `user.totp_enrol|totp_enable|totp_disable`,
+	// `user.passkey_enrol|passkey_add|passkey_remove` (a passkey registration started, a
+	// passkey registered, a passkey deleted or an admin's reset), `invite.create|accept`,
 	// `settings.update`, `alumni.export`, `duplicate.dismiss|reopen` (a pair of likely
 	// duplicates judged not the same person, or put back in the queue: one event about
 	// each of the two records, with the pair's id and its status before and after),
 	// `import.create|progress|complete` (`progress`:
 	// one per batch of rows an import job wrote, with the rows done so far),
 	// `backup.create` (a backup file was written; no actor: the system or the command
-	// line).
+	// line), `alumnus.access_export` (someone read the person's access document).
 	//
 	//
 	// Example: alumnus.update
@@ -1058,6 +1147,51 @@ type Buckets = []FacetBucket
 type ChallengeRef struct {
 	Challenge string `json:"challenge"`
 }
+
+// ConsentChange One change of a consent field.
+type ConsentChange struct {
+	Actor     *AuditActor `json:"actor,omitempty"`
+	ChangedAt time.Time   `json:"changedAt"`
+
+	// Field A consent field of a record, by its API name.
+	//
+	// Example: directoryConsent
+	Field ConsentField `json:"field"`
+
+	// Id Increases with every change; a decimal number.
+	//
+	// Example: 42
+	Id string `json:"id"`
+
+	// Source Where the change came from: `self-service` (the alumnus, on their own record),
+	// `staff` (the office, through the API), `import` (a CSV import; `actor` is the
+	// uploader), `merge` (two records merged), `seed` (synthetic data, no actor).
+	//
+	//
+	// Example: self-service
+	Source ConsentChangeSource `json:"source"`
+
+	// Value The value the field took.
+	Value bool `json:"value"`
+}
+
+// ConsentChangeSource Where the change came from: `self-service` (the alumnus, on their own record),
+// `staff` (the office, through the API), `import` (a CSV import; `actor` is the
+// uploader), `merge` (two records merged), `seed` (synthetic data, no actor).
+//
+// Example: self-service
+type ConsentChangeSource string
+
+// ConsentChangePage defines model for ConsentChangePage.
+type ConsentChangePage struct {
+	Items      []ConsentChange `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// ConsentField A consent field of a record, by its API name.
+//
+// Example: directoryConsent
+type ConsentField string
 
 // ContactPermissions Per-channel do-not-contact flags. Absent means false.
 type ContactPermissions struct {
@@ -1579,13 +1713,23 @@ type LoginChallenge struct {
 	// ExpiresAt When the challenge stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
 
-	// Next `totp`: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`.
+	// Factors The second factors this user has (with `next: enrol`, the one to set up).
+	Factors *[]LoginChallengeFactors `json:"factors,omitempty"`
+
+	// Next `totp`: a second factor is due (the name is older than passkeys): `factors` says
+	// which: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`, or answer
+	// with a passkey (`POST /api/v1/auth/login/passkey/options` with this challenge).
 	// `enrol`: this user must have a second factor and has none: set one up with
 	// `POST /api/v1/auth/login/totp-enrolment`, then send its first code.
 	Next LoginChallengeNext `json:"next"`
 }
 
-// LoginChallengeNext `totp`: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`.
+// LoginChallengeFactors defines model for LoginChallenge.Factors.
+type LoginChallengeFactors string
+
+// LoginChallengeNext `totp`: a second factor is due (the name is older than passkeys): `factors` says
+// which: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`, or answer
+// with a passkey (`POST /api/v1/auth/login/passkey/options` with this challenge).
 // `enrol`: this user must have a second factor and has none: set one up with
 // `POST /api/v1/auth/login/totp-enrolment`, then send its first code.
 type LoginChallengeNext string
@@ -1661,6 +1805,68 @@ type MergeResult struct {
 
 // Name defines model for Name.
 type Name = string
+
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// CloneWarning A sign-in with it was refused because its signature counter went back, which a
+	// copied authenticator does. Delete it if you did not expect this.
+	CloneWarning bool      `json:"cloneWarning"`
+	CreatedAt    time.Time `json:"createdAt"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id PublicId `json:"id"`
+
+	// LastUsedAt The last sign-in with it; absent when never used.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	Name       string     `json:"name"`
+}
+
+// PasskeyAssertion defines model for PasskeyAssertion.
+type PasskeyAssertion struct {
+	Ceremony string `json:"ceremony"`
+
+	// Credential A `PublicKeyCredential` in its JSON form (`toJSON()`, WebAuthn Level 3); binary values in base64url.
+	Credential WebAuthnCredential `json:"credential"`
+}
+
+// PasskeyCeremony defines model for PasskeyCeremony.
+type PasskeyCeremony struct {
+	// Ceremony Opaque; send it back with the authenticator's answer.
+	Ceremony string `json:"ceremony"`
+
+	// ExpiresAt When the ceremony stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// PublicKey `PublicKeyCredentialCreationOptionsJSON` (registration) or
+	// `PublicKeyCredentialRequestOptionsJSON` (sign-in) of WebAuthn Level 3: give it to
+	// `PublicKeyCredential.parseCreationOptionsFromJSON()` / `parseRequestOptionsFromJSON()`
+	// (or decode its base64url members yourself) and then to `navigator.credentials`.
+	PublicKey interface{} `json:"publicKey"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Items []Passkey `json:"items"`
+}
+
+// PasskeyRegistration defines model for PasskeyRegistration.
+type PasskeyRegistration struct {
+	Ceremony string `json:"ceremony"`
+
+	// Credential A `PublicKeyCredential` in its JSON form (`toJSON()`, WebAuthn Level 3); binary values in base64url.
+	Credential WebAuthnCredential `json:"credential"`
+
+	// Name For the owner to tell their passkeys apart, e.g. "Laptop".
+	Name string `json:"name"`
+}
+
+// PasskeySignInStart defines model for PasskeySignInStart.
+type PasskeySignInStart struct {
+	// Challenge The challenge of a password sign-in that answered `202`; leave it out to sign in without a password.
+	Challenge *string `json:"challenge,omitempty"`
+}
 
 // Password defines model for Password.
 type Password = string
@@ -1811,6 +2017,66 @@ type SsoTicket struct {
 // Example: S2004-0042
 type StudentId = string
 
+// SubjectData Everything held about one alumnus (`GET /api/v1/alumni/{alumnusId}/subject-data`,
+// `GET /api/v1/me/data`). `user` is absent when no account is linked to the record.
+type SubjectData struct {
+	// Alumnus An alumnus as stored. Optional fields that are empty are left out, and so are fields
+	// the caller may not read (named in `withheld`).
+	Alumnus        Alumnus           `json:"alumnus"`
+	AuditEvents    AuditEventPage    `json:"auditEvents"`
+	ConsentHistory ConsentChangePage `json:"consentHistory"`
+	GeneratedAt    time.Time         `json:"generatedAt"`
+	Identities     []SubjectIdentity `json:"identities"`
+	Invites        []SubjectInvite   `json:"invites"`
+	Sessions       []SubjectSession  `json:"sessions"`
+	User           *User             `json:"user,omitempty"`
+}
+
+// SubjectIdentity The user's identity at an OpenID Connect provider (no tokens are kept).
+type SubjectIdentity struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Issuer Example: https://login.example.edu
+	Issuer      string     `json:"issuer"`
+	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
+
+	// Subject Example: 248289761001
+	Subject string `json:"subject"`
+}
+
+// SubjectInvite An invitation to claim the record (never its token).
+type SubjectInvite struct {
+	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+
+	// Email Example: ada.lovelace@example.org
+	Email     Email     `json:"email"`
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id PublicId `json:"id"`
+}
+
+// SubjectSession One sign-in of the user (never its tokens).
+type SubjectSession struct {
+	// ClientIp Example: 203.0.113.7
+	ClientIp  *string   `json:"clientIp,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// EndReason Example: logout
+	EndReason *string    `json:"endReason,omitempty"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	ExpiresAt time.Time  `json:"expiresAt"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id          PublicId  `json:"id"`
+	RefreshedAt time.Time `json:"refreshedAt"`
+}
+
 // Tags Free labels for segments (volunteer, donor, board...); stored sorted.
 //
 // Example: ["mentor","volunteer"]
@@ -1942,6 +2208,39 @@ type UserPage struct {
 // UserPatch A JSON merge patch of a user.
 type UserPatch = json.RawMessage
 
+// WebAuthnCredential A `PublicKeyCredential` in its JSON form (`toJSON()`, WebAuthn Level 3); binary values in base64url.
+type WebAuthnCredential struct {
+	AuthenticatorAttachment *string `json:"authenticatorAttachment,omitempty"`
+
+	// ClientExtensionResults The client extension outputs (an object; none are requested, so `{}`).
+	ClientExtensionResults interface{} `json:"clientExtensionResults,omitempty"`
+	Id                     string      `json:"id"`
+	RawId                  string      `json:"rawId"`
+
+	// Response `AuthenticatorAttestationResponseJSON` (registration: `attestationObject`) or
+	// `AuthenticatorAssertionResponseJSON` (sign-in: `authenticatorData`, `signature`,
+	// `userHandle`).
+	Response WebAuthnResponse       `json:"response"`
+	Type     WebAuthnCredentialType `json:"type"`
+}
+
+// WebAuthnCredentialType defines model for WebAuthnCredential.Type.
+type WebAuthnCredentialType string
+
+// WebAuthnResponse `AuthenticatorAttestationResponseJSON` (registration: `attestationObject`) or
+// `AuthenticatorAssertionResponseJSON` (sign-in: `authenticatorData`, `signature`,
+// `userHandle`).
+type WebAuthnResponse struct {
+	AttestationObject  *string   `json:"attestationObject,omitempty"`
+	AuthenticatorData  *string   `json:"authenticatorData,omitempty"`
+	ClientDataJSON     string    `json:"clientDataJSON"`
+	PublicKey          *string   `json:"publicKey,omitempty"`
+	PublicKeyAlgorithm *int      `json:"publicKeyAlgorithm,omitempty"`
+	Signature          *string   `json:"signature,omitempty"`
+	Transports         *[]string `json:"transports,omitempty"`
+	UserHandle         *string   `json:"userHandle,omitempty"`
+}
+
 // AlumnusId An opaque, non-sequential id (ULID).
 //
 // Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
@@ -2008,6 +2307,11 @@ type MergeId = PublicId
 // PairId Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A-01JD9QW2E4R6T8Y0V2K4M6P8A0
 type PairId = DuplicatePairId
 
+// PasskeyId An opaque, non-sequential id (ULID).
+//
+// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+type PasskeyId = PublicId
+
 // Program defines model for Program.
 type Program = string
 
@@ -2068,6 +2372,9 @@ type Merged = Problem
 
 // NotFound An RFC 9457 problem details object.
 type NotFound = Problem
+
+// PasskeyRequestOptions defines model for PasskeyRequestOptions.
+type PasskeyRequestOptions = PasskeyCeremony
 
 // PayloadTooLarge An RFC 9457 problem details object.
 type PayloadTooLarge = Problem
@@ -2339,10 +2646,25 @@ type UpdateAlumnusParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// ListConsentChangesParams defines parameters for ListConsentChanges.
+type ListConsentChangesParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // MergeAlumniParams defines parameters for MergeAlumni.
 type MergeAlumniParams struct {
 	// IfMatch The survivor's ETag.
 	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// GetSubjectDataParams defines parameters for GetSubjectData.
+type GetSubjectDataParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // GetAnalyticsActivityParams defines parameters for GetAnalyticsActivity.
@@ -2720,6 +3042,12 @@ type ListDuplicatePairsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetMyDataParams defines parameters for GetMyData.
+type GetMyDataParams struct {
+	// Cursor The `nextCursor` of the previous page. Only valid with the same filters.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutSettingsParams defines parameters for PutSettings.
 type PutSettingsParams struct {
 	// IfMatch The ETag of the settings this change is based on.
@@ -2769,11 +3097,20 @@ type AcceptInviteJSONRequestBody = AcceptInvite
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// FinishPasskeySignInJSONRequestBody defines body for FinishPasskeySignIn for application/json ContentType.
+type FinishPasskeySignInJSONRequestBody = PasskeyAssertion
+
+// StartPasskeySignInJSONRequestBody defines body for StartPasskeySignIn for application/json ContentType.
+type StartPasskeySignInJSONRequestBody = PasskeySignInStart
+
 // CompleteLoginJSONRequestBody defines body for CompleteLogin for application/json ContentType.
 type CompleteLoginJSONRequestBody = SecondFactorAnswer
 
 // StartLoginTotpEnrolmentJSONRequestBody defines body for StartLoginTotpEnrolment for application/json ContentType.
 type StartLoginTotpEnrolmentJSONRequestBody = ChallengeRef
+
+// CreatePasskeyJSONRequestBody defines body for CreatePasskey for application/json ContentType.
+type CreatePasskeyJSONRequestBody = PasskeyRegistration
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
@@ -2837,6 +3174,9 @@ type ServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, params UpdateAlumnusParams) error
+	// ListConsentChanges The consent history of an alumnus
+	// (GET /api/v1/alumni/{alumnusId}/consent-history)
+	ListConsentChanges(ctx echo.Context, alumnusId AlumnusId, params ListConsentChangesParams) error
 	// ListAlumnusDuplicates Likely duplicates of one record
 	// (GET /api/v1/alumni/{alumnusId}/duplicates)
 	ListAlumnusDuplicates(ctx echo.Context, alumnusId AlumnusId) error
@@ -2849,6 +3189,9 @@ type ServerInterface interface {
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) error
+	// GetSubjectData Everything held about an alumnus (access request)
+	// (GET /api/v1/alumni/{alumnusId}/subject-data)
+	GetSubjectData(ctx echo.Context, alumnusId AlumnusId, params GetSubjectDataParams) error
 	// GetAnalyticsActivity Records created and last changed per month
 	// (GET /api/v1/analytics/activity)
 	GetAnalyticsActivity(ctx echo.Context, params GetAnalyticsActivityParams) error
@@ -2879,6 +3222,12 @@ type ServerInterface interface {
 	// Login Sign in
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
+	// FinishPasskeySignIn Finish a sign-in with a passkey
+	// (POST /api/v1/auth/login/passkey)
+	FinishPasskeySignIn(ctx echo.Context) error
+	// StartPasskeySignIn Start a sign-in with a passkey
+	// (POST /api/v1/auth/login/passkey/options)
+	StartPasskeySignIn(ctx echo.Context) error
 	// CompleteLogin Finish a sign-in with a second-factor code
 	// (POST /api/v1/auth/login/totp)
 	CompleteLogin(ctx echo.Context) error
@@ -2891,6 +3240,18 @@ type ServerInterface interface {
 	// GetMe The signed-in user
 	// (GET /api/v1/auth/me)
 	GetMe(ctx echo.Context) error
+	// ListPasskeys The caller's passkeys
+	// (GET /api/v1/auth/passkeys)
+	ListPasskeys(ctx echo.Context) error
+	// CreatePasskey Register a passkey
+	// (POST /api/v1/auth/passkeys)
+	CreatePasskey(ctx echo.Context) error
+	// StartPasskeyRegistration Start registering a passkey
+	// (POST /api/v1/auth/passkeys/registration)
+	StartPasskeyRegistration(ctx echo.Context) error
+	// DeletePasskey Delete one of the caller's passkeys
+	// (DELETE /api/v1/auth/passkeys/{passkeyId})
+	DeletePasskey(ctx echo.Context, passkeyId PasskeyId) error
 	// ChangePassword Change the caller's password
 	// (POST /api/v1/auth/password)
 	ChangePassword(ctx echo.Context) error
@@ -2930,6 +3291,9 @@ type ServerInterface interface {
 	// ReopenDuplicatePair Put a dismissed pair back in the queue
 	// (POST /api/v1/duplicates/{pairId}/reopen)
 	ReopenDuplicatePair(ctx echo.Context, pairId PairId) error
+	// GetMyData Everything held about me (access request)
+	// (GET /api/v1/me/data)
+	GetMyData(ctx echo.Context, params GetMyDataParams) error
 	// UndoMerge Undo a merge
 	// (POST /api/v1/merges/{mergeId}/undo)
 	UndoMerge(ctx echo.Context, mergeId MergeId) error
@@ -2954,6 +3318,9 @@ type ServerInterface interface {
 	// UpdateUser Change a user's role or enabled flag (JSON merge patch)
 	// (PATCH /api/v1/users/{userId})
 	UpdateUser(ctx echo.Context, userId UserId, params UpdateUserParams) error
+	// ResetUserPasskeys Remove a user's passkeys
+	// (DELETE /api/v1/users/{userId}/passkeys)
+	ResetUserPasskeys(ctx echo.Context, userId UserId) error
 	// ResetUserTotp Remove a user's second factor
 	// (DELETE /api/v1/users/{userId}/totp)
 	ResetUserTotp(ctx echo.Context, userId UserId) error
@@ -3602,6 +3969,38 @@ func (w *ServerInterfaceWrapper) UpdateAlumnus(ctx echo.Context) error {
 	return err
 }
 
+// ListConsentChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConsentChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConsentChangesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConsentChanges(ctx, alumnusId, params)
+	return err
+}
+
 // ListAlumnusDuplicates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListAlumnusDuplicates(ctx echo.Context) error {
 	var err error
@@ -3683,6 +4082,31 @@ func (w *ServerInterfaceWrapper) RestoreAlumnus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RestoreAlumnus(ctx, alumnusId)
+	return err
+}
+
+// GetSubjectData converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSubjectData(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetSubjectDataParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSubjectData(ctx, alumnusId, params)
 	return err
 }
 
@@ -4583,6 +5007,24 @@ func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	return err
 }
 
+// FinishPasskeySignIn converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeySignIn(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeySignIn(ctx)
+	return err
+}
+
+// StartPasskeySignIn converts echo context to params.
+func (w *ServerInterfaceWrapper) StartPasskeySignIn(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartPasskeySignIn(ctx)
+	return err
+}
+
 // CompleteLogin converts echo context to params.
 func (w *ServerInterfaceWrapper) CompleteLogin(ctx echo.Context) error {
 	var err error
@@ -4616,6 +5058,49 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ListPasskeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPasskeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPasskeys(ctx)
+	return err
+}
+
+// CreatePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePasskey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePasskey(ctx)
+	return err
+}
+
+// StartPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) StartPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartPasskeyRegistration(ctx)
+	return err
+}
+
+// DeletePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "passkeyId" -------------
+	var passkeyId PasskeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "passkeyId", ctx.Param("passkeyId"), &passkeyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter passkeyId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePasskey(ctx, passkeyId)
 	return err
 }
 
@@ -4858,6 +5343,24 @@ func (w *ServerInterfaceWrapper) ReopenDuplicatePair(ctx echo.Context) error {
 	return err
 }
 
+// GetMyData converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyData(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyDataParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyData(ctx, params)
+	return err
+}
+
 // UndoMerge converts echo context to params.
 func (w *ServerInterfaceWrapper) UndoMerge(ctx echo.Context) error {
 	var err error
@@ -5035,6 +5538,22 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ResetUserPasskeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetUserPasskeys(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetUserPasskeys(ctx, userId)
+	return err
+}
+
 // ResetUserTotp converts echo context to params.
 func (w *ServerInterfaceWrapper) ResetUserTotp(ctx echo.Context) error {
 	var err error
@@ -5108,6 +5627,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/restore", wrapper.RestoreAlumnus, options.OperationMiddlewares["restoreAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/merge", wrapper.MergeAlumni, options.OperationMiddlewares["mergeAlumni"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/duplicates", wrapper.ListAlumnusDuplicates, options.OperationMiddlewares["listAlumnusDuplicates"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/consent-history", wrapper.ListConsentChanges, options.OperationMiddlewares["listConsentChanges"]...)
+	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/subject-data", wrapper.GetSubjectData, options.OperationMiddlewares["getSubjectData"]...)
+	router.GET(options.BaseURL+"/api/v1/me/data", wrapper.GetMyData, options.OperationMiddlewares["getMyData"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/imports", wrapper.CreateImport, options.OperationMiddlewares["createImport"]...)
@@ -5120,10 +5642,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login/totp", wrapper.CompleteLogin, options.OperationMiddlewares["completeLogin"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login/totp-enrolment", wrapper.StartLoginTotpEnrolment, options.OperationMiddlewares["startLoginTotpEnrolment"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/login/passkey/options", wrapper.StartPasskeySignIn, options.OperationMiddlewares["startPasskeySignIn"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/login/passkey", wrapper.FinishPasskeySignIn, options.OperationMiddlewares["finishPasskeySignIn"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/totp", wrapper.GetTotp, options.OperationMiddlewares["getTotp"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/totp", wrapper.StartTotpEnrolment, options.OperationMiddlewares["startTotpEnrolment"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/totp/confirm", wrapper.ConfirmTotpEnrolment, options.OperationMiddlewares["confirmTotpEnrolment"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/totp/disable", wrapper.DisableTotp, options.OperationMiddlewares["disableTotp"]...)
+	router.GET(options.BaseURL+"/api/v1/auth/passkeys", wrapper.ListPasskeys, options.OperationMiddlewares["listPasskeys"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/passkeys", wrapper.CreatePasskey, options.OperationMiddlewares["createPasskey"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/passkeys/registration", wrapper.StartPasskeyRegistration, options.OperationMiddlewares["startPasskeyRegistration"]...)
+	router.DELETE(options.BaseURL+"/api/v1/auth/passkeys/:passkeyId", wrapper.DeletePasskey, options.OperationMiddlewares["deletePasskey"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/sso/providers", wrapper.ListSsoProviders, options.OperationMiddlewares["listSsoProviders"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/sso/:providerId/start", wrapper.StartSso, options.OperationMiddlewares["startSso"]...)
 	router.GET(options.BaseURL+"/api/v1/auth/sso/:providerId/callback", wrapper.SsoCallback, options.OperationMiddlewares["ssoCallback"]...)
@@ -5136,6 +5664,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/api/v1/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/api/v1/users/:userId/totp", wrapper.ResetUserTotp, options.OperationMiddlewares["resetUserTotp"]...)
+	router.DELETE(options.BaseURL+"/api/v1/users/:userId/passkeys", wrapper.ResetUserPasskeys, options.OperationMiddlewares["resetUserPasskeys"]...)
 	router.DELETE(options.BaseURL+"/api/v1/users/:userId", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
 	router.GET(options.BaseURL+"/api/v1/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
 	router.PATCH(options.BaseURL+"/api/v1/users/:userId", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
@@ -5188,6 +5717,8 @@ type MergeConflictApplicationProblemPlusJSONResponse Problem
 type MergedApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
+
+type PasskeyRequestOptionsJSONResponse PasskeyCeremony
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -6979,6 +7510,131 @@ func (response UpdateAlumnus503ApplicationProblemPlusJSONResponse) VisitUpdateAl
 	return err
 }
 
+type ListConsentChangesRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+	Params    ListConsentChangesParams
+}
+
+type ListConsentChangesResponseObject interface {
+	VisitListConsentChangesResponse(w http.ResponseWriter) error
+}
+
+type ListConsentChanges200JSONResponse ConsentChangePage
+
+func (response ListConsentChanges200JSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges400ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges401ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges403ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges404ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges500ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentChanges503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConsentChanges503ApplicationProblemPlusJSONResponse) VisitListConsentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAlumnusDuplicatesRequestObject struct {
 	AlumnusId AlumnusId `json:"alumnusId"`
 }
@@ -7628,6 +8284,131 @@ type RestoreAlumnus503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RestoreAlumnus503ApplicationProblemPlusJSONResponse) VisitRestoreAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectDataRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+	Params    GetSubjectDataParams
+}
+
+type GetSubjectDataResponseObject interface {
+	VisitGetSubjectDataResponse(w http.ResponseWriter) error
+}
+
+type GetSubjectData200JSONResponse SubjectData
+
+func (response GetSubjectData200JSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData400ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData401ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData403ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData404ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData500ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubjectData503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubjectData503ApplicationProblemPlusJSONResponse) VisitGetSubjectDataResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8835,6 +9616,320 @@ func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type FinishPasskeySignInRequestObject struct {
+	Body *FinishPasskeySignInJSONRequestBody
+}
+
+type FinishPasskeySignInResponseObject interface {
+	VisitFinishPasskeySignInResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeySignIn200JSONResponse struct{ TokensJSONResponse }
+
+func (response FinishPasskeySignIn200JSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn400ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn401ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn403ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn404ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn413ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn415ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn500ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeySignIn503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeySignIn503ApplicationProblemPlusJSONResponse) VisitFinishPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignInRequestObject struct {
+	Body *StartPasskeySignInJSONRequestBody
+}
+
+type StartPasskeySignInResponseObject interface {
+	VisitStartPasskeySignInResponse(w http.ResponseWriter) error
+}
+
+type StartPasskeySignIn200JSONResponse struct {
+	PasskeyRequestOptionsJSONResponse
+}
+
+func (response StartPasskeySignIn200JSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn400ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn401ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn404ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn413ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn415ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn422ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn500ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeySignIn503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeySignIn503ApplicationProblemPlusJSONResponse) VisitStartPasskeySignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompleteLoginRequestObject struct {
 	Body *CompleteLoginJSONRequestBody
 }
@@ -9248,6 +10343,462 @@ type GetMe503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysRequestObject struct {
+}
+
+type ListPasskeysResponseObject interface {
+	VisitListPasskeysResponse(w http.ResponseWriter) error
+}
+
+type ListPasskeys200JSONResponse PasskeyList
+
+func (response ListPasskeys200JSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys401ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys500ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys503ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskeyRequestObject struct {
+	Body *CreatePasskeyJSONRequestBody
+}
+
+type CreatePasskeyResponseObject interface {
+	VisitCreatePasskeyResponse(w http.ResponseWriter) error
+}
+
+type CreatePasskey201JSONResponse Passkey
+
+func (response CreatePasskey201JSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey400ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey401ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey404ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey409ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey413ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey415ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey422ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey500ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePasskey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePasskey503ApplicationProblemPlusJSONResponse) VisitCreatePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeyRegistrationRequestObject struct {
+}
+
+type StartPasskeyRegistrationResponseObject interface {
+	VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type StartPasskeyRegistration200JSONResponse PasskeyCeremony
+
+func (response StartPasskeyRegistration200JSONResponse) VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeyRegistration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeyRegistration404ApplicationProblemPlusJSONResponse) VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeyRegistration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeyRegistration409ApplicationProblemPlusJSONResponse) VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeyRegistration500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeyRegistration500ApplicationProblemPlusJSONResponse) VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartPasskeyRegistration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartPasskeyRegistration503ApplicationProblemPlusJSONResponse) VisitStartPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeyRequestObject struct {
+	PasskeyId PasskeyId `json:"passkeyId"`
+}
+
+type DeletePasskeyResponseObject interface {
+	VisitDeletePasskeyResponse(w http.ResponseWriter) error
+}
+
+type DeletePasskey204Response struct {
+}
+
+func (response DeletePasskey204Response) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePasskey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey401ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey404ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey409ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey500ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey503ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -10876,6 +12427,130 @@ func (response ReopenDuplicatePair503ApplicationProblemPlusJSONResponse) VisitRe
 	return err
 }
 
+type GetMyDataRequestObject struct {
+	Params GetMyDataParams
+}
+
+type GetMyDataResponseObject interface {
+	VisitGetMyDataResponse(w http.ResponseWriter) error
+}
+
+type GetMyData200JSONResponse SubjectData
+
+func (response GetMyData200JSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData400ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData401ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData403ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData404ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData500ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyData503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyData503ApplicationProblemPlusJSONResponse) VisitGetMyDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UndoMergeRequestObject struct {
 	MergeId MergeId `json:"mergeId"`
 }
@@ -12120,6 +13795,124 @@ func (response UpdateUser503ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	return err
 }
 
+type ResetUserPasskeysRequestObject struct {
+	UserId UserId `json:"userId"`
+}
+
+type ResetUserPasskeysResponseObject interface {
+	VisitResetUserPasskeysResponse(w http.ResponseWriter) error
+}
+
+type ResetUserPasskeys204Response struct {
+}
+
+func (response ResetUserPasskeys204Response) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetUserPasskeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserPasskeys401ApplicationProblemPlusJSONResponse) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPasskeys403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserPasskeys403ApplicationProblemPlusJSONResponse) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPasskeys404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserPasskeys404ApplicationProblemPlusJSONResponse) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPasskeys409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserPasskeys409ApplicationProblemPlusJSONResponse) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPasskeys500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserPasskeys500ApplicationProblemPlusJSONResponse) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPasskeys503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResetUserPasskeys503ApplicationProblemPlusJSONResponse) VisitResetUserPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResetUserTotpRequestObject struct {
 	UserId UserId `json:"userId"`
 }
@@ -12276,6 +14069,9 @@ type StrictServerInterface interface {
 	// UpdateAlumnus Update an alumnus (JSON merge patch)
 	// (PATCH /api/v1/alumni/{alumnusId})
 	UpdateAlumnus(ctx context.Context, request UpdateAlumnusRequestObject) (UpdateAlumnusResponseObject, error)
+	// ListConsentChanges The consent history of an alumnus
+	// (GET /api/v1/alumni/{alumnusId}/consent-history)
+	ListConsentChanges(ctx context.Context, request ListConsentChangesRequestObject) (ListConsentChangesResponseObject, error)
 	// ListAlumnusDuplicates Likely duplicates of one record
 	// (GET /api/v1/alumni/{alumnusId}/duplicates)
 	ListAlumnusDuplicates(ctx context.Context, request ListAlumnusDuplicatesRequestObject) (ListAlumnusDuplicatesResponseObject, error)
@@ -12288,6 +14084,9 @@ type StrictServerInterface interface {
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx context.Context, request RestoreAlumnusRequestObject) (RestoreAlumnusResponseObject, error)
+	// GetSubjectData Everything held about an alumnus (access request)
+	// (GET /api/v1/alumni/{alumnusId}/subject-data)
+	GetSubjectData(ctx context.Context, request GetSubjectDataRequestObject) (GetSubjectDataResponseObject, error)
 	// GetAnalyticsActivity Records created and last changed per month
 	// (GET /api/v1/analytics/activity)
 	GetAnalyticsActivity(ctx context.Context, request GetAnalyticsActivityRequestObject) (GetAnalyticsActivityResponseObject, error)
@@ -12318,6 +14117,12 @@ type StrictServerInterface interface {
 	// Login Sign in
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// FinishPasskeySignIn Finish a sign-in with a passkey
+	// (POST /api/v1/auth/login/passkey)
+	FinishPasskeySignIn(ctx context.Context, request FinishPasskeySignInRequestObject) (FinishPasskeySignInResponseObject, error)
+	// StartPasskeySignIn Start a sign-in with a passkey
+	// (POST /api/v1/auth/login/passkey/options)
+	StartPasskeySignIn(ctx context.Context, request StartPasskeySignInRequestObject) (StartPasskeySignInResponseObject, error)
 	// CompleteLogin Finish a sign-in with a second-factor code
 	// (POST /api/v1/auth/login/totp)
 	CompleteLogin(ctx context.Context, request CompleteLoginRequestObject) (CompleteLoginResponseObject, error)
@@ -12330,6 +14135,18 @@ type StrictServerInterface interface {
 	// GetMe The signed-in user
 	// (GET /api/v1/auth/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListPasskeys The caller's passkeys
+	// (GET /api/v1/auth/passkeys)
+	ListPasskeys(ctx context.Context, request ListPasskeysRequestObject) (ListPasskeysResponseObject, error)
+	// CreatePasskey Register a passkey
+	// (POST /api/v1/auth/passkeys)
+	CreatePasskey(ctx context.Context, request CreatePasskeyRequestObject) (CreatePasskeyResponseObject, error)
+	// StartPasskeyRegistration Start registering a passkey
+	// (POST /api/v1/auth/passkeys/registration)
+	StartPasskeyRegistration(ctx context.Context, request StartPasskeyRegistrationRequestObject) (StartPasskeyRegistrationResponseObject, error)
+	// DeletePasskey Delete one of the caller's passkeys
+	// (DELETE /api/v1/auth/passkeys/{passkeyId})
+	DeletePasskey(ctx context.Context, request DeletePasskeyRequestObject) (DeletePasskeyResponseObject, error)
 	// ChangePassword Change the caller's password
 	// (POST /api/v1/auth/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -12369,6 +14186,9 @@ type StrictServerInterface interface {
 	// ReopenDuplicatePair Put a dismissed pair back in the queue
 	// (POST /api/v1/duplicates/{pairId}/reopen)
 	ReopenDuplicatePair(ctx context.Context, request ReopenDuplicatePairRequestObject) (ReopenDuplicatePairResponseObject, error)
+	// GetMyData Everything held about me (access request)
+	// (GET /api/v1/me/data)
+	GetMyData(ctx context.Context, request GetMyDataRequestObject) (GetMyDataResponseObject, error)
 	// UndoMerge Undo a merge
 	// (POST /api/v1/merges/{mergeId}/undo)
 	UndoMerge(ctx context.Context, request UndoMergeRequestObject) (UndoMergeResponseObject, error)
@@ -12393,6 +14213,9 @@ type StrictServerInterface interface {
 	// UpdateUser Change a user's role or enabled flag (JSON merge patch)
 	// (PATCH /api/v1/users/{userId})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ResetUserPasskeys Remove a user's passkeys
+	// (DELETE /api/v1/users/{userId}/passkeys)
+	ResetUserPasskeys(ctx context.Context, request ResetUserPasskeysRequestObject) (ResetUserPasskeysResponseObject, error)
 	// ResetUserTotp Remove a user's second factor
 	// (DELETE /api/v1/users/{userId}/totp)
 	ResetUserTotp(ctx context.Context, request ResetUserTotpRequestObject) (ResetUserTotpResponseObject, error)
@@ -12764,6 +14587,32 @@ func (sh *strictHandler) UpdateAlumnus(ctx echo.Context, alumnusId AlumnusId, pa
 	return nil
 }
 
+// ListConsentChanges operation middleware
+func (sh *strictHandler) ListConsentChanges(ctx echo.Context, alumnusId AlumnusId, params ListConsentChangesParams) error {
+	var request ListConsentChangesRequestObject
+
+	request.AlumnusId = alumnusId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConsentChanges(ctx.Request().Context(), request.(ListConsentChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConsentChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConsentChangesResponseObject); ok {
+		return validResponse.VisitListConsentChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListAlumnusDuplicates operation middleware
 func (sh *strictHandler) ListAlumnusDuplicates(ctx echo.Context, alumnusId AlumnusId) error {
 	var request ListAlumnusDuplicatesRequestObject
@@ -12908,6 +14757,32 @@ func (sh *strictHandler) RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) e
 		return err
 	} else if validResponse, ok := response.(RestoreAlumnusResponseObject); ok {
 		return validResponse.VisitRestoreAlumnusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSubjectData operation middleware
+func (sh *strictHandler) GetSubjectData(ctx echo.Context, alumnusId AlumnusId, params GetSubjectDataParams) error {
+	var request GetSubjectDataRequestObject
+
+	request.AlumnusId = alumnusId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSubjectData(ctx.Request().Context(), request.(GetSubjectDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSubjectData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSubjectDataResponseObject); ok {
+		return validResponse.VisitGetSubjectDataResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13206,6 +15081,101 @@ func (sh *strictHandler) Login(ctx echo.Context) error {
 	return nil
 }
 
+// FinishPasskeySignIn operation middleware
+func (sh *strictHandler) FinishPasskeySignIn(ctx echo.Context) error {
+	var request FinishPasskeySignInRequestObject
+
+	var body FinishPasskeySignInJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeySignIn(ctx.Request().Context(), request.(FinishPasskeySignInRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeySignIn")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeySignInResponseObject); ok {
+		return validResponse.VisitFinishPasskeySignInResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartPasskeySignIn operation middleware
+func (sh *strictHandler) StartPasskeySignIn(ctx echo.Context) error {
+	var request StartPasskeySignInRequestObject
+
+	var body StartPasskeySignInJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartPasskeySignIn(ctx.Request().Context(), request.(StartPasskeySignInRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartPasskeySignIn")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartPasskeySignInResponseObject); ok {
+		return validResponse.VisitStartPasskeySignInResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CompleteLogin operation middleware
 func (sh *strictHandler) CompleteLogin(ctx echo.Context) error {
 	var request CompleteLoginRequestObject
@@ -13338,6 +15308,123 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPasskeys operation middleware
+func (sh *strictHandler) ListPasskeys(ctx echo.Context) error {
+	var request ListPasskeysRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPasskeys(ctx.Request().Context(), request.(ListPasskeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPasskeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPasskeysResponseObject); ok {
+		return validResponse.VisitListPasskeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePasskey operation middleware
+func (sh *strictHandler) CreatePasskey(ctx echo.Context) error {
+	var request CreatePasskeyRequestObject
+
+	var body CreatePasskeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePasskey(ctx.Request().Context(), request.(CreatePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePasskeyResponseObject); ok {
+		return validResponse.VisitCreatePasskeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartPasskeyRegistration operation middleware
+func (sh *strictHandler) StartPasskeyRegistration(ctx echo.Context) error {
+	var request StartPasskeyRegistrationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartPasskeyRegistration(ctx.Request().Context(), request.(StartPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitStartPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePasskey operation middleware
+func (sh *strictHandler) DeletePasskey(ctx echo.Context, passkeyId PasskeyId) error {
+	var request DeletePasskeyRequestObject
+
+	request.PasskeyId = passkeyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePasskey(ctx.Request().Context(), request.(DeletePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePasskeyResponseObject); ok {
+		return validResponse.VisitDeletePasskeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13770,6 +15857,31 @@ func (sh *strictHandler) ReopenDuplicatePair(ctx echo.Context, pairId PairId) er
 	return nil
 }
 
+// GetMyData operation middleware
+func (sh *strictHandler) GetMyData(ctx echo.Context, params GetMyDataParams) error {
+	var request GetMyDataRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyData(ctx.Request().Context(), request.(GetMyDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyData")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyDataResponseObject); ok {
+		return validResponse.VisitGetMyDataResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UndoMerge operation middleware
 func (sh *strictHandler) UndoMerge(ctx echo.Context, mergeId MergeId) error {
 	var request UndoMergeRequestObject
@@ -14030,6 +16142,31 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, userId UserId, params Upda
 		return err
 	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
 		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetUserPasskeys operation middleware
+func (sh *strictHandler) ResetUserPasskeys(ctx echo.Context, userId UserId) error {
+	var request ResetUserPasskeysRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetUserPasskeys(ctx.Request().Context(), request.(ResetUserPasskeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetUserPasskeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetUserPasskeysResponseObject); ok {
+		return validResponse.VisitResetUserPasskeysResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

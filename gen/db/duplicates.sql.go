@@ -206,6 +206,52 @@ func (q *Queries) GetDuplicatePair(ctx context.Context, arg GetDuplicatePairPara
 	return i, err
 }
 
+const listBlockKeyHolders = `-- name: ListBlockKeyHolders :many
+SELECT k.alumnus_id, k.dup_key, a.last_name FROM alumni_duplicate_keys k JOIN alumni a ON a.id = k.alumnus_id
+WHERE k.kind = 'block' AND k.dup_key IN (/*SLICE:dup_keys*/?)
+`
+
+type ListBlockKeyHoldersRow struct {
+	AlumnusID int64
+	DupKey    string
+	LastName  string
+}
+
+// ListBlockKeyHolders reads who holds block keys, with their last names: the finder compares
+// the names before it reads a record whole (most of a block are other people).
+func (q *Queries) ListBlockKeyHolders(ctx context.Context, dupKeys []string) ([]ListBlockKeyHoldersRow, error) {
+	query := listBlockKeyHolders
+	var queryParams []interface{}
+	if len(dupKeys) > 0 {
+		for _, v := range dupKeys {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:dup_keys*/?", strings.Repeat(",?", len(dupKeys))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:dup_keys*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListBlockKeyHoldersRow{}
+	for rows.Next() {
+		var i ListBlockKeyHoldersRow
+		if err := rows.Scan(&i.AlumnusID, &i.DupKey, &i.LastName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listClaimedDuplicateWork = `-- name: ListClaimedDuplicateWork :many
 SELECT alumnus_id FROM duplicate_work WHERE claim = ?
 `
@@ -234,28 +280,26 @@ func (q *Queries) ListClaimedDuplicateWork(ctx context.Context, claim *int64) ([
 }
 
 const listDuplicateKeyHolders = `-- name: ListDuplicateKeyHolders :many
-SELECT alumnus_id, kind, dup_key FROM alumni_duplicate_keys
-WHERE kind IN (/*SLICE:kinds*/?) AND dup_key IN (/*SLICE:dup_keys*/?)
+SELECT alumnus_id, dup_key FROM alumni_duplicate_keys
+WHERE kind = ? AND dup_key IN (/*SLICE:dup_keys*/?)
 `
 
 type ListDuplicateKeyHoldersParams struct {
-	Kinds   []string
+	Kind    string
 	DupKeys []string
 }
 
-// ListDuplicateKeyHolders reads who holds keys of the given kinds and values: a superset of
-// the (kind, key) pairs asked for, which the caller keeps exactly.
-func (q *Queries) ListDuplicateKeyHolders(ctx context.Context, arg ListDuplicateKeyHoldersParams) ([]AlumniDuplicateKey, error) {
+type ListDuplicateKeyHoldersRow struct {
+	AlumnusID int64
+	DupKey    string
+}
+
+// ListDuplicateKeyHolders reads who holds keys of one kind (one kind per query: a range per
+// key on the (kind, dup_key) index, where kinds and keys together let the optimizer scan).
+func (q *Queries) ListDuplicateKeyHolders(ctx context.Context, arg ListDuplicateKeyHoldersParams) ([]ListDuplicateKeyHoldersRow, error) {
 	query := listDuplicateKeyHolders
 	var queryParams []interface{}
-	if len(arg.Kinds) > 0 {
-		for _, v := range arg.Kinds {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:kinds*/?", strings.Repeat(",?", len(arg.Kinds))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:kinds*/?", "NULL", 1)
-	}
+	queryParams = append(queryParams, arg.Kind)
 	if len(arg.DupKeys) > 0 {
 		for _, v := range arg.DupKeys {
 			queryParams = append(queryParams, v)
@@ -269,10 +313,10 @@ func (q *Queries) ListDuplicateKeyHolders(ctx context.Context, arg ListDuplicate
 		return nil, err
 	}
 	defer rows.Close()
-	items := []AlumniDuplicateKey{}
+	items := []ListDuplicateKeyHoldersRow{}
 	for rows.Next() {
-		var i AlumniDuplicateKey
-		if err := rows.Scan(&i.AlumnusID, &i.Kind, &i.DupKey); err != nil {
+		var i ListDuplicateKeyHoldersRow
+		if err := rows.Scan(&i.AlumnusID, &i.DupKey); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

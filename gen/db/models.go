@@ -55,6 +55,17 @@ type AlumniAbsorbed struct {
 	WorkEmail        *string
 }
 
+type AlumniConsentChange struct {
+	ID        int64
+	AlumnusID int64
+	Field     string
+	Value     bool
+	ChangedAt time.Time
+	ActorID   *string
+	ActorRole *string
+	Source    string
+}
+
 type AlumniDuplicateKey struct {
 	AlumnusID int64
 	Kind      string
@@ -239,6 +250,18 @@ type Merge struct {
 	SupersededBy         *int64
 }
 
+type Passkey struct {
+	ID           int64
+	PublicID     string
+	UserID       int64
+	CredentialID []byte
+	Name         string
+	Record       []byte
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+	CloneWarning bool
+}
+
 type RecoveryCode struct {
 	ID        int64
 	UserID    int64
@@ -320,4 +343,16 @@ type UserTotp struct {
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time
 	LastStep    int64
+}
+
+type WebauthnCeremony struct {
+	ID               int64
+	TokenHash        []byte
+	Purpose          string
+	UserID           *int64
+	LoginChallengeID *int64
+	Session          []byte
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	UsedAt           *time.Time
 }

@@ -142,6 +142,39 @@ func (q *Queries) GetLoginChallenge(ctx context.Context, arg GetLoginChallengePa
 	return i, err
 }
 
+const getLoginChallengeByID = `-- name: GetLoginChallengeByID :one
+SELECT c.id, c.user_id, c.purpose, c.expires_at
+FROM login_challenges c
+WHERE c.id = ? AND c.used_at IS NULL AND c.expires_at > ? AND c.failures < ?
+`
+
+type GetLoginChallengeByIDParams struct {
+	ID          int64
+	Now         time.Time
+	MaxFailures int32
+}
+
+type GetLoginChallengeByIDRow struct {
+	ID        int64
+	UserID    int64
+	Purpose   string
+	ExpiresAt time.Time
+}
+
+// GetLoginChallengeByID finds a challenge that can still be answered, by its key (a passkey
+// ceremony names the challenge it answers).
+func (q *Queries) GetLoginChallengeByID(ctx context.Context, arg GetLoginChallengeByIDParams) (GetLoginChallengeByIDRow, error) {
+	row := q.db.QueryRowContext(ctx, getLoginChallengeByID, arg.ID, arg.Now, arg.MaxFailures)
+	var i GetLoginChallengeByIDRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Purpose,
+		&i.ExpiresAt,
+	)
+	return i, err
+}
+
 const getUserTOTP = `-- name: GetUserTOTP :one
 SELECT user_id, secret, created_at, confirmed_at, last_step FROM user_totp WHERE user_id = ?
 `

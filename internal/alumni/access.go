@@ -58,6 +58,20 @@ func CanRead(p auth.Principal, a Alumnus) bool {
 	return false
 }
 
+// CanReadConsentHistory reports whether p may read the consent history of record id: the
+// office, and the alumnus whose record it is. It decides nothing about the record's existence.
+func CanReadConsentHistory(p auth.Principal, id string) bool {
+	return p.Role.Office() || (p.Role == auth.RoleAlumnus && p.AlumnusID == id)
+}
+
+// CanReadSubjectData reports whether p may read the access document of record id
+// (SubjectData): admins, and the alumnus whose record it is. The document is the one read that
+// Redact does not narrow: a person is owed a copy of everything held about them (GDPR art. 15),
+// the office's tags and notes included.
+func CanReadSubjectData(p auth.Principal, id string) bool {
+	return p.Role == auth.RoleAdmin || (p.Role == auth.RoleAlumnus && p.AlumnusID == id)
+}
+
 // CanExport reports whether p may export records in bulk: the office and viewers. Alumni read
 // the directory a page at a time; they may not take it away whole.
 func CanExport(p auth.Principal) bool {

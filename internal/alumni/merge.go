@@ -123,7 +123,7 @@ func (s *Store) Merge(ctx context.Context, p auth.Principal, in MergeInput) (Mer
 		}
 		gone := absorbChange(keys[1], abs, []audit.Change{{Field: "survivorId", After: sur.ID}, {Field: "mergeId", After: m.ID}})
 		c := updateChange(keys[0], sur, f, now)
-		c.action, c.note = actionMerge, []audit.Change{{Field: "absorbedId", After: abs.ID}, {Field: "mergeId", After: m.ID}}
+		c.action, c.source, c.note = actionMerge, SourceMerge, []audit.Change{{Field: "absorbedId", After: abs.ID}, {Field: "mergeId", After: m.ID}}
 		if st.User != "" {
 			c.note = append(c.note, audit.Change{Field: "userId", After: st.User})
 		}
@@ -403,7 +403,7 @@ func (s *Store) UndoMerge(ctx context.Context, p auth.Principal, mergeID string)
 			return fmt.Errorf("read merge %s: %w", mergeID, err)
 		}
 		back := updateChange(row.SurvivorID, cur, was.Fields, now)
-		back.action, back.note = actionUnmerge, []audit.Change{{Field: "mergeId", Before: mergeID}, {Field: "absorbedId", Before: st.Record.ID}}
+		back.action, back.source, back.note = actionUnmerge, SourceMerge, []audit.Change{{Field: "mergeId", Before: mergeID}, {Field: "absorbedId", Before: st.Record.ID}}
 		returned := unabsorbChange(st.Record, now, []audit.Change{{Field: "mergeId", Before: mergeID}})
 		// The survivor first: it gives back what it took of the absorbed record's unique values.
 		if err := write(ctx, tx, []*change{back, returned}, now); err != nil {

@@ -71,6 +71,7 @@ func (s *Store) Create(ctx context.Context, r NewRecord) (Alumnus, error) {
 		return Alumnus{}, err
 	}
 	c := newChange(f, now)
+	c.source = SourceStaff // the office creates records
 	err := database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		if err := write(ctx, tx, []*change{c}, now); err != nil {
 			return err
@@ -182,6 +183,7 @@ func (s *Store) Update(ctx context.Context, p auth.Principal, id string, ifMatch
 			return nil
 		}
 		c := updateChange(internalID, cur, f, now)
+		c.source = sourceOf(p)
 		if err := write(ctx, tx, []*change{c}, now); err != nil {
 			return err
 		}

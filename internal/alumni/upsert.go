@@ -181,6 +181,7 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 				continue
 			}
 			c := newChange(f, now)
+			c.source = SourceImport
 			created, createdRows = append(created, c), append(createdRows, i)
 			out[i] = UpsertResult{Outcome: Created, ID: c.after.ID}
 		default:
@@ -397,6 +398,7 @@ func upsertUpdate(ctx context.Context, tx *sql.Tx, r UpsertRow, t *upsertTarget,
 		return UpsertResult{Outcome: Unchanged, ID: t.ID}, nil, nil
 	}
 	c := updateChange(t.internalID, t.Alumnus, f, now)
+	c.source = SourceImport
 	if err := writeRow(ctx, tx, c); err != nil {
 		return UpsertResult{}, nil, err
 	}
@@ -436,7 +438,7 @@ func insertAll(ctx context.Context, tx *sql.Tx, records []Alumnus) (map[string]i
 func InsertNew(ctx context.Context, tx *sql.Tx, batch []Alumnus) error {
 	changes := make([]*change, len(batch))
 	for i, a := range batch {
-		changes[i] = &change{action: actionCreate, after: a}
+		changes[i] = &change{action: actionCreate, after: a, source: SourceSeed}
 	}
 	if err := writeRest(ctx, tx, changes, time.Now().UTC().Truncate(time.Microsecond), false); err != nil {
 		return err

@@ -43,6 +43,8 @@ type change struct {
 	// before is the record as stored (with degrees and tags), the zero Alumnus for a create;
 	// after is the record as it is to be stored: normalized fields, times and DeletedAt.
 	before, after Alumnus
+	// source is where the change comes from (SourceStaff…), for the consent history.
+	source string
 	// rejected is set by write when the record's own row meets a unique key another record
 	// has (a Conflict naming the field); nothing of the change is then written.
 	rejected error
@@ -96,7 +98,7 @@ func absorbChange(key int64, cur Alumnus, note []audit.Change) *change {
 func unabsorbChange(was Alumnus, now time.Time, note []audit.Change) *change {
 	next := was
 	next.Version, next.UpdatedAt, next.DeletedAt, next.Withheld = was.Version+1, now, nil, nil
-	return &change{action: actionUnabsorb, after: next, note: note}
+	return &change{action: actionUnabsorb, after: next, note: note, source: SourceMerge}
 }
 
 // event is the audit event of c: the fields' before and after of a create or update, the
@@ -163,7 +165,8 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 // writeRest completes changes whose own rows writeRow has written: it inserts the new
 // records, then writes, for every change not rejected, the degrees, tags and duplicate keys
 // (once per record, as its last change left it), the counts and, when audited, the audit
-// events — each with a few statements for all the changes together.
+// events — each with a few statements for all the changes together — and the consent
+// history of the changes that change consent (consent.go).
 func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
 	var creates []*change
 	for _, c := range changes {
@@ -176,6 +179,9 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 		return err
 	}
 	if err := keepVersions(ctx, tx, creates); err != nil {
+		return err
+	}
+	if err := writeConsentChanges(ctx, tx, changes); err != nil {
 		return err
 	}
 	var written []children

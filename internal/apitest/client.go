@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,14 +37,16 @@ import (
 // Server is the service running on a test's own database, behind a real HTTP listener.
 // Client is signed in as an admin; Anon sends no credentials.
 type Server struct {
-	URL    string
-	Echo   *echo.Echo
-	Client *Client
-	Anon   *Client
-	DSN    string
-	DB     *sql.DB
-	Auth   *auth.Service
-	logs   *SyncBuffer
+	URL string
+	// PublicURL is the service's configured public URL (its origin is the passkeys' origin).
+	PublicURL string
+	Echo      *echo.Echo
+	Client    *Client
+	Anon      *Client
+	DSN       string
+	DB        *sql.DB
+	Auth      *auth.Service
+	logs      *SyncBuffer
 	// secrets are the passwords, tokens and contact details the clients saw; none may be
 	// logged (checked when the test ends).
 	secrets *secretSet
@@ -137,6 +141,9 @@ func NewServer(t testing.TB, cfg Config, opts ...Option) *Server {
 	ts := httptest.NewUnstartedServer(nil)
 	if cfg.Domain.PublicURL == "" { // known before the handler is made: redirect URIs hang under it
 		cfg.Domain.PublicURL = "http://" + ts.Listener.Addr().String()
+		if o.localhost {
+			cfg.Domain.PublicURL = "http://localhost:" + strconv.Itoa(ts.Listener.Addr().(*net.TCPAddr).Port)
+		}
 	}
 	if cfg.Domain.SSOReturnOrigins == nil {
 		cfg.Domain.SSOReturnOrigins = cfg.AllowedOrigins // as serve does
@@ -155,7 +162,7 @@ func NewServer(t testing.TB, cfg Config, opts ...Option) *Server {
 	})
 	anon := NewClient(t, ts.URL)
 	anon.secrets = secrets
-	s := &Server{URL: ts.URL, Echo: e, Anon: anon, DSN: dsn, DB: sqlDB, logs: logs,
+	s := &Server{URL: ts.URL, PublicURL: cfg.Domain.PublicURL, Echo: e, Anon: anon, DSN: dsn, DB: sqlDB, logs: logs,
 		Auth: NewAuthService(sqlDB, cfg), secrets: secrets}
 	if o.adminTOTP {
 		s.Client, _, _ = anon.EnrolAtSignIn(t, s.CreateUser(t, auth.RoleAdmin, ""), TestPassword)

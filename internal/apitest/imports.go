@@ -23,6 +23,7 @@ type serverOptions struct {
 	proxy          *Proxy            // between the pool and the database, when set
 	timeouts       *httpapi.Timeouts // the HTTP server of alumnid serve with these, else httptest's
 	adminTOTP      bool              // keep adminsRequireTotp on (WithAdminTOTPRequired)
+	localhost      bool              // the public URL names localhost (WithLocalhostURL)
 }
 
 // WithHTTPServerTimeouts serves the service with the HTTP server alumnid serve runs

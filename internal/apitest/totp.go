@@ -74,7 +74,7 @@ func (c *Client) EnrolAtSignIn(t testing.TB, email, pw string) (*Client, api.Tok
 	}
 	var ch api.LoginChallenge
 	resp.JSON(t, &ch)
-	if ch.Next != api.Enrol {
+	if ch.Next != api.LoginChallengeNextEnrol {
 		t.Fatalf("login %s: next is %q, want enrol", email, ch.Next)
 	}
 	resp = c.Post("/api/v1/auth/login/totp-enrolment", map[string]string{"challenge": ch.Challenge})

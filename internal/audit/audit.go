@@ -57,10 +57,11 @@ var Actions = []string{
 	"session.login", "session.login_failed", "session.logout", "session.refresh_reuse",
 	"session.second_factor_due", "session.second_factor_failed",
 	"user.totp_enrol", "user.totp_enable", "user.totp_disable",
+	"user.passkey_enrol", "user.passkey_add", "user.passkey_remove",
 	"invite.create", "invite.accept",
 	"settings.update", "alumni.export", "duplicate.dismiss", "duplicate.reopen",
 	"import.create", "import.progress", "import.complete",
-	"backup.create",
+	"backup.create", "alumnus.access_export",
 }
 
 // checkAction returns an error unless action is one of Actions.

@@ -83,7 +83,15 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 	}
 	var out Page
 	rows, out.NextCursor = page.Trim(rows, limit, f, func(r db.AuditEvent) any { return position{ID: r.ID} })
-	out.Items = make([]Entry, len(rows))
+	if out.Items, err = toEntries(rows); err != nil {
+		return Page{}, err
+	}
+	return out, nil
+}
+
+// toEntries decodes rows.
+func toEntries(rows []db.AuditEvent) ([]Entry, error) {
+	out := make([]Entry, len(rows))
 	for i, r := range rows {
 		e := Entry{
 			ID: r.ID, OccurredAt: r.OccurredAt, ActorID: ptr.Deref(r.ActorID), ActorRole: ptr.Deref(r.ActorRole),
@@ -92,10 +100,10 @@ func List(ctx context.Context, sqlDB *sql.DB, f Filter, after string, limit int)
 		}
 		if len(r.Changes) > 0 {
 			if err := json.Unmarshal(r.Changes, &e.Changes); err != nil {
-				return Page{}, fmt.Errorf("decode audit event %d: %w", r.ID, err)
+				return nil, fmt.Errorf("decode audit event %d: %w", r.ID, err)
 			}
 		}
-		out.Items[i] = e
+		out[i] = e
 	}
 	return out, nil
 }

@@ -30,6 +30,7 @@ func Purge(ctx context.Context, sqlDB *sql.DB, now time.Time) error {
 		}},
 		{"login throttle", func() (int64, error) { return q.PurgeThrottle(ctx, now.Add(-ThrottleWindow)) }},
 		{"sign-in challenges", func() (int64, error) { return q.PurgeLoginChallenges(ctx, now.Add(-challengeTTL)) }},
+		{"passkey ceremonies", func() (int64, error) { return q.PurgeWebAuthnCeremonies(ctx, now.Add(-time.Hour)) }},
 		{"single sign-ons", func() (int64, error) { return q.PurgeSSOLogins(ctx, now.Add(-time.Hour)) }},
 		{"known clients", func() (int64, error) { return q.PurgeKnownClients(ctx, now.Add(-knownClientRetention)) }},
 	}

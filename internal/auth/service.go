@@ -12,6 +12,7 @@ import (
 
 	"github.com/alumnid/alumnid/internal/ptr"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnid/alumnid/gen/db"
@@ -33,6 +34,8 @@ type Service struct {
 	now      func() time.Time
 	// sealer seals TOTP secrets at rest (UseTOTPKeys).
 	sealer *sealer
+	// webauthn is the passkeys' relying party (UsePasskeys; nil: passkeys are off).
+	webauthn *webauthn.WebAuthn
 }
 
 // New returns a Service on sqlDB that signs tokens with tokens and hashes passwords with
@@ -187,12 +190,12 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 				return errSSORequired
 			}
 		}
-		next, err := s.secondStep(ctx, q, row.ID, u.Role)
+		next, factors, err := s.secondStep(ctx, q, row.ID, u.Role)
 		if err != nil {
 			return err
 		}
 		if next != "" {
-			out.Challenge, err = newChallenge(ctx, q, row.ID, u, next, now)
+			out.Challenge, err = newChallenge(ctx, q, row.ID, u, next, factors, now)
 			return err
 		}
 		out.Tokens, err = s.completeSignIn(ctx, q, u, row.ID, clientIP, now)

@@ -48,8 +48,10 @@ const (
 // Challenge is a sign-in waiting for its second step.
 type Challenge struct {
 	Token     string // handed out once; only its hash is stored
-	Next      string // NextTOTP or NextEnrol
+	Next      string // NextTOTP (a second factor is due) or NextEnrol
 	ExpiresAt time.Time
+	// Factors are the second factors the user may answer with (FactorTOTP, FactorPasskey).
+	Factors []string
 }
 
 // SignIn is what a right password gives: the session's tokens, or (Challenge not nil) the
@@ -176,20 +178,20 @@ func newRecoveryCodes(ctx context.Context, q *db.Queries, userKey int64, userPub
 }
 
 // secondStep returns what a user with a right password must do before a session opens:
-// NextTOTP, NextEnrol or "" (nothing).
-func (s *Service) secondStep(ctx context.Context, q *db.Queries, userKey int64, role Role) (string, error) {
-	row, err := q.GetUserTOTP(ctx, userKey)
-	if err == nil && row.ConfirmedAt != nil {
-		return NextTOTP, nil
+// NextTOTP (answer with one of factors: a TOTP code, a passkey), NextEnrol or "" (nothing).
+func (s *Service) secondStep(ctx context.Context, q *db.Queries, userKey int64, role Role) (next string, factors []string, err error) {
+	factors, err = userFactors(ctx, q, userKey)
+	if err != nil {
+		return "", nil, err
 	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("read second factor: %w", err)
+	if len(factors) > 0 {
+		return NextTOTP, factors, nil
 	}
 	required, err := s.totpRequired(ctx, role)
 	if err != nil || !required {
-		return "", err
+		return "", nil, err
 	}
-	return NextEnrol, nil
+	return NextEnrol, []string{FactorTOTP}, nil
 }
 
 // totpRequired reports whether a user of role must have a second factor.
@@ -205,9 +207,9 @@ func (s *Service) totpRequired(ctx context.Context, role Role) (bool, error) {
 }
 
 // newChallenge stores a challenge for the user's second step and audits that one is due.
-func newChallenge(ctx context.Context, q *db.Queries, userKey int64, u User, next string, now time.Time) (*Challenge, error) {
+func newChallenge(ctx context.Context, q *db.Queries, userKey int64, u User, next string, factors []string, now time.Time) (*Challenge, error) {
 	raw, hash := token.NewOpaque()
-	ch := &Challenge{Token: raw, Next: next, ExpiresAt: now.Add(challengeTTL)}
+	ch := &Challenge{Token: raw, Next: next, ExpiresAt: now.Add(challengeTTL), Factors: factors}
 	if err := q.CreateLoginChallenge(ctx, db.CreateLoginChallengeParams{
 		TokenHash: hash, UserID: userKey, Purpose: next, CreatedAt: now, ExpiresAt: ch.ExpiresAt,
 	}); err != nil {

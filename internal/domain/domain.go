@@ -86,6 +86,13 @@ func New(sqlDB *sql.DB, cfg Config, log *slog.Logger) (*Services, error) {
 	if err := accounts.UseTOTPKeys(cfg.TOTPKeys); err != nil {
 		return nil, err
 	}
+	// Passkeys take the relying party from the public URL (off without one, or with an IP
+	// address, which browsers refuse as an RP id).
+	if on, err := accounts.UsePasskeys(cfg.PublicURL, cfg.SSOReturnOrigins); err != nil {
+		return nil, err
+	} else if !on && cfg.PublicURL != "" {
+		log.Warn("passkeys are off: the public URL's host is an IP address, which browsers refuse as a WebAuthn relying party id", "public_url", cfg.PublicURL)
+	}
 	return &Services{
 		Search:      search,
 		Duplicates:  duplicates.NewStore(sqlDB),

@@ -84,6 +84,9 @@ func TestEveryOperationClassifiesAnUnreachableDatabase(t *testing.T) {
 		"auth.TOTPStatus":          func() error { _, err := svc.Auth.TOTPStatus(ctx, office); return err },
 		"auth.ResetTOTP":           func() error { _, err := svc.Auth.ResetTOTP(ctx, "a@example.org"); return err },
 		"auth.ResetUserTOTP":       func() error { return svc.Auth.ResetUserTOTP(ctx, id) },
+		"auth.Passkeys":            func() error { _, err := svc.Auth.Passkeys(ctx, office); return err },
+		"auth.DeletePasskey":       func() error { return svc.Auth.DeletePasskey(ctx, office, id) },
+		"auth.ResetUserPasskeys":   func() error { return svc.Auth.ResetUserPasskeys(ctx, id) },
 		"auth.ResolveExternal": func() error {
 			_, err := svc.Auth.ResolveExternal(ctx, auth.ExternalIdentity{Provider: "uni", Issuer: "https://login.example.org", Subject: "s", Role: auth.RoleStaff})
 			return err

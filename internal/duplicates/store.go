@@ -75,22 +75,37 @@ func groupLimit(k alumni.DuplicateKey) int {
 // candidates returns, for each subject, the keys of the records sharing a duplicate key with
 // it (live or not: load tells), keys held by more records than their limit aside.
 func candidates(ctx context.Context, q *db.Queries, subjects []*record) (map[int64][]int64, error) {
-	wanted := map[alumni.DuplicateKey]bool{}
-	kinds, values := map[string]bool{}, map[string]bool{}
+	byKind := map[string]map[string]bool{}
 	for _, s := range subjects {
 		for _, k := range s.keys {
-			wanted[k], kinds[k.Kind], values[k.Key] = true, true, true
+			if byKind[k.Kind] == nil {
+				byKind[k.Kind] = map[string]bool{}
+			}
+			byKind[k.Kind][k.Key] = true
 		}
 	}
 	holders := map[alumni.DuplicateKey][]int64{}
-	kindList := setList(kinds)
-	for part := range slices.Chunk(setList(values), chunk) {
-		rows, err := q.ListDuplicateKeyHolders(ctx, db.ListDuplicateKeyHoldersParams{Kinds: kindList, DupKeys: part})
-		if err != nil {
-			return nil, fmt.Errorf("read duplicate keys: %w", err)
-		}
-		for _, r := range rows {
-			if k := (alumni.DuplicateKey{Kind: r.Kind, Key: r.DupKey}); wanted[k] {
+	lastNames := map[int64]string{} // of block keys' holders, loose
+	for kind, values := range byKind {
+		for part := range slices.Chunk(setList(values), chunk) {
+			if kind == alumni.KeyBlock {
+				rows, err := q.ListBlockKeyHolders(ctx, part)
+				if err != nil {
+					return nil, fmt.Errorf("read duplicate keys: %w", err)
+				}
+				for _, r := range rows {
+					k := alumni.DuplicateKey{Kind: kind, Key: r.DupKey}
+					holders[k] = append(holders[k], r.AlumnusID)
+					lastNames[r.AlumnusID] = alumni.LooseName(r.LastName)
+				}
+				continue
+			}
+			rows, err := q.ListDuplicateKeyHolders(ctx, db.ListDuplicateKeyHoldersParams{Kind: kind, DupKeys: part})
+			if err != nil {
+				return nil, fmt.Errorf("read duplicate keys: %w", err)
+			}
+			for _, r := range rows {
+				k := alumni.DuplicateKey{Kind: kind, Key: r.DupKey}
 				holders[k] = append(holders[k], r.AlumnusID)
 			}
 		}
@@ -99,8 +114,20 @@ func candidates(ctx context.Context, q *db.Queries, subjects []*record) (map[int
 	for _, s := range subjects {
 		var ids []int64
 		for _, k := range s.keys {
-			if g := holders[k]; len(g) <= groupLimit(k) {
+			g := holders[k]
+			if len(g) > groupLimit(k) {
+				continue
+			}
+			if k.Kind != alumni.KeyBlock {
 				ids = append(ids, g...)
+				continue
+			}
+			// In a block, only a last name a typo away can make a pair (NameTypo); the same
+			// last name shares the name key too.
+			for _, id := range g {
+				if last := lastNames[id]; last == s.last || typo(s.last, last) {
+					ids = append(ids, id)
+				}
 			}
 		}
 		slices.Sort(ids)

@@ -183,6 +183,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return duplicates.PairID(shared.Id, own.Id) // not likely, and any two records may be dismissed
 		case "providerId":
 			return "none" // no provider is configured: 404 (or 400 without returnTo) for everyone
+		case "passkeyId":
+			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1P" // none: allowed roles get 404
 		}
 		t.Fatalf("no fixture for path parameter {%s}: add one to TestOperationRoleMatrix", name)
 		return ""
@@ -666,6 +668,123 @@ func TestContactFieldsHiddenWithoutConsent(t *testing.T) {
 			}
 			if r := admin.Get("/api/v1/alumni/"+a.Id, map[string]string{"If-None-Match": viewerTag}); r.Status != http.StatusOK {
 				t.Errorf("admin with the viewer's ETag: %d, want 200", r.Status)
+			}
+		}
+	})
+}
+
+// An alumnus who withdraws directory consent themself is gone at once from what other alumni
+// read — the record, the directory list, search, facets, the events feed — and their contact
+// details from what viewers read and export: each read is made right after the change's answer,
+// with no wait (issue 17, consent history).
+func TestSelfServiceWithdrawalAppliesAtOnce(t *testing.T) {
+	s := newServer(t)
+	admin := s.Client
+	w, _ := create(t, admin, map[string]any{"firstName": "Wanda", "lastName": "Withdrawn", "email": "wanda@example.org",
+		"phone": "+1 555 0142", "address": map[string]any{"city": "Springfield", "country": "US"},
+		"degrees": []any{map[string]any{"degree": "BA", "program": "History", "graduationYear": 2001}}, "directoryConsent": true})
+	peerRecord, _ := create(t, admin, map[string]any{"firstName": "Pat", "lastName": "Peer", "directoryConsent": true})
+	wanda, peer, viewer := s.AsAlumnus(t, w.Id), s.AsAlumnus(t, peerRecord.Id), s.As(t, auth.RoleViewer)
+	peerEvents, _ := s.Subscribe(t, peer.Token(), "")
+	viewerEvents, _ := s.Subscribe(t, viewer.Token(), "")
+	start, _ := create(t, admin, map[string]any{"firstName": "Start", "lastName": "Marker", "directoryConsent": true})
+	peerEvents.SkipUntil(t, start.Id)
+	viewerEvents.SkipUntil(t, start.Id)
+
+	facetTotal := func(c *apitest.Client, query string) int {
+		t.Helper()
+		var f api.Facets
+		mustStatus(t, c.Get("/api/v1/alumni/facets?"+query, nil), http.StatusOK).JSON(t, &f)
+		return f.Total.Count
+	}
+	exported := func() map[string]string {
+		t.Helper()
+		rows, _, _ := exportRows(t, viewer, "format=json&columns=id,email,phone,city")
+		for _, r := range rows {
+			if r["id"] == w.Id {
+				return r
+			}
+		}
+		t.Fatalf("the viewer's export has no row of %s", w.Id)
+		return nil
+	}
+	// Before: the peer reads, lists, finds and counts Wanda; the viewer sees her contact details.
+	mustStatus(t, peer.Get("/api/v1/alumni/"+w.Id, nil), http.StatusOK)
+	if got := idSet(listAll(t, peer, "q=wanda", 10)); !slices.Equal(got, []string{w.Id}) {
+		t.Fatalf("before: peer search finds %v", got)
+	}
+	if n := facetTotal(peer, "program=History"); n != 1 {
+		t.Fatalf("before: peer facets count %d History graduates, want 1", n)
+	}
+	if r := exported(); r["email"] != "wanda@example.org" || r["city"] != "Springfield" {
+		t.Fatalf("before: viewer export %v", r)
+	}
+
+	_, tag := getAlumnus(t, wanda, w.Id)
+	mustStatus(t, wanda.Patch("/api/v1/alumni/"+w.Id, tag, map[string]any{"directoryConsent": false}), http.StatusOK)
+
+	t.Run("get", func(t *testing.T) {
+		assertProblem(t, peer.Get("/api/v1/alumni/"+w.Id, nil), http.StatusNotFound, "")
+		got, _ := getAlumnus(t, viewer, w.Id)
+		if got.Email != nil || got.Phone != nil || got.Address != nil {
+			t.Errorf("viewer still reads contact details: %+v", got)
+		}
+		if mine, _ := getAlumnus(t, wanda, w.Id); deref(mine.Email) != "wanda@example.org" {
+			t.Errorf("Wanda lost her own view: %+v", mine)
+		}
+	})
+	t.Run("list and search", func(t *testing.T) {
+		if slices.Contains(idSet(listAll(t, peer, "", 10)), w.Id) {
+			t.Error("peer's directory still lists her")
+		}
+		if got := listAll(t, peer, "q=wanda", 10); len(got) != 0 {
+			t.Errorf("peer search still finds %v", idSet(got))
+		}
+		for _, a := range listAll(t, viewer, "q=wanda", 10) {
+			if a.Email != nil || a.Phone != nil || a.Address != nil {
+				t.Errorf("viewer's list shows contact details: %+v", a)
+			}
+		}
+		if got := listAll(t, viewer, "country=US", 10); len(got) != 0 {
+			t.Errorf("viewer still finds her by country: %v", idSet(got))
+		}
+	})
+	t.Run("facets", func(t *testing.T) {
+		if n := facetTotal(peer, "program=History"); n != 0 {
+			t.Errorf("peer facets still count her: %d", n)
+		}
+		if n := facetTotal(viewer, "country=US"); n != 0 {
+			t.Errorf("viewer facets count her by country: %d", n)
+		}
+	})
+	t.Run("export", func(t *testing.T) {
+		if r := exported(); r["email"] != "" || r["phone"] != "" || r["city"] != "" {
+			t.Errorf("viewer export still has contact details: %v", r)
+		}
+	})
+	t.Run("events", func(t *testing.T) {
+		// The peer gets nothing about her — neither the withdrawal nor a later change.
+		mustStatus(t, admin.Patch("/api/v1/alumni/"+w.Id, `"2"`, map[string]any{"employment": map[string]any{"employer": "Acme"}}), http.StatusOK)
+		marker, _ := create(t, admin, map[string]any{"firstName": "End", "lastName": "Marker", "directoryConsent": true})
+		for {
+			e := peerEvents.Next(t)
+			if deref(e.AlumnusId) == w.Id {
+				t.Errorf("peer got %s about the withdrawn record", e.Type)
+			}
+			if deref(e.AlumnusId) == marker.Id {
+				break
+			}
+		}
+		// The viewer learns of both changes, with no contact field named.
+		for {
+			e := viewerEvents.Next(t)
+			for _, f := range fieldsOf(e) {
+				if slices.Contains([]string{"email", "workEmail", "phone", "address"}, f) {
+					t.Errorf("viewer got contact field %s", f)
+				}
+			}
+			if deref(e.AlumnusId) == marker.Id {
+				break
 			}
 		}
 	})

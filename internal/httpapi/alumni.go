@@ -180,3 +180,11 @@ func (h alumniHandlers) RestoreAlumnus(ctx context.Context, req api.RestoreAlumn
 	tag := alumnusETag(a)
 	return api.RestoreAlumnus200JSONResponse{Body: toAPIAlumnus(a), Headers: api.RestoreAlumnus200ResponseHeaders{ETag: &tag}}, nil
 }
+
+func (h alumniHandlers) ListConsentChanges(ctx context.Context, req api.ListConsentChangesRequestObject) (api.ListConsentChangesResponseObject, error) {
+	res, err := h.store.ConsentHistory(ctx, principal(ctx), req.AlumnusId, ptr.Deref(req.Params.Cursor), pageSize(req.Params.Limit))
+	if err != nil {
+		return nil, err
+	}
+	return api.ListConsentChanges200JSONResponse{Items: toAPIConsentChanges(res.Items), NextCursor: ptr.NonZero(res.NextCursor)}, nil
+}

@@ -43,7 +43,11 @@ func (h authHandlers) Login(ctx context.Context, req api.LoginRequestObject) (ap
 		return nil, err
 	}
 	if c := in.Challenge; c != nil {
-		return api.Login202JSONResponse{Challenge: c.Token, Next: api.LoginChallengeNext(c.Next), ExpiresAt: c.ExpiresAt}, nil
+		factors := make([]api.LoginChallengeFactors, len(c.Factors))
+		for i, f := range c.Factors {
+			factors[i] = api.LoginChallengeFactors(f)
+		}
+		return api.Login202JSONResponse{Challenge: c.Token, Next: api.LoginChallengeNext(c.Next), ExpiresAt: c.ExpiresAt, Factors: &factors}, nil
 	}
 	return api.Login200JSONResponse{TokensJSONResponse: toAPITokens(in.Tokens)}, nil
 }

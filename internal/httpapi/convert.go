@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"strconv"
+
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/alumnid/alumnid/gen/api"
@@ -185,6 +187,20 @@ func toAPIBuckets(bs []listing.Bucket) []api.FacetBucket {
 	out := make([]api.FacetBucket, len(bs))
 	for i, b := range bs {
 		out[i] = api.FacetBucket{Value: b.Value, Count: b.Count}
+	}
+	return out
+}
+
+func toAPIConsentChanges(changes []alumni.ConsentChange) []api.ConsentChange {
+	out := make([]api.ConsentChange, len(changes))
+	for i, c := range changes {
+		out[i] = api.ConsentChange{
+			Id: strconv.FormatInt(c.ID, 10), Field: api.ConsentField(c.Field), Value: c.Value,
+			ChangedAt: c.ChangedAt, Source: api.ConsentChangeSource(c.Source),
+		}
+		if c.ActorID != "" {
+			out[i].Actor = &api.AuditActor{Id: c.ActorID, Role: api.Role(c.ActorRole)}
+		}
 	}
 	return out
 }

@@ -122,6 +122,18 @@ func TestMergeUnitesTwoRecords(t *testing.T) {
 		t.Errorf("contact permissions = %+v, want doNotPhone and doNotMail", cp)
 	}
 
+	// The consent history of the survivor tells what the merge changed, from where.
+	history := consentHistory(t, c, sur.Id)
+	var fromMerge []string
+	for _, h := range history {
+		if h.Source == "merge" {
+			fromMerge = append(fromMerge, fmt.Sprintf("%s=%v", h.Field, h.Value))
+		}
+	}
+	if want := []string{"contactPermissions.doNotMail=true", "directoryConsent=false"}; !slices.Equal(sortedCopy(fromMerge...), want) {
+		t.Errorf("consent changes by the merge = %v, want %v", fromMerge, want)
+	}
+
 	// The absorbed id: 308 to the survivor (followed by clients), 409 to changes.
 	direct := c.NoRedirects().Get("/api/v1/alumni/"+abs.Id, nil)
 	p := assertProblem(t, direct, http.StatusPermanentRedirect, "")

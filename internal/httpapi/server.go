@@ -66,6 +66,7 @@ type Server struct {
 	importHandlers
 	ssoHandlers
 	duplicatesHandlers
+	subjectHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -153,6 +154,7 @@ func New(cfg Config, d *domain.Services, log *slog.Logger) (*echo.Echo, error) {
 		importHandlers:     importHandlers{imports: d.Imports},
 		ssoHandlers:        ssoHandlers{sso: d.SSO, secure: strings.HasPrefix(d.PublicURL, "https://")},
 		duplicatesHandlers: duplicatesHandlers{duplicates: d.Duplicates, log: log},
+		subjectHandlers:    subjectHandlers{db: d.DB},
 	}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	e.GET(EventsPath, eventsHandler{feed: d.Events, auth: d.Auth, origins: cfg.AllowedOrigins, log: log, timings: cfg.Events.withDefaults()}.serve)

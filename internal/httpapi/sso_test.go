@@ -312,3 +312,87 @@ func TestSSOKeepsTheLastAdmin(t *testing.T) {
 	assertProblem(t, w.signIn(t, "uni", grace), http.StatusConflict, "role")
 	mustStatus(t, w.s.Anon.WithToken(tok.AccessToken).Get("/api/v1/auth/me", nil), http.StatusOK) // still an admin
 }
+
+// ASVS V6.8.4: a provider configured to require a multi-factor sign-in (requireAmr) refuses
+// an ID token whose amr does not show one, with 403 and an audit event; the same OP's token
+// passes where its method is accepted and its auth_time is recent (maxAge). zitadel's example
+// OP signs people in with a password only: its ID tokens carry amr ["pwd"] and auth_time.
+func TestSSOSignInStrength(t *testing.T) {
+	t.Parallel()
+	op := oidctest.Start(t, grace)
+	cfg := apitest.DefaultConfig()
+	roles := map[string]auth.Role{"alumni-office": auth.RoleStaff}
+	cfg.Domain.SSOProviders = []sso.ProviderConfig{
+		{ID: "mfa", Name: "Needs MFA", Issuer: op.Issuer, ClientID: "mfa", ClientSecret: "mfa-secret",
+			GroupsClaim: "groups", Scopes: []string{"email"}, Roles: roles, Provision: true, RequireAMR: []string{"mfa", "hwk"}},
+		{ID: "pwd", Name: "Password is enough", Issuer: op.Issuer, ClientID: "pwd", ClientSecret: "pwd-secret",
+			GroupsClaim: "groups", Scopes: []string{"email"}, Roles: roles, Provision: true, RequireAMR: []string{"pwd"}, MaxAge: 300},
+	}
+	s := apitest.NewServer(t, cfg)
+	op.AddClient("mfa", "mfa-secret", s.URL+"/api/v1/auth/sso/mfa/callback")
+	op.AddClient("pwd", "pwd-secret", s.URL+"/api/v1/auth/sso/pwd/callback")
+	w := ssoWorld{s: s, op: op}
+
+	loc, _ := w.start(t, "pwd")
+	if mustParse(t, loc).Query().Get("max_age") != "300" {
+		t.Errorf("start does not ask for max_age: %s", loc)
+	}
+	assertProblem(t, w.signIn(t, "mfa", grace), http.StatusForbidden, "")
+	evs := auditAll(t, s.Client, "action=session.login_failed")
+	if len(evs) != 1 || !hasChange(evs[0], "provider", "mfa") {
+		t.Fatalf("refusal audited as %+v", evs)
+	}
+	for _, c := range *evs[0].Changes {
+		if r, ok := c.After.(string); c.Field == "reason" && (!ok || !strings.Contains(r, `amr ["pwd"] has none of ["mfa" "hwk"]`)) {
+			t.Errorf("reason %v", c.After)
+		}
+	}
+	tok := w.redeem(t, w.signIn(t, "pwd", grace))
+	if tok.User.Email != api.Email(grace.Email) {
+		t.Errorf("signed in as %+v", tok.User)
+	}
+}
+
+// Failures of the protocol (not of the person) are audited too, with the provider and the
+// reason and nothing secret: a wrong state, an answer without code, the provider's error, a
+// forged code.
+func TestSSOProtocolFailuresAudited(t *testing.T) {
+	w := newSSOWorld(t)
+	_, cookie := w.start(t, "uni")
+	state := "state-the-service-never-issued"
+	assertProblem(t, w.callback("/api/v1/auth/sso/uni/callback?code=abc&state="+state, cookie), http.StatusUnauthorized, "")
+	loc, cookie := w.start(t, "uni")
+	realState := mustParse(t, loc).Query().Get("state")
+	assertProblem(t, w.callback("/api/v1/auth/sso/uni/callback?error=access_denied&state="+url.QueryEscape(realState), cookie), http.StatusUnauthorized, "")
+	loc, cookie = w.start(t, "uni")
+	realState = mustParse(t, loc).Query().Get("state")
+	assertProblem(t, w.callback("/api/v1/auth/sso/uni/callback?code=forged-code-123&state="+url.QueryEscape(realState), cookie), http.StatusUnauthorized, "")
+
+	evs := auditAll(t, w.s.Client, "action=session.login_failed")
+	reasons := map[string]bool{}
+	for _, ev := range evs {
+		if !hasChange(ev, "provider", "uni") {
+			t.Errorf("event without the provider: %+v", ev)
+		}
+		for _, c := range *ev.Changes {
+			if c.Field == "reason" {
+				r, _ := c.After.(string)
+				reasons[r] = true
+				for _, secret := range []string{state, realState, "forged-code-123", cookie} {
+					if strings.Contains(r, secret) {
+						t.Errorf("reason %q holds a secret", r)
+					}
+				}
+			}
+		}
+	}
+	for _, want := range []string{
+		"state unknown, expired, used, of another provider or started in another browser",
+		`the provider answered error "access_denied"`,
+		"code exchange refused by the provider",
+	} {
+		if !reasons[want] {
+			t.Errorf("no refusal audited as %q: %v", want, reasons)
+		}
+	}
+}

@@ -133,7 +133,7 @@ func TestTOTPLifecycle(t *testing.T) {
 	}
 
 	// Sign-in is now two steps.
-	ch := passwordStep(t, s, email, api.Totp)
+	ch := passwordStep(t, s, email, api.LoginChallengeNextTotp)
 	var tok api.Tokens
 	mustStatus(t, secondStep(s, ch, map[string]string{"code": a.code(t)}), http.StatusOK).JSON(t, &tok)
 	if tok.User.Email != api.Email(email) || tok.RecoveryCodes != nil {
@@ -200,7 +200,7 @@ func TestTOTPSignInRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := passwordStep(t, s, email, api.Totp)
+			ch := passwordStep(t, s, email, api.LoginChallengeNextTotp)
 			if tc.setup != nil {
 				tc.setup(t, ch)
 			}
@@ -213,17 +213,17 @@ func TestTOTPSignInRefusals(t *testing.T) {
 		assertProblem(t, s.Anon.Post("/api/v1/auth/login/totp-enrolment", map[string]string{"challenge": "no-such-challenge"}), http.StatusUnauthorized, "")
 	})
 	t.Run("used challenge", func(t *testing.T) {
-		ch := passwordStep(t, s, email, api.Totp)
+		ch := passwordStep(t, s, email, api.LoginChallengeNextTotp)
 		mustStatus(t, secondStep(s, ch, map[string]string{"code": a.code(t)}), http.StatusOK)
 		assertProblem(t, secondStep(s, ch, map[string]string{"code": a.code(t)}), http.StatusUnauthorized, "")
 		a.last-- // refused before its code was looked at: still fresh
 	})
 	t.Run("a totp challenge cannot enrol", func(t *testing.T) {
-		ch := passwordStep(t, s, email, api.Totp)
+		ch := passwordStep(t, s, email, api.LoginChallengeNextTotp)
 		assertProblem(t, s.Anon.Post("/api/v1/auth/login/totp-enrolment", map[string]string{"challenge": ch}), http.StatusUnauthorized, "")
 	})
 	t.Run("disabled meanwhile", func(t *testing.T) {
-		ch := passwordStep(t, s, email, api.Totp)
+		ch := passwordStep(t, s, email, api.LoginChallengeNextTotp)
 		if _, err := s.DB.Exec("UPDATE users SET enabled = FALSE WHERE email = ?", email); err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +242,7 @@ func TestTOTPThrottled(t *testing.T) {
 	c, _ := s.Login(t, email, apitest.TestPassword)
 	a, _ := enrolTOTP(t, c)
 
-	ch := passwordStep(t, s, email, api.Totp)
+	ch := passwordStep(t, s, email, api.LoginChallengeNextTotp)
 	for range 5 {
 		assertProblem(t, secondStep(s, ch, map[string]string{"code": "999999"}), http.StatusUnauthorized, "")
 	}
@@ -253,7 +253,7 @@ func TestTOTPThrottled(t *testing.T) {
 	}
 	a.last--
 	// ...and a fresh challenge from this address waits for the window to end.
-	ch = passwordStep(t, s, email, api.Totp)
+	ch = passwordStep(t, s, email, api.LoginChallengeNextTotp)
 	r := secondStep(s, ch, map[string]string{"code": a.code(t)})
 	assertProblem(t, r, http.StatusTooManyRequests, "")
 	if r.Header.Get("Retry-After") == "" {
@@ -274,9 +274,9 @@ func TestTOTPRecoveryCodes(t *testing.T) {
 
 	typed := strings.ToUpper(strings.ReplaceAll(codes[3], "-", " "))
 	var tok api.Tokens
-	mustStatus(t, secondStep(s, passwordStep(t, s, email, api.Totp), map[string]string{"recoveryCode": typed}), http.StatusOK).JSON(t, &tok)
-	assertProblem(t, secondStep(s, passwordStep(t, s, email, api.Totp), map[string]string{"recoveryCode": codes[3]}), http.StatusUnauthorized, "")
-	mustStatus(t, secondStep(s, passwordStep(t, s, email, api.Totp), map[string]string{"recoveryCode": codes[4]}), http.StatusOK)
+	mustStatus(t, secondStep(s, passwordStep(t, s, email, api.LoginChallengeNextTotp), map[string]string{"recoveryCode": typed}), http.StatusOK).JSON(t, &tok)
+	assertProblem(t, secondStep(s, passwordStep(t, s, email, api.LoginChallengeNextTotp), map[string]string{"recoveryCode": codes[3]}), http.StatusUnauthorized, "")
+	mustStatus(t, secondStep(s, passwordStep(t, s, email, api.LoginChallengeNextTotp), map[string]string{"recoveryCode": codes[4]}), http.StatusOK)
 
 	var st api.TotpStatus
 	mustStatus(t, s.Anon.WithToken(tok.AccessToken).Get("/api/v1/auth/totp", nil), http.StatusOK).JSON(t, &st)
@@ -338,7 +338,7 @@ func TestTOTPRequiredForAdmins(t *testing.T) {
 	s := apitest.NewServer(t, apitest.DefaultConfig(), apitest.WithAdminTOTPRequired())
 	email := s.CreateUser(t, auth.RoleAdmin, "")
 
-	ch := passwordStep(t, s, email, api.Enrol)
+	ch := passwordStep(t, s, email, api.LoginChallengeNextEnrol)
 	// The challenge opens nothing but enrolment: a code before there is a secret, a recovery
 	// code, a bearer token made of it.
 	assertProblem(t, secondStep(s, ch, map[string]string{"code": "123456"}), http.StatusUnprocessableEntity, "code")
@@ -361,7 +361,7 @@ func TestTOTPRequiredForAdmins(t *testing.T) {
 		t.Errorf("admin status: %+v", st)
 	}
 	// Next time, the usual second step.
-	mustStatus(t, secondStep(s, passwordStep(t, s, email, api.Totp), map[string]string{"code": a.code(t)}), http.StatusOK)
+	mustStatus(t, secondStep(s, passwordStep(t, s, email, api.LoginChallengeNextTotp), map[string]string{"code": a.code(t)}), http.StatusOK)
 
 	// The admin must keep it while the setting is on...
 	assertProblem(t, admin.Post("/api/v1/auth/totp/disable", map[string]string{"code": a.code(t)}), http.StatusConflict, "")

@@ -44,6 +44,16 @@ type ProviderConfig struct {
 	// Provision creates a user at the first sign-in of an identity no user has; without it,
 	// only linked users sign in.
 	Provision bool `json:"provision,omitempty"`
+	// RequireAMR, when set, is the sign-in strength this service asks of the provider: the
+	// ID token's amr claim (RFC 8176 method names) must contain at least one of these, e.g.
+	// ["mfa"] (Entra ID, Okta and Keycloak send it after a second factor) or
+	// ["mfa", "hwk", "otp"]. A token without one is refused (403).
+	RequireAMR []string `json:"requireAmr,omitempty"`
+	// ACRValues, when set, are requested (acr_values) and the ID token's acr must be one of them.
+	ACRValues []string `json:"acrValues,omitempty"`
+	// MaxAge, when set (seconds), is requested (max_age) and the ID token's auth_time must be
+	// no older: the person signed in at the provider that recently, not on a remembered session.
+	MaxAge int `json:"maxAge,omitempty"`
 }
 
 var providerID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -97,6 +107,9 @@ func (p ProviderConfig) check() error {
 	loopbackHTTP := u != nil && u.Scheme == "http" && isLoopback(u.Hostname())
 	if err != nil || u.Host == "" || (u.Scheme != "https" && !loopbackHTTP) {
 		return errors.New("issuer must be an https URL (http only on a loopback address, for tests)")
+	}
+	if p.MaxAge < 0 {
+		return errors.New("maxAge must be a number of seconds")
 	}
 	if p.ClientID == "" || p.ClientSecret == "" {
 		return errors.New("clientId and clientSecret (or clientSecretEnv) are required")

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/alumnid/alumnid/gen/db"
+	"github.com/alumnid/alumnid/internal/audit"
 	"github.com/alumnid/alumnid/internal/auth"
 	"github.com/alumnid/alumnid/internal/database"
 	"github.com/alumnid/alumnid/internal/derrors"
@@ -100,7 +103,10 @@ var (
 	errRefused         = derrors.New(derrors.Unauthenticated, "The identity provider did not sign you in; start again.")
 	errBadToken        = derrors.New(derrors.Unauthenticated, "The identity provider's answer could not be verified; start again.")
 	errBadTicket       = derrors.New(derrors.Unauthenticated, "The sign-in ticket is unknown, expired or already used; start again.")
-	errReturnTo        = derrors.New(derrors.Invalid, "returnTo must be an address of this service or of an allowed app origin.",
+	errTooWeak         = derrors.New(derrors.Forbidden, "The identity provider did not report the sign-in this service requires (a second factor, or a recent sign-in); sign in there again with it.")
+	// errStrength marks a verified token whose acr, amr or auth_time falls short.
+	errStrength = errors.New("sign-in strength")
+	errReturnTo = derrors.New(derrors.Invalid, "returnTo must be an address of this service or of an allowed app origin.",
 		derrors.FieldError{Field: "returnTo", Message: "is not an allowed origin"})
 )
 
@@ -191,7 +197,14 @@ func (s *Service) Start(ctx context.Context, id, returnTo string) (_ Started, er
 	if err != nil {
 		return Started{}, fmt.Errorf("store sign-in: %w", err)
 	}
-	u := p.oauth2(op, s.redirectURI(id)).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if len(p.cfg.ACRValues) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(p.cfg.ACRValues, " ")))
+	}
+	if p.cfg.MaxAge > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.Itoa(p.cfg.MaxAge)))
+	}
+	u := p.oauth2(op, s.redirectURI(id)).AuthCodeURL(state, opts...)
 	return Started{URL: u, Binding: binding}, nil
 }
 
@@ -207,6 +220,14 @@ func (s *Service) Callback(ctx context.Context, id, code, state, providerError, 
 		return "", err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
+	defer func() {
+		// Protocol failures go to the audit trail with the provider and the reason (never a
+		// code, state, token or cookie); refusals of the person (auth.ResolveExternal) are
+		// audited there.
+		if reason, ok := protocolFailure(err, providerError); ok {
+			s.audit(ctx, id, reason, now)
+		}
+	}()
 	var login db.SsoLogin
 	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
@@ -240,13 +261,16 @@ func (s *Service) Callback(ctx context.Context, id, code, state, providerError, 
 	tok, err := p.oauth2(op, s.redirectURI(id)).Exchange(cctx, code, oauth2.VerifierOption(login.Verifier))
 	if err != nil {
 		s.log.InfoContext(ctx, "OIDC code exchange refused", slog.String("provider", id), slog.String("error", err.Error()))
-		return "", errRefused
+		return "", &failure{errRefused, "code exchange refused by the provider"}
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	ident, err := s.verify(cctx, p, op, raw, login.Nonce)
 	if err != nil {
 		s.log.InfoContext(ctx, "OIDC ID token refused", slog.String("provider", id), slog.String("error", err.Error()))
-		return "", errBadToken
+		if errors.Is(err, errStrength) {
+			return "", &failure{errTooWeak, err.Error()}
+		}
+		return "", &failure{errBadToken, "ID token: " + err.Error()}
 	}
 	userKey, err := s.auth.ResolveExternal(ctx, ident)
 	if err != nil {
@@ -259,14 +283,83 @@ func (s *Service) Callback(ctx context.Context, id, code, state, providerError, 
 	return login.ReturnTo + "#ssoTicket=" + url.QueryEscape(ticket), nil
 }
 
+// failure is a protocol failure of a callback: what the caller gets, and the reason the audit
+// trail gets (no secret in it).
+type failure struct {
+	err    error
+	reason string
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// protocolFailure returns the audit reason of err, a Callback's failure, when it is one of the
+// protocol's (not of auth's, which audits its own, nor of the database).
+func protocolFailure(err error, providerError string) (string, bool) {
+	var f *failure
+	switch {
+	case err == nil:
+		return "", false
+	case errors.As(err, &f):
+		return f.reason, true
+	case errors.Is(err, errBadState):
+		return "state unknown, expired, used, of another provider or started in another browser", true
+	case errors.Is(err, errRefused) && providerError != "":
+		return "the provider answered error " + strconv.Quote(truncate(providerError, 64)), true
+	case errors.Is(err, errRefused):
+		return "the provider's answer has no code", true
+	}
+	return "", false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// audit records a refused sign-in through provider id with reason; a failure to record is
+// logged (the refusal stands).
+func (s *Service) audit(ctx context.Context, id, reason string, now time.Time) {
+	err := audit.Record(ctx, db.New(s.db), audit.Event{Action: "session.login_failed", EntityType: "user",
+		Changes: []audit.Change{{Field: "provider", After: id}, {Field: "reason", After: truncate(reason, 300)}}}, now)
+	if err != nil {
+		s.log.WarnContext(ctx, "audit of a refused single sign-on failed", slog.String("error", err.Error()))
+	}
+}
+
 // binaryArg passes a hash to a nullable BINARY column (sqlc types those as sql.NullString).
 func binaryArg(b []byte) sql.NullString { return sql.NullString{String: string(b), Valid: true} }
 
 // idClaims are the claims read besides those go-oidc checks.
 type idClaims struct {
-	AuthorizedParty string `json:"azp"`
-	Email           string `json:"email"`
-	EmailVerified   *bool  `json:"email_verified"`
+	AuthorizedParty string   `json:"azp"`
+	Email           string   `json:"email"`
+	EmailVerified   *bool    `json:"email_verified"`
+	ACR             string   `json:"acr"`
+	AMR             []string `json:"amr"`
+	AuthTime        int64    `json:"auth_time"`
+}
+
+// strength checks the sign-in's strength the provider reports (ASVS V6.8.4) against what p
+// requires: an amr method, an acr value, an auth_time recent enough. Its errors wrap errStrength.
+func (p *provider) strength(c idClaims, now time.Time) error {
+	if want := p.cfg.RequireAMR; len(want) > 0 && !slices.ContainsFunc(c.AMR, func(m string) bool { return slices.Contains(want, m) }) {
+		return fmt.Errorf("%w: amr %q has none of %q", errStrength, c.AMR, want)
+	}
+	if want := p.cfg.ACRValues; len(want) > 0 && !slices.Contains(want, c.ACR) {
+		return fmt.Errorf("%w: acr %q is none of %q", errStrength, c.ACR, want)
+	}
+	if p.cfg.MaxAge > 0 {
+		if c.AuthTime == 0 {
+			return fmt.Errorf("%w: no auth_time", errStrength)
+		}
+		if at := time.Unix(c.AuthTime, 0); now.Sub(at) > time.Duration(p.cfg.MaxAge)*time.Second+iatLeeway {
+			return fmt.Errorf("%w: auth_time %s is more than %d seconds ago", errStrength, at.UTC().Format(time.RFC3339), p.cfg.MaxAge)
+		}
+	}
+	return nil
 }
 
 // verify checks raw, an ID token of provider p, in full: signature against the provider's
@@ -296,6 +389,9 @@ func (s *Service) verify(ctx context.Context, p *provider, op *oidc.Provider, ra
 		return auth.ExternalIdentity{}, fmt.Errorf("iat %v is not about now", idt.IssuedAt)
 	case idt.Subject == "":
 		return auth.ExternalIdentity{}, errors.New("no sub")
+	}
+	if err := p.strength(c, now); err != nil {
+		return auth.ExternalIdentity{}, err
 	}
 	groups, err := groupsClaim(idt, p.cfg.GroupsClaim)
 	if err != nil {

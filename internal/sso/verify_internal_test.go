@@ -2,6 +2,7 @@ package sso
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -67,6 +68,50 @@ func TestVerifyIDToken(t *testing.T) {
 			_, err := s.verify(ctx, p, discovered, tc.token, tc.nonce)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The sign-in strength the provider reports (ASVS V6.8.4), on a token the OP signed (amr
+// ["pwd"], auth_time now): each requirement passes or fails on its own.
+func TestVerifyStrength(t *testing.T) {
+	ada := oidctest.User{ID: "u-ada", Username: "ada", Password: "analytical engine", Email: "ada@uni.example"}
+	op := oidctest.Start(t, ada)
+	op.AddClient("alumnid", "s3cret", redirect)
+	cfg := ProviderConfig{ID: "uni", Issuer: op.Issuer, ClientID: "alumnid", ClientSecret: "s3cret", GroupsClaim: "groups", DefaultRole: auth.RoleViewer}
+	s := New(nil, nil, []ProviderConfig{cfg}, Config{PublicURL: "http://127.0.0.1:1"}, slog.New(slog.DiscardHandler))
+	ctx := s.clientCtx(context.Background())
+	p, discovered, err := s.discover(ctx, "uni")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := op.IDToken(t, "alumnid", "s3cret", redirect, "ada", "analytical engine", "n-1")
+	for _, tc := range []struct {
+		name  string
+		amr   []string
+		acr   []string
+		age   int
+		later time.Duration
+		want  string // "" accepted
+	}{
+		{"no requirement", nil, nil, 0, 0, ""},
+		{"amr pwd accepted", []string{"pwd"}, nil, 0, 0, ""},
+		{"amr mfa required", []string{"mfa"}, nil, 0, 0, "amr"},
+		{"acr required", nil, []string{"urn:example:loa:2"}, 0, 0, "acr"},
+		{"recent enough", nil, nil, 600, 5 * time.Minute, ""},
+		{"too long ago", nil, nil, 60, 5 * time.Minute, "auth_time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p.cfg.RequireAMR, p.cfg.ACRValues, p.cfg.MaxAge = tc.amr, tc.acr, tc.age
+			s.now = func() time.Time { return time.Now().Add(tc.later) }
+			defer func() { s.now = time.Now }()
+			_, err := s.verify(ctx, p, discovered, token, "n-1")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !errors.Is(err, errStrength) || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want a strength error about %s", err, tc.want)
 			}
 		})
 	}

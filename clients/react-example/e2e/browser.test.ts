@@ -48,11 +48,12 @@ function freePort(): Promise<number> {
 
 beforeAll(async () => {
   // The page's address must be known before alumnid starts: it is the public URL the provider
-  // sends the browser back to (through the page's /api proxy).
+  // sends the browser back to (through the page's /api proxy), and the passkeys' relying party.
+  // Its host is localhost, not 127.0.0.1: browsers refuse an IP address as a WebAuthn RP id.
   const [appPort, providerPort] = [await freePort(), await freePort()];
   const providerFile = join(await mkdtemp(join(tmpdir(), 'alumnid-oidc-')), 'providers.json');
   provider = spawn(join(repoRoot, 'bin/devop'),
-    ['--addr', `127.0.0.1:${providerPort}`, '--service', `http://127.0.0.1:${appPort}`, '--out', providerFile],
+    ['--addr', `127.0.0.1:${providerPort}`, '--service', `http://localhost:${appPort}`, '--out', providerFile],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ok, fail) => {
     provider.stdout!.once('data', () => ok());
@@ -60,7 +61,7 @@ beforeAll(async () => {
   });
   server = await startAlumnid({
     alumni: 120,
-    serveArgs: ['--oidc-providers-file', providerFile, '--public-url', `http://127.0.0.1:${appPort}`],
+    serveArgs: ['--oidc-providers-file', providerFile, '--public-url', `http://localhost:${appPort}`],
   });
   app = await preview({
     root: appDir,
@@ -68,7 +69,7 @@ beforeAll(async () => {
     logLevel: 'warn',
     preview: { host: '127.0.0.1', port: appPort, strictPort: true, proxy: { '/api': { target: server.url, ws: true } } },
   });
-  appURL = app.resolvedUrls!.local[0]!;
+  appURL = `http://localhost:${appPort}/`; // vite listens on 127.0.0.1, where Chromium's localhost leads
   profile = await mkdtemp(join(tmpdir(), 'alumnid-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -341,5 +342,67 @@ describe('single sign-on in Chromium', () => {
     // group maps to, and the ticket gone from the address.
     await page.getByText('grace@uni.example (staff)').waitFor();
     expect(new URL(page.url()).hash).toBe('');
+  });
+});
+
+describe('passkeys in Chromium', () => {
+  // A CDP virtual authenticator (WebAuthn.addVirtualAuthenticator): Chromium's own WebAuthn
+  // implementation and CTAP2 authenticator model, with resident keys and user verification,
+  // answering navigator.credentials for the page; the service checks its attestation and
+  // assertions like any other.
+  it('registers a passkey, signs in with it without a password and as the second step, and deletes it', async () => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    try {
+      await page.goto(appURL);
+      const signOut = page.getByRole('button', { name: 'Sign out' });
+      if (await signOut.count()) await signOut.click();
+      await page.getByLabel('Email').fill(server.staff.email);
+      await page.getByLabel('Password').fill(server.staff.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByText(`${server.staff.email} (staff)`).waitFor();
+
+      const panel = page.getByRole('region', { name: 'Passkeys' });
+      await panel.getByLabel('Passkey name').fill('Chromium');
+      await panel.getByRole('button', { name: 'Add a passkey' }).click();
+      await panel.getByRole('list', { name: 'Your passkeys' }).getByText(/^Chromium — added .*, never used/).waitFor();
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      expect(credentials).toHaveLength(1);
+      expect(credentials[0]!.isResidentCredential).toBe(true);
+      expect(credentials[0]!.rpId).toBe('localhost');
+
+      // Without a password: the passkey names its user.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await page.getByText(`${server.staff.email} (staff)`).waitFor();
+      await panel.getByText(/^Chromium — added .*, last used/).waitFor();
+
+      // The password now asks for a second step, which the passkey answers.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Email').fill(server.staff.email);
+      await page.getByLabel('Password').fill(server.staff.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('heading', { name: 'Second step' }).waitFor();
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      await page.getByText(`${server.staff.email} (staff)`).waitFor();
+      const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      expect(after.credentials[0]!.signCount).toBeGreaterThanOrEqual(2);
+
+      await panel.getByRole('button', { name: 'Delete Chromium' }).click();
+      await panel.getByText('No passkeys yet.').waitFor();
+    } finally {
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+      await cdp.detach();
+    }
   });
 });

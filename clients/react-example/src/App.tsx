@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { Editor } from './Editor';
 import { LiveChanges } from './LiveChanges';
 import { Login } from './Login';
+import { Passkeys } from './Passkeys';
 import { Search } from './Search';
 
 export function App({ client }: { client: AlumniClient }) {
@@ -44,6 +45,7 @@ export function App({ client }: { client: AlumniClient }) {
         {openId && <Editor key={openId} id={openId} onClose={() => setOpenId(null)} />}
       </div>
       <LiveChanges client={client} />
+      <Passkeys client={client} />
     </main>
   );
 }

@@ -34,6 +34,9 @@ export function Login({ client, onRecoveryCodes }: { client: AlumniClient; onRec
   useEffect(() => {
     if (window.location.hash.includes('ssoTicket=')) redeem();
   }, [redeem]);
+  // A passkey: the second step of this sign-in (with its challenge), or a sign-in without a
+  // password (no challenge): the browser asks the authenticator.
+  const passkey = useMutation({ mutationFn: (challenge?: string) => client.signInWithPasskey(challenge) });
   const complete = useMutation({
     mutationFn: async (answer: SecondFactor) => {
       const tokens = await client.completeLogin(step!.challenge.challenge, answer);
@@ -55,23 +58,33 @@ export function Login({ client, onRecoveryCodes }: { client: AlumniClient; onRec
             <a href={step.enrolment.otpauthUri}>Add to an authenticator app</a>
           </p>
         )}
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            const code = String(new FormData(e.currentTarget).get('code')).replace(/\s/g, '');
-            // Six digits are a code of the app; anything else is taken for a recovery code.
-            complete.mutate(/^\d{6}$/.test(code) ? { code } : { recoveryCode: code });
-          }}
-        >
-          <label>
-            Code <input name="code" autoComplete="one-time-code" inputMode="numeric" required />
-          </label>
-          <button type="submit" disabled={complete.isPending}>
-            {complete.isPending ? 'Checking…' : 'Continue'}
-          </button>
-        </form>
+        {(!step.challenge.factors || step.challenge.factors.includes('totp')) && (
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              const code = String(new FormData(e.currentTarget).get('code')).replace(/\s/g, '');
+              // Six digits are a code of the app; anything else is taken for a recovery code.
+              complete.mutate(/^\d{6}$/.test(code) ? { code } : { recoveryCode: code });
+            }}
+          >
+            <label>
+              Code <input name="code" autoComplete="one-time-code" inputMode="numeric" required />
+            </label>
+            <button type="submit" disabled={complete.isPending}>
+              {complete.isPending ? 'Checking…' : 'Continue'}
+            </button>
+          </form>
+        )}
         {!step.enrolment && <p className="hint">Lost your phone? Enter one of your recovery codes instead.</p>}
         {complete.isError && <ProblemMessage error={complete.error} />}
+        {step.challenge.factors?.includes('passkey') && (
+          <p>
+            <button onClick={() => passkey.mutate(step.challenge.challenge)} disabled={passkey.isPending}>
+              Use a passkey
+            </button>
+          </p>
+        )}
+        {passkey.isError && <ProblemMessage error={passkey.error} />}
         <button className="link" onClick={() => setStep(null)}>
           Start again
         </button>
@@ -99,6 +112,12 @@ export function Login({ client, onRecoveryCodes }: { client: AlumniClient; onRec
         </button>
       </form>
       {login.isError && <ProblemMessage error={login.error} />}
+      <p>
+        <button onClick={() => passkey.mutate(undefined)} disabled={passkey.isPending}>
+          Sign in with a passkey
+        </button>
+      </p>
+      {passkey.isError && <ProblemMessage error={passkey.error} />}
       {(providers.data?.items.length ?? 0) > 0 && (
         <section aria-label="Single sign-on">
           <p>Or sign in with your organisation's account:</p>

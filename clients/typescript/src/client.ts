@@ -4,14 +4,19 @@ import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import axios, { isAxiosError } from 'axios';
 import {
   completeLogin as completeLoginCall,
+  createPasskey,
+  finishPasskeySignIn,
   login as loginCall,
   logout as logoutCall,
   redeemSsoTicket,
   refreshTokens,
   startLoginTotpEnrolment,
+  startPasskeyRegistration,
+  startPasskeySignIn,
 } from './gen/endpoints/auth/auth';
-import type { LoginChallenge, Tokens, TotpEnrolment } from './gen/model';
+import type { LoginChallenge, Passkey, Tokens, TotpEnrolment } from './gen/model';
 import { setDefaultInstance } from './http';
+import { createCredential, getCredential } from './passkey';
 
 /** Where the client keeps the session's tokens (memory by default; see sessionStorageTokens). */
 export interface TokenStore {
@@ -96,6 +101,14 @@ export interface AlumniClient {
    * location.hash) and keeps the tokens. Resolves null when there is no ticket.
    */
   completeSso(hash?: string): Promise<Tokens | null>;
+  /**
+   * Signs in with a passkey (in a browser: navigator.credentials.get) and keeps the tokens:
+   * with `challenge`, the second step of a password sign-in (a SecondFactorRequired whose
+   * `factors` include `passkey`); without, a sign-in without a password.
+   */
+  signInWithPasskey(challenge?: string): Promise<Tokens>;
+  /** Registers a new passkey of the signed-in user under `name` (navigator.credentials.create). */
+  registerPasskey(name: string): Promise<Passkey>;
   /** Ends the session on the server (when there is one) and forgets the tokens. */
   logout(): Promise<void>;
   /**
@@ -111,6 +124,8 @@ const AUTH_PATHS = [
   '/api/v1/auth/login',
   '/api/v1/auth/login/totp',
   '/api/v1/auth/login/totp-enrolment',
+  '/api/v1/auth/login/passkey/options',
+  '/api/v1/auth/login/passkey',
   '/api/v1/auth/sso/redeem',
   '/api/v1/auth/refresh',
 ];
@@ -196,6 +211,18 @@ export function createAlumniClient(config: ClientConfig = {}): AlumniClient {
       const t = await redeemSsoTicket({ ticket }, { instance });
       setTokens(t);
       return t;
+    },
+    async signInWithPasskey(challenge) {
+      const options = await startPasskeySignIn(challenge ? { challenge } : {}, { instance });
+      const credential = await getCredential(options.publicKey);
+      const t = await finishPasskeySignIn({ ceremony: options.ceremony, credential }, { instance });
+      setTokens(t);
+      return t;
+    },
+    async registerPasskey(name) {
+      const options = await startPasskeyRegistration({ instance });
+      const credential = await createCredential(options.publicKey);
+      return createPasskey({ ceremony: options.ceremony, name, credential }, { instance });
     },
     async logout() {
       try {

@@ -12,6 +12,7 @@ export * from './gen/model';
 export { SecondFactorRequired, createAlumniClient, memoryTokens, sessionStorageTokens } from './client';
 export type { AlumniClient, ClientConfig, SecondFactor, TokenStore } from './client';
 export { downloadAlumniExport, saveDownload } from './download';
+export { createCredential, creationOptionsFromJSON, credentialToJSON, getCredential, requestOptionsFromJSON } from './passkey';
 export { ifMatch, updateAlumnusIfMatch, updateAlumnusMutationOptions } from './etag';
 export type { UpdateAlumnusVariables } from './etag';
 export { filenameFromContentDisposition, getDefaultInstance, serializeParams, setDefaultInstance, withIdempotencyKey } from './http';

@@ -20,14 +20,16 @@ the survivor's fields back; the absorbed record's return),
 `session.login|login_failed|logout|refresh_reuse` (`login` names the second
 factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
 password asked for the second step; a wrong or replayed code),
-`user.totp_enrol|totp_enable|totp_disable`, `invite.create|accept`,
+`user.totp_enrol|totp_enable|totp_disable`,
+`user.passkey_enrol|passkey_add|passkey_remove` (a passkey registration started, a
+passkey registered, a passkey deleted or an admin's reset), `invite.create|accept`,
 `settings.update`, `alumni.export`, `duplicate.dismiss|reopen` (a pair of likely
 duplicates judged not the same person, or put back in the queue: one event about
 each of the two records, with the pair's id and its status before and after),
 `import.create|progress|complete` (`progress`:
 one per batch of rows an import job wrote, with the rows done so far),
 `backup.create` (a backup file was written; no actor: the system or the command
-line).
+line), `alumnus.access_export` (someone read the person's access document).
  */
   action: string;
   entityType: AuditEntityType;

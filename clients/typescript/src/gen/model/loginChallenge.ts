@@ -3,15 +3,20 @@
  * Do not edit by hand: run `task generate`.
  */
 import type { LoginChallengeNext } from './loginChallengeNext';
+import type { LoginChallengeFactorsItem } from './loginChallengeFactorsItem';
 
 export interface LoginChallenge {
   /** Opaque; send it with the next step. */
   challenge: string;
-  /** `totp`: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`.
+  /** `totp`: a second factor is due (the name is older than passkeys): `factors` says
+which: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`, or answer
+with a passkey (`POST /api/v1/auth/login/passkey/options` with this challenge).
 `enrol`: this user must have a second factor and has none: set one up with
 `POST /api/v1/auth/login/totp-enrolment`, then send its first code.
  */
   next: LoginChallengeNext;
   /** When the challenge stops working. */
   expiresAt: string;
+  /** The second factors this user has (with `next: enrol`, the one to set up). */
+  factors?: LoginChallengeFactorsItem[];
 }

@@ -4,7 +4,9 @@
  */
 
 /**
- * `totp`: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`.
+ * `totp`: a second factor is due (the name is older than passkeys): `factors` says
+which: send a code (or a recovery code) to `POST /api/v1/auth/login/totp`, or answer
+with a passkey (`POST /api/v1/auth/login/passkey/options` with this challenge).
 `enrol`: this user must have a second factor and has none: set one up with
 `POST /api/v1/auth/login/totp-enrolment`, then send its first code.
 

@@ -29,6 +29,7 @@ import type {
   BadRequestResponse,
   ConflictOrKeyInUseResponse,
   ConflictOrMergedResponse,
+  ConsentChangePage,
   DeleteAlumnusHeaders,
   ExportAlumniParams,
   ExportRow,
@@ -36,14 +37,18 @@ import type {
   ForbiddenResponse,
   GetAlumniFacetsParams,
   GetAlumnusHeaders,
+  GetMyDataParams,
+  GetSubjectDataParams,
   InternalErrorResponse,
   ListAlumniParams,
+  ListConsentChangesParams,
   MergedResponse,
   NotFoundResponse,
   PayloadTooLargeResponse,
   PreconditionFailedResponse,
   PreconditionRequiredResponse,
   Problem,
+  SubjectData,
   UnauthorizedResponse,
   UnavailableResponse,
   UnprocessableContentResponse,
@@ -762,4 +767,320 @@ export const useRestoreAlumnus = <TError = ErrorType<BadRequestResponse | Unauth
 
       return useMutation(mutationOptions, queryClient);
     }
+    /**
+ * Every change of the record's directory consent and of each do-not-contact flag, oldest
+first: the value it took, when, by whom and from where (`source`). A record starts with
+no consent and no flag, so its creation appears only for what it turned on. Records in
+the trash have their history too. Alumni may read their own record's history; any other
+record is `404` for them, as for an unknown id.
+
+ * @summary The consent history of an alumnus
+ */
+export const listConsentChanges = (
+    alumnusId: string,
+    params?: ListConsentChangesParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<ConsentChangePage>(
+      {url: `/api/v1/alumni/${alumnusId}/consent-history`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getListConsentChangesQueryKey = (alumnusId?: string,
+    params?: ListConsentChangesParams,) => {
+    return [
+    `/api/v1/alumni/${alumnusId}/consent-history`, ...(params ? [params]: [])
+    ] as const;
+    }
+
     
+export const getListConsentChangesQueryOptions = <TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getListConsentChangesQueryKey(alumnusId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof listConsentChanges>>> = ({ signal }) => listConsentChanges(alumnusId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(alumnusId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type ListConsentChangesQueryResult = NonNullable<Awaited<ReturnType<typeof listConsentChanges>>>
+export type ListConsentChangesQueryError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params: undefined |  ListConsentChangesParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listConsentChanges>>,
+          TError,
+          Awaited<ReturnType<typeof listConsentChanges>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listConsentChanges>>,
+          TError,
+          Awaited<ReturnType<typeof listConsentChanges>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The consent history of an alumnus
+ */
+
+export function useListConsentChanges<TData = Awaited<ReturnType<typeof listConsentChanges>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: ListConsentChangesParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listConsentChanges>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getListConsentChangesQueryOptions(alumnusId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * The answer to a data-subject access request (GDPR art. 15): one JSON document with the
+whole record (with degrees, tags and the office's notes; also for a record in the
+trash), its consent history, the audit events about the person (their record, their
+user account and invitations, and what their account did), the linked user account,
+its sessions (times and client address, never tokens), invitations and identities at
+identity providers. Password hashes, second-factor secrets, recovery codes and tokens
+are never included (they are held only as hashes or sealed).
+
+**Bounds**: the document holds the newest 200 audit events; `auditEvents.nextCursor`,
+passed back as `cursor`, gives a document with the next (older) 200. It holds the first 200
+consent changes; `consentHistory.nextCursor` continues at
+`GET /api/v1/alumni/{alumnusId}/consent-history`. At most 200 sessions and 200
+invitations, newest first. Each read is recorded in the audit trail as
+`alumnus.access_export`. The alumnus themself reads the same document at
+`GET /api/v1/me/data`.
+
+ * @summary Everything held about an alumnus (access request)
+ */
+export const getSubjectData = (
+    alumnusId: string,
+    params?: GetSubjectDataParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<SubjectData>(
+      {url: `/api/v1/alumni/${alumnusId}/subject-data`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getGetSubjectDataQueryKey = (alumnusId?: string,
+    params?: GetSubjectDataParams,) => {
+    return [
+    `/api/v1/alumni/${alumnusId}/subject-data`, ...(params ? [params]: [])
+    ] as const;
+    }
+
+    
+export const getGetSubjectDataQueryOptions = <TData = Awaited<ReturnType<typeof getSubjectData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(alumnusId: string,
+    params?: GetSubjectDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getSubjectData>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getGetSubjectDataQueryKey(alumnusId,params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof getSubjectData>>> = ({ signal }) => getSubjectData(alumnusId,params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, enabled: !!(alumnusId), ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof getSubjectData>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type GetSubjectDataQueryResult = NonNullable<Awaited<ReturnType<typeof getSubjectData>>>
+export type GetSubjectDataQueryError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useGetSubjectData<TData = Awaited<ReturnType<typeof getSubjectData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params: undefined |  GetSubjectDataParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof getSubjectData>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getSubjectData>>,
+          TError,
+          Awaited<ReturnType<typeof getSubjectData>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetSubjectData<TData = Awaited<ReturnType<typeof getSubjectData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: GetSubjectDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getSubjectData>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getSubjectData>>,
+          TError,
+          Awaited<ReturnType<typeof getSubjectData>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetSubjectData<TData = Awaited<ReturnType<typeof getSubjectData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: GetSubjectDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getSubjectData>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary Everything held about an alumnus (access request)
+ */
+
+export function useGetSubjectData<TData = Awaited<ReturnType<typeof getSubjectData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ alumnusId: string,
+    params?: GetSubjectDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getSubjectData>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getGetSubjectDataQueryOptions(alumnusId,params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * The signed-in alumnus' own access document: the same as
+`GET /api/v1/alumni/{alumnusId}/subject-data` for their record, with the same bounds and
+audit event. Other roles have no record of their own (`403`); `404` when the record
+linked to the account no longer exists.
+
+ * @summary Everything held about me (access request)
+ */
+export const getMyData = (
+    params?: GetMyDataParams,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<SubjectData>(
+      {url: `/api/v1/me/data`, method: 'GET',
+        params, signal
+    },
+      options);
+    }
+  
+
+
+
+export const getGetMyDataQueryKey = (params?: GetMyDataParams,) => {
+    return [
+    `/api/v1/me/data`, ...(params ? [params]: [])
+    ] as const;
+    }
+
+    
+export const getGetMyDataQueryOptions = <TData = Awaited<ReturnType<typeof getMyData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(params?: GetMyDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getMyData>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getGetMyDataQueryKey(params);
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof getMyData>>> = ({ signal }) => getMyData(params, requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof getMyData>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type GetMyDataQueryResult = NonNullable<Awaited<ReturnType<typeof getMyData>>>
+export type GetMyDataQueryError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useGetMyData<TData = Awaited<ReturnType<typeof getMyData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ params: undefined |  GetMyDataParams, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof getMyData>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getMyData>>,
+          TError,
+          Awaited<ReturnType<typeof getMyData>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetMyData<TData = Awaited<ReturnType<typeof getMyData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ params?: GetMyDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getMyData>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof getMyData>>,
+          TError,
+          Awaited<ReturnType<typeof getMyData>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useGetMyData<TData = Awaited<ReturnType<typeof getMyData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ params?: GetMyDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getMyData>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary Everything held about me (access request)
+ */
+
+export function useGetMyData<TData = Awaited<ReturnType<typeof getMyData>>, TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+ params?: GetMyDataParams, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getMyData>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getGetMyDataQueryOptions(params,options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+

@@ -35,6 +35,13 @@ import type {
   LoginRequest,
   Me,
   NotFoundResponse,
+  Passkey,
+  PasskeyAssertion,
+  PasskeyCeremony,
+  PasskeyList,
+  PasskeyRegistration,
+  PasskeyRequestOptionsResponse,
+  PasskeySignInStart,
   PasswordChange,
   PayloadTooLargeResponse,
   RecoveryCodes,
@@ -349,6 +356,160 @@ export const useStartLoginTotpEnrolment = <TError = ErrorType<BadRequestResponse
       return useMutation(mutationOptions, queryClient);
     }
     /**
+ * Returns the options for `navigator.credentials.get()` (as `publicKey`, in the JSON form
+of WebAuthn Level 3: binary values in base64url) and a `ceremony` token for
+`POST /api/v1/auth/login/passkey`. Two uses:
+
+* **Second factor**: with the `challenge` of a password sign-in that answered `202`
+  (`factors` lists `passkey`): the options allow that user's passkeys.
+* **Without a password**: with no body (or no `challenge`): any passkey registered here
+  may answer; it names its user, and must verify them (PIN or biometric).
+
+The ceremony lives five minutes and works once. An unknown, used or expired challenge
+gets `401`; a challenge of a user without passkeys gets `422`; a service without a
+public URL with a domain name (`ALUMNI_PUBLIC_URL`) has no passkeys: `404`.
+
+ * @summary Start a sign-in with a passkey
+ */
+export const startPasskeySignIn = (
+    passkeySignInStart?: BodyType<PasskeySignInStart>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<PasskeyRequestOptionsResponse>(
+      {url: `/api/v1/auth/login/passkey/options`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: passkeySignInStart, signal
+    },
+      options);
+    }
+  
+
+
+export const getStartPasskeySignInMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | NotFoundResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startPasskeySignIn>>, TError,{data: BodyType<PasskeySignInStart>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof startPasskeySignIn>>, TError,{data: BodyType<PasskeySignInStart>}, TContext> => {
+
+const mutationKey = ['startPasskeySignIn'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof startPasskeySignIn>>, {data: BodyType<PasskeySignInStart>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  startPasskeySignIn(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type StartPasskeySignInMutationResult = NonNullable<Awaited<ReturnType<typeof startPasskeySignIn>>>
+    export type StartPasskeySignInMutationBody = BodyType<PasskeySignInStart>
+    export type StartPasskeySignInMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | NotFoundResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Start a sign-in with a passkey
+ */
+export const useStartPasskeySignIn = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | NotFoundResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startPasskeySignIn>>, TError,{data: BodyType<PasskeySignInStart>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof startPasskeySignIn>>,
+        TError,
+        {data: BodyType<PasskeySignInStart>},
+        TContext
+      > => {
+
+      const mutationOptions = getStartPasskeySignInMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * The authenticator's answer (`PublicKeyCredential.toJSON()`) to the options of
+`POST /api/v1/auth/login/passkey/options`, with their `ceremony`. Checked in full
+(go-webauthn): the challenge of this ceremony, the origin (the public URL's or an
+allowed app origin), the RP id hash, the signature with the passkey's stored key, user
+presence, user verification for a sign-in without a password, the signature counter.
+Opens the session exactly as a password sign-in does.
+
+Every refusal is the same `401` (the reason goes to the audit trail): an unknown, used or
+expired ceremony, another challenge or origin, an unknown passkey or another user's, a
+bad signature, a signature counter that went back (a possibly cloned authenticator;
+the passkey is flagged `cloneWarning`), a disabled user. An admin or staff member
+signing in without a password while `staffRequireSso` is on gets `403`.
+
+ * @summary Finish a sign-in with a passkey
+ */
+export const finishPasskeySignIn = (
+    passkeyAssertion: BodyType<PasskeyAssertion>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<TokensResponse>(
+      {url: `/api/v1/auth/login/passkey`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: passkeyAssertion, signal
+    },
+      options);
+    }
+  
+
+
+export const getFinishPasskeySignInMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof finishPasskeySignIn>>, TError,{data: BodyType<PasskeyAssertion>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof finishPasskeySignIn>>, TError,{data: BodyType<PasskeyAssertion>}, TContext> => {
+
+const mutationKey = ['finishPasskeySignIn'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof finishPasskeySignIn>>, {data: BodyType<PasskeyAssertion>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  finishPasskeySignIn(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type FinishPasskeySignInMutationResult = NonNullable<Awaited<ReturnType<typeof finishPasskeySignIn>>>
+    export type FinishPasskeySignInMutationBody = BodyType<PasskeyAssertion>
+    export type FinishPasskeySignInMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Finish a sign-in with a passkey
+ */
+export const useFinishPasskeySignIn = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof finishPasskeySignIn>>, TError,{data: BodyType<PasskeyAssertion>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof finishPasskeySignIn>>,
+        TError,
+        {data: BodyType<PasskeyAssertion>},
+        TContext
+      > => {
+
+      const mutationOptions = getFinishPasskeySignInMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
  * @summary The caller's second factor
  */
 export const getTotp = (
@@ -641,6 +802,307 @@ export const useDisableTotp = <TError = ErrorType<BadRequestResponse | Unauthori
       > => {
 
       const mutationOptions = getDisableTotpMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * @summary The caller's passkeys
+ */
+export const listPasskeys = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<PasskeyList>(
+      {url: `/api/v1/auth/passkeys`, method: 'GET', signal
+    },
+      options);
+    }
+  
+
+
+
+export const getListPasskeysQueryKey = () => {
+    return [
+    `/api/v1/auth/passkeys`
+    ] as const;
+    }
+
+    
+export const getListPasskeysQueryOptions = <TData = Awaited<ReturnType<typeof listPasskeys>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>( options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listPasskeys>>, TError, TData>>, request?: SecondParameter<typeof request>}
+) => {
+
+const {query: queryOptions, request: requestOptions} = options ?? {};
+
+  const queryKey =  queryOptions?.queryKey ?? getListPasskeysQueryKey();
+
+  
+
+    const queryFn: QueryFunction<Awaited<ReturnType<typeof listPasskeys>>> = ({ signal }) => listPasskeys(requestOptions, signal);
+
+      
+
+      
+
+   return  { queryKey, queryFn, ...queryOptions} as UseQueryOptions<Awaited<ReturnType<typeof listPasskeys>>, TError, TData> & { queryKey: DataTag<QueryKey, TData, TError> }
+}
+
+export type ListPasskeysQueryResult = NonNullable<Awaited<ReturnType<typeof listPasskeys>>>
+export type ListPasskeysQueryError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>
+
+
+export function useListPasskeys<TData = Awaited<ReturnType<typeof listPasskeys>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof listPasskeys>>, TError, TData>> & Pick<
+        DefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listPasskeys>>,
+          TError,
+          Awaited<ReturnType<typeof listPasskeys>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListPasskeys<TData = Awaited<ReturnType<typeof listPasskeys>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listPasskeys>>, TError, TData>> & Pick<
+        UndefinedInitialDataOptions<
+          Awaited<ReturnType<typeof listPasskeys>>,
+          TError,
+          Awaited<ReturnType<typeof listPasskeys>>
+        > , 'initialData'
+      >, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+export function useListPasskeys<TData = Awaited<ReturnType<typeof listPasskeys>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listPasskeys>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient
+  ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
+/**
+ * @summary The caller's passkeys
+ */
+
+export function useListPasskeys<TData = Awaited<ReturnType<typeof listPasskeys>>, TError = ErrorType<UnauthorizedResponse | InternalErrorResponse | UnavailableResponse>>(
+  options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof listPasskeys>>, TError, TData>>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient 
+ ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> } {
+
+  const queryOptions = getListPasskeysQueryOptions(options)
+
+  const query = useQuery(queryOptions, queryClient) as  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> };
+
+  query.queryKey = queryOptions.queryKey ;
+
+  return query;
+}
+
+
+
+/**
+ * The authenticator's answer (`PublicKeyCredential.toJSON()`) to the options of
+`POST /api/v1/auth/passkeys/registration`, with their `ceremony` and a name for the
+passkey. Checked in full (go-webauthn): this ceremony's challenge, the origin, the RP
+id hash, user presence, the attestation statement (`none` or `packed`, …). From then on
+the passkey answers the second step of the caller's password sign-ins and signs them in
+without a password.
+
+An unknown, used or expired ceremony, another user's, and an answer that does not verify
+get `422` (the ceremony is spent either way: start again); a passkey registered already
+gets `409`; a service without passkeys `404`.
+
+ * @summary Register a passkey
+ */
+export const createPasskey = (
+    passkeyRegistration: BodyType<PasskeyRegistration>,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<Passkey>(
+      {url: `/api/v1/auth/passkeys`, method: 'POST',
+      headers: {'Content-Type': 'application/json', },
+      data: passkeyRegistration, signal
+    },
+      options);
+    }
+  
+
+
+export const getCreatePasskeyMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | NotFoundResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createPasskey>>, TError,{data: BodyType<PasskeyRegistration>}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof createPasskey>>, TError,{data: BodyType<PasskeyRegistration>}, TContext> => {
+
+const mutationKey = ['createPasskey'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof createPasskey>>, {data: BodyType<PasskeyRegistration>}> = (props) => {
+          const {data} = props ?? {};
+
+          return  createPasskey(data,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type CreatePasskeyMutationResult = NonNullable<Awaited<ReturnType<typeof createPasskey>>>
+    export type CreatePasskeyMutationBody = BodyType<PasskeyRegistration>
+    export type CreatePasskeyMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | NotFoundResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Register a passkey
+ */
+export const useCreatePasskey = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | NotFoundResponse | ConflictResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof createPasskey>>, TError,{data: BodyType<PasskeyRegistration>}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof createPasskey>>,
+        TError,
+        {data: BodyType<PasskeyRegistration>},
+        TContext
+      > => {
+
+      const mutationOptions = getCreatePasskeyMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * Returns the options for `navigator.credentials.create()` (as `publicKey`, in the JSON
+form of WebAuthn Level 3: binary values in base64url) and a `ceremony` token for
+`POST /api/v1/auth/passkeys`: a discoverable credential (it can sign in without a
+password), no attestation asked, the caller's passkeys excluded. The ceremony lives
+five minutes and works once. Accounts that sign in through an identity provider get
+`409` (they use the provider's factors); a service without a public URL with a domain
+name (`ALUMNI_PUBLIC_URL`) has no passkeys: `404`.
+
+ * @summary Start registering a passkey
+ */
+export const startPasskeyRegistration = (
+    
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<PasskeyCeremony>(
+      {url: `/api/v1/auth/passkeys/registration`, method: 'POST', signal
+    },
+      options);
+    }
+  
+
+
+export const getStartPasskeyRegistrationMutationOptions = <TError = ErrorType<UnauthorizedResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startPasskeyRegistration>>, TError,void, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof startPasskeyRegistration>>, TError,void, TContext> => {
+
+const mutationKey = ['startPasskeyRegistration'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof startPasskeyRegistration>>, void> = () => {
+          
+
+          return  startPasskeyRegistration(requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type StartPasskeyRegistrationMutationResult = NonNullable<Awaited<ReturnType<typeof startPasskeyRegistration>>>
+    
+    export type StartPasskeyRegistrationMutationError = ErrorType<UnauthorizedResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Start registering a passkey
+ */
+export const useStartPasskeyRegistration = <TError = ErrorType<UnauthorizedResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof startPasskeyRegistration>>, TError,void, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof startPasskeyRegistration>>,
+        TError,
+        void,
+        TContext
+      > => {
+
+      const mutationOptions = getStartPasskeyRegistrationMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * The passkey stops working at once. Another user's passkey, or one that does not exist,
+gets `404`; an admin's last second factor (no TOTP, one passkey) while
+`adminsRequireTotp` is on gets `409`.
+
+ * @summary Delete one of the caller's passkeys
+ */
+export const deletePasskey = (
+    passkeyId: string,
+ options?: SecondParameter<typeof request>,) => {
+      
+      
+      return request<void>(
+      {url: `/api/v1/auth/passkeys/${passkeyId}`, method: 'DELETE'
+    },
+      options);
+    }
+  
+
+
+export const getDeletePasskeyMutationOptions = <TError = ErrorType<UnauthorizedResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof deletePasskey>>, TError,{passkeyId: string}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof deletePasskey>>, TError,{passkeyId: string}, TContext> => {
+
+const mutationKey = ['deletePasskey'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof deletePasskey>>, {passkeyId: string}> = (props) => {
+          const {passkeyId} = props ?? {};
+
+          return  deletePasskey(passkeyId,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type DeletePasskeyMutationResult = NonNullable<Awaited<ReturnType<typeof deletePasskey>>>
+    
+    export type DeletePasskeyMutationError = ErrorType<UnauthorizedResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Delete one of the caller's passkeys
+ */
+export const useDeletePasskey = <TError = ErrorType<UnauthorizedResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof deletePasskey>>, TError,{passkeyId: string}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof deletePasskey>>,
+        TError,
+        {passkeyId: string},
+        TContext
+      > => {
+
+      const mutationOptions = getDeletePasskeyMutationOptions(options);
 
       return useMutation(mutationOptions, queryClient);
     }

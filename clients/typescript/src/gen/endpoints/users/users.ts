@@ -277,6 +277,71 @@ export const useResetUserTotp = <TError = ErrorType<UnauthorizedResponse | Forbi
       return useMutation(mutationOptions, queryClient);
     }
     /**
+ * For someone who lost an authenticator or had it stolen: deletes every passkey of the
+user and ends their sessions. Check who is asking first. A user without passkeys gets
+`409`.
+
+ * @summary Remove a user's passkeys
+ */
+export const resetUserPasskeys = (
+    userId: string,
+ options?: SecondParameter<typeof request>,) => {
+      
+      
+      return request<void>(
+      {url: `/api/v1/users/${userId}/passkeys`, method: 'DELETE'
+    },
+      options);
+    }
+  
+
+
+export const getResetUserPasskeysMutationOptions = <TError = ErrorType<UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof resetUserPasskeys>>, TError,{userId: string}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof resetUserPasskeys>>, TError,{userId: string}, TContext> => {
+
+const mutationKey = ['resetUserPasskeys'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof resetUserPasskeys>>, {userId: string}> = (props) => {
+          const {userId} = props ?? {};
+
+          return  resetUserPasskeys(userId,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type ResetUserPasskeysMutationResult = NonNullable<Awaited<ReturnType<typeof resetUserPasskeys>>>
+    
+    export type ResetUserPasskeysMutationError = ErrorType<UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Remove a user's passkeys
+ */
+export const useResetUserPasskeys = <TError = ErrorType<UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof resetUserPasskeys>>, TError,{userId: string}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof resetUserPasskeys>>,
+        TError,
+        {userId: string},
+        TContext
+      > => {
+
+      const mutationOptions = getResetUserPasskeysMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
  * @summary Get a user
  */
 export const getUser = (
