@@ -1096,6 +1096,10 @@ type AuditEntityType string
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// Action `alumnus.create|update|delete|restore`,
+	// `alumnus.merge|absorb` (a merge: about the survivor, its fields' before and after
+	// with `absorbedId`, `mergeId` and, when a user account moved, `userId`; about the
+	// absorbed record, its fields before, `survivorId` and `mergeId`), `alumnus.unmerge|unabsorb` (its undo:
+	// the survivor's fields back; the absorbed record's return),
 	// `user.create|update|delete|password_change|password_reset`,
 	// `session.login|login_failed|logout|refresh_reuse` (`login` names the second
 	// factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right
@@ -1749,6 +1753,56 @@ type Me struct {
 	User      User     `json:"user"`
 }
 
+// Merge defines model for Merge.
+type Merge struct {
+	// AbsorbedId An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	AbsorbedId PublicId `json:"absorbedId"`
+
+	// Id An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Id       PublicId  `json:"id"`
+	MergedAt time.Time `json:"mergedAt"`
+
+	// MergedBy The user who merged.
+	MergedBy *PublicId `json:"mergedBy,omitempty"`
+
+	// SurvivorId An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	SurvivorId PublicId `json:"survivorId"`
+
+	// UndoneAt Set once the merge is undone.
+	UndoneAt *time.Time `json:"undoneAt,omitempty"`
+}
+
+// MergeRequest Which record to merge into the one in the path, and what to choose.
+type MergeRequest struct {
+	// Absorb An opaque, non-sequential id (ULID).
+	//
+	// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+	Absorb PublicId `json:"absorb"`
+
+	// AbsorbedETag The absorbed record's ETag, as for If-Match.
+	//
+	// Example: "2"
+	AbsorbedETag string `json:"absorbedETag"`
+
+	// Fields A JSON merge patch (RFC 7396) of an alumnus; `null` clears an optional field.
+	Fields *AlumnusPatch `json:"fields,omitempty"`
+}
+
+// MergeResult defines model for MergeResult.
+type MergeResult struct {
+	Merge Merge `json:"merge"`
+
+	// Survivor An alumnus as stored. Optional fields that are empty are left out, and so are fields
+	// the caller may not read (named in `withheld`).
+	Survivor Alumnus `json:"survivor"`
+}
+
 // Name defines model for Name.
 type Name = string
 
@@ -1842,6 +1896,10 @@ type Problem struct {
 
 	// Status Example: 404
 	Status int `json:"status"`
+
+	// SurvivorId The record a merged-away record now lives on (`308` of `getAlumnus`; `409` of a
+	// change to a merged-away record or of `undoMerge`).
+	SurvivorId *PublicId `json:"survivorId,omitempty"`
 
 	// Title A short summary of the kind of problem.
 	//
@@ -2241,6 +2299,11 @@ type Industry = string
 // Limit defines model for Limit.
 type Limit = int
 
+// MergeId An opaque, non-sequential id (ULID).
+//
+// Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A
+type MergeId = PublicId
+
 // PairId Example: 01JD3M5X7V8Q9R2S4T6W8Y0Z1A-01JD9QW2E4R6T8Y0V2K4M6P8A0
 type PairId = DuplicatePairId
 
@@ -2286,6 +2349,9 @@ type Conflict = Problem
 // ConflictOrKeyInUse An RFC 9457 problem details object.
 type ConflictOrKeyInUse = Problem
 
+// ConflictOrMerged An RFC 9457 problem details object.
+type ConflictOrMerged = Problem
+
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
 
@@ -2297,6 +2363,12 @@ type KeyInUse = Problem
 
 // KeyReused An RFC 9457 problem details object.
 type KeyReused = Problem
+
+// MergeConflict An RFC 9457 problem details object.
+type MergeConflict = Problem
+
+// Merged An RFC 9457 problem details object.
+type Merged = Problem
 
 // NotFound An RFC 9457 problem details object.
 type NotFound = Problem
@@ -2321,6 +2393,9 @@ type Unauthorized = Problem
 
 // Unavailable An RFC 9457 problem details object.
 type Unavailable = Problem
+
+// UndoConflict An RFC 9457 problem details object.
+type UndoConflict = Problem
 
 // UnprocessableContent An RFC 9457 problem details object.
 type UnprocessableContent = Problem
@@ -2578,6 +2653,12 @@ type ListConsentChangesParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// MergeAlumniParams defines parameters for MergeAlumni.
+type MergeAlumniParams struct {
+	// IfMatch The survivor's ETag.
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // GetSubjectDataParams defines parameters for GetSubjectData.
@@ -3007,6 +3088,9 @@ type UpdateAlumnusApplicationMergePatchPlusJSONRequestBody = AlumnusPatch
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteInput
 
+// MergeAlumniJSONRequestBody defines body for MergeAlumni for application/json ContentType.
+type MergeAlumniJSONRequestBody = MergeRequest
+
 // AcceptInviteJSONRequestBody defines body for AcceptInvite for application/json ContentType.
 type AcceptInviteJSONRequestBody = AcceptInvite
 
@@ -3099,6 +3183,9 @@ type ServerInterface interface {
 	// CreateInvite Invite an alumnus to claim their record
 	// (POST /api/v1/alumni/{alumnusId}/invites)
 	CreateInvite(ctx echo.Context, alumnusId AlumnusId) error
+	// MergeAlumni Merge another record into this one
+	// (POST /api/v1/alumni/{alumnusId}/merge)
+	MergeAlumni(ctx echo.Context, alumnusId AlumnusId, params MergeAlumniParams) error
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx echo.Context, alumnusId AlumnusId) error
@@ -3207,6 +3294,9 @@ type ServerInterface interface {
 	// GetMyData Everything held about me (access request)
 	// (GET /api/v1/me/data)
 	GetMyData(ctx echo.Context, params GetMyDataParams) error
+	// UndoMerge Undo a merge
+	// (POST /api/v1/merges/{mergeId}/undo)
+	UndoMerge(ctx echo.Context, mergeId MergeId) error
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx echo.Context) error
@@ -3940,6 +4030,42 @@ func (w *ServerInterfaceWrapper) CreateInvite(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateInvite(ctx, alumnusId)
+	return err
+}
+
+// MergeAlumni converts echo context to params.
+func (w *ServerInterfaceWrapper) MergeAlumni(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "alumnusId" -------------
+	var alumnusId AlumnusId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alumnusId", ctx.Param("alumnusId"), &alumnusId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alumnusId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MergeAlumniParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MergeAlumni(ctx, alumnusId, params)
 	return err
 }
 
@@ -5235,6 +5361,22 @@ func (w *ServerInterfaceWrapper) GetMyData(ctx echo.Context) error {
 	return err
 }
 
+// UndoMerge converts echo context to params.
+func (w *ServerInterfaceWrapper) UndoMerge(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "mergeId" -------------
+	var mergeId MergeId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "mergeId", ctx.Param("mergeId"), &mergeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mergeId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UndoMerge(ctx, mergeId)
+	return err
+}
+
 // GetSettings converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSettings(ctx echo.Context) error {
 	var err error
@@ -5483,6 +5625,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.GetAlumnus, options.OperationMiddlewares["getAlumnus"]...)
 	router.PATCH(options.BaseURL+"/api/v1/alumni/:alumnusId", wrapper.UpdateAlumnus, options.OperationMiddlewares["updateAlumnus"]...)
 	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/restore", wrapper.RestoreAlumnus, options.OperationMiddlewares["restoreAlumnus"]...)
+	router.POST(options.BaseURL+"/api/v1/alumni/:alumnusId/merge", wrapper.MergeAlumni, options.OperationMiddlewares["mergeAlumni"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/duplicates", wrapper.ListAlumnusDuplicates, options.OperationMiddlewares["listAlumnusDuplicates"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/consent-history", wrapper.ListConsentChanges, options.OperationMiddlewares["listConsentChanges"]...)
 	router.GET(options.BaseURL+"/api/v1/alumni/:alumnusId/subject-data", wrapper.GetSubjectData, options.OperationMiddlewares["getSubjectData"]...)
@@ -5495,6 +5638,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/duplicates", wrapper.ListDuplicatePairs, options.OperationMiddlewares["listDuplicatePairs"]...)
 	router.POST(options.BaseURL+"/api/v1/duplicates/:pairId/dismiss", wrapper.DismissDuplicatePair, options.OperationMiddlewares["dismissDuplicatePair"]...)
 	router.POST(options.BaseURL+"/api/v1/duplicates/:pairId/reopen", wrapper.ReopenDuplicatePair, options.OperationMiddlewares["reopenDuplicatePair"]...)
+	router.POST(options.BaseURL+"/api/v1/merges/:mergeId/undo", wrapper.UndoMerge, options.OperationMiddlewares["undoMerge"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login/totp", wrapper.CompleteLogin, options.OperationMiddlewares["completeLogin"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login/totp-enrolment", wrapper.StartLoginTotpEnrolment, options.OperationMiddlewares["startLoginTotpEnrolment"]...)
@@ -5551,6 +5695,8 @@ type ConflictOrKeyInUseApplicationProblemPlusJSONResponse struct {
 	Headers ConflictOrKeyInUseResponseHeaders
 }
 
+type ConflictOrMergedApplicationProblemPlusJSONResponse Problem
+
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type InternalErrorApplicationProblemPlusJSONResponse Problem
@@ -5565,6 +5711,10 @@ type KeyInUseApplicationProblemPlusJSONResponse struct {
 }
 
 type KeyReusedApplicationProblemPlusJSONResponse Problem
+
+type MergeConflictApplicationProblemPlusJSONResponse Problem
+
+type MergedApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
@@ -5606,6 +5756,8 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 
 	Headers UnavailableResponseHeaders
 }
+
+type UndoConflictApplicationProblemPlusJSONResponse Problem
 
 type UnprocessableContentApplicationProblemPlusJSONResponse Problem
 
@@ -6900,6 +7052,22 @@ func (response DeleteAlumnus404ApplicationProblemPlusJSONResponse) VisitDeleteAl
 	return err
 }
 
+type DeleteAlumnus409ApplicationProblemPlusJSONResponse struct {
+	MergedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAlumnus409ApplicationProblemPlusJSONResponse) VisitDeleteAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteAlumnus412ApplicationProblemPlusJSONResponse struct {
 	PreconditionFailedApplicationProblemPlusJSONResponse
 }
@@ -6998,6 +7166,30 @@ func (response GetAlumnus304Response) VisitGetAlumnusResponse(w http.ResponseWri
 	}
 	w.WriteHeader(304)
 	return nil
+}
+
+type GetAlumnus308ResponseHeaders struct {
+	Location *string
+}
+
+type GetAlumnus308ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers GetAlumnus308ResponseHeaders
+}
+
+func (response GetAlumnus308ApplicationProblemPlusJSONResponse) VisitGetAlumnusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(308)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type GetAlumnus400ApplicationProblemPlusJSONResponse struct {
@@ -7188,7 +7380,7 @@ func (response UpdateAlumnus404ApplicationProblemPlusJSONResponse) VisitUpdateAl
 }
 
 type UpdateAlumnus409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	ConflictOrMergedApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateAlumnus409ApplicationProblemPlusJSONResponse) VisitUpdateAlumnusResponse(w http.ResponseWriter) error {
@@ -7726,6 +7918,238 @@ type CreateInvite503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateInvite503ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumniRequestObject struct {
+	AlumnusId AlumnusId `json:"alumnusId"`
+	Params    MergeAlumniParams
+	Body      *MergeAlumniJSONRequestBody
+}
+
+type MergeAlumniResponseObject interface {
+	VisitMergeAlumniResponse(w http.ResponseWriter) error
+}
+
+type MergeAlumni200ResponseHeaders struct {
+	ETag *string
+}
+
+type MergeAlumni200JSONResponse struct {
+	Body    MergeResult
+	Headers MergeAlumni200ResponseHeaders
+}
+
+func (response MergeAlumni200JSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni400ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni401ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni403ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni404ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni409ApplicationProblemPlusJSONResponse struct {
+	MergeConflictApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni409ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni412ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni413ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni415ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableContentApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni422ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni428ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni500ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MergeAlumni503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MergeAlumni503ApplicationProblemPlusJSONResponse) VisitMergeAlumniResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -12127,6 +12551,156 @@ func (response GetMyData503ApplicationProblemPlusJSONResponse) VisitGetMyDataRes
 	return err
 }
 
+type UndoMergeRequestObject struct {
+	MergeId MergeId `json:"mergeId"`
+}
+
+type UndoMergeResponseObject interface {
+	VisitUndoMergeResponse(w http.ResponseWriter) error
+}
+
+type UndoMerge200ResponseHeaders struct {
+	ETag *string
+}
+
+type UndoMerge200JSONResponse struct {
+	Body    MergeResult
+	Headers UndoMerge200ResponseHeaders
+}
+
+func (response UndoMerge200JSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge400ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge401ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge403ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge404ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge409ApplicationProblemPlusJSONResponse struct {
+	UndoConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge409ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge500ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UndoMerge503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UndoMerge503ApplicationProblemPlusJSONResponse) VisitUndoMergeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSettingsRequestObject struct {
 }
 
@@ -13504,6 +14078,9 @@ type StrictServerInterface interface {
 	// CreateInvite Invite an alumnus to claim their record
 	// (POST /api/v1/alumni/{alumnusId}/invites)
 	CreateInvite(ctx context.Context, request CreateInviteRequestObject) (CreateInviteResponseObject, error)
+	// MergeAlumni Merge another record into this one
+	// (POST /api/v1/alumni/{alumnusId}/merge)
+	MergeAlumni(ctx context.Context, request MergeAlumniRequestObject) (MergeAlumniResponseObject, error)
 	// RestoreAlumnus Restore a deleted alumnus
 	// (POST /api/v1/alumni/{alumnusId}/restore)
 	RestoreAlumnus(ctx context.Context, request RestoreAlumnusRequestObject) (RestoreAlumnusResponseObject, error)
@@ -13612,6 +14189,9 @@ type StrictServerInterface interface {
 	// GetMyData Everything held about me (access request)
 	// (GET /api/v1/me/data)
 	GetMyData(ctx context.Context, request GetMyDataRequestObject) (GetMyDataResponseObject, error)
+	// UndoMerge Undo a merge
+	// (POST /api/v1/merges/{mergeId}/undo)
+	UndoMerge(ctx context.Context, request UndoMergeRequestObject) (UndoMergeResponseObject, error)
 	// GetSettings Get the system settings
 	// (GET /api/v1/settings)
 	GetSettings(ctx context.Context, request GetSettingsRequestObject) (GetSettingsResponseObject, error)
@@ -14103,6 +14683,55 @@ func (sh *strictHandler) CreateInvite(ctx echo.Context, alumnusId AlumnusId) err
 		return err
 	} else if validResponse, ok := response.(CreateInviteResponseObject); ok {
 		return validResponse.VisitCreateInviteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MergeAlumni operation middleware
+func (sh *strictHandler) MergeAlumni(ctx echo.Context, alumnusId AlumnusId, params MergeAlumniParams) error {
+	var request MergeAlumniRequestObject
+
+	request.AlumnusId = alumnusId
+	request.Params = params
+
+	var body MergeAlumniJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MergeAlumni(ctx.Request().Context(), request.(MergeAlumniRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MergeAlumni")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MergeAlumniResponseObject); ok {
+		return validResponse.VisitMergeAlumniResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15247,6 +15876,31 @@ func (sh *strictHandler) GetMyData(ctx echo.Context, params GetMyDataParams) err
 		return err
 	} else if validResponse, ok := response.(GetMyDataResponseObject); ok {
 		return validResponse.VisitGetMyDataResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UndoMerge operation middleware
+func (sh *strictHandler) UndoMerge(ctx echo.Context, mergeId MergeId) error {
+	var request UndoMergeRequestObject
+
+	request.MergeId = mergeId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UndoMerge(ctx.Request().Context(), request.(UndoMergeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UndoMerge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UndoMergeResponseObject); ok {
+		return validResponse.VisitUndoMergeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -46,6 +46,15 @@ type Alumni struct {
 	ClassYear        int16
 }
 
+type AlumniAbsorbed struct {
+	AbsorbedPublicID string
+	SurvivorID       int64
+	MergeID          int64
+	StudentID        *string
+	Email            *string
+	WorkEmail        *string
+}
+
 type AlumniConsentChange struct {
 	ID        int64
 	AlumnusID int64
@@ -225,6 +234,20 @@ type LoginThrottle struct {
 	WindowStart time.Time
 	Failures    int32
 	Pending     int32
+}
+
+type Merge struct {
+	ID                   int64
+	PublicID             string
+	SurvivorID           int64
+	AbsorbedPublicID     string
+	SurvivorBefore       json.RawMessage
+	AbsorbedBefore       json.RawMessage
+	SurvivorVersionAfter int32
+	MergedAt             time.Time
+	MergedBy             *string
+	UndoneAt             *time.Time
+	SupersededBy         *int64
 }
 
 type Passkey struct {

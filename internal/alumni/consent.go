@@ -28,6 +28,7 @@ const (
 	SourceSelfService = "self-service" // the alumnus, on their own record
 	SourceImport      = "import"       // a CSV import
 	SourceSeed        = "seed"         // synthetic data (alumnid seed)
+	SourceMerge       = "merge"        // a merge of two records, or its undo
 )
 
 // Consent fields, by their API names.
@@ -65,11 +66,11 @@ func writeConsentChanges(ctx context.Context, tx db.DBTX, changes []*change) err
 	actor := audit.ActorFrom(ctx)
 	var rows [][]any
 	for _, c := range changes {
-		if c.rejected != nil || (c.action != actionCreate && c.action != actionUpdate) {
+		if c.rejected != nil || (!c.creates() && !c.updates()) {
 			continue
 		}
 		before, after := consentValues(c.before.Fields), consentValues(c.after.Fields)
-		if c.action == actionCreate {
+		if c.creates() {
 			before = [5]bool{}
 		}
 		for i := range after {

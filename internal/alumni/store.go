@@ -89,6 +89,9 @@ func (s *Store) Create(ctx context.Context, r NewRecord) (Alumnus, error) {
 func (s *Store) Get(ctx context.Context, p auth.Principal, id string) (_ Alumnus, err error) {
 	defer database.ClassifyErr(&err)
 	a, err := s.get(ctx, id)
+	if errors.Is(err, errNotFound) {
+		return Alumnus{}, s.moved(ctx, p, id)
+	}
 	if err != nil {
 		return Alumnus{}, err
 	}
@@ -96,6 +99,26 @@ func (s *Store) Get(ctx context.Context, p auth.Principal, id string) (_ Alumnus
 		return Alumnus{}, errNotFound
 	}
 	return Redact(p, a), nil
+}
+
+// moved is the answer to a Get of id, which is not a live record: Moved naming the survivor
+// when id was merged into a record p may read, else NotFound.
+func (s *Store) moved(ctx context.Context, p auth.Principal, id string) error {
+	e, err := survivorOf(ctx, db.New(s.db), id)
+	switch {
+	case err != nil:
+		return err
+	case e == nil:
+		return errNotFound
+	}
+	a, err := s.get(ctx, e.SurvivorID)
+	switch {
+	case errors.Is(err, errNotFound) || (err == nil && !CanRead(p, a)):
+		return errNotFound
+	case err != nil:
+		return err
+	}
+	return e
 }
 
 // get returns the whole live record id, or NotFound.
@@ -224,7 +247,10 @@ func (s *Store) Restore(ctx context.Context, id string) (Alumnus, error) {
 // with it. It returns the row as stored, NotFound, or PreconditionFailed.
 func lockLive(ctx context.Context, q *db.Queries, id string, matches func(version int) bool) (db.Alumni, error) {
 	row, err := q.GetAlumnusForUpdate(ctx, id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.DeletedAt != nil) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.Alumni{}, goneErr(ctx, q, id, "") // NotFound, or merged into another record
+	}
+	if err == nil && row.DeletedAt != nil {
 		return db.Alumni{}, errNotFound
 	}
 	if err != nil {

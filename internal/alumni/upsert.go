@@ -94,11 +94,10 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 	}
 	now := s.timestamp()
 	q := db.New(tx)
-	type keys struct{ studentID, email string }
-	rowKeys := make([]keys, len(rows))
+	rowKeys := make([]rowKey, len(rows))
 	for i, r := range rows {
 		sid, email := MatchKeys(r.StudentID, r.Email)
-		rowKeys[i] = keys{sid, email}
+		rowKeys[i] = rowKey{sid, email}
 	}
 	if dryRun {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT upsert_dry_run"); err != nil {
@@ -127,6 +126,13 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 	if err != nil {
 		return nil, err
 	}
+	// Then the records that absorbed the keys of the rows matched by neither (merge.go).
+	absorbedBySID, absorbedByEmail, err := lockSurvivors(ctx, q, targets, rowKeys, func(sid, email string) bool {
+		return byStudentID[fold(sid)] == nil && byEmail[fold(email)] == nil
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	out := make([]UpsertResult, len(rows))
 	var updated, created []*change
@@ -147,8 +153,16 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 			continue
 		}
 		target, matchedBy := byStudentID[fold(k.studentID)], "studentId"
+		if target == nil && k.studentID != "" && absorbedBySID[fold(k.studentID)] != nil {
+			target = absorbedBySID[fold(k.studentID)]
+			r = keepKeys(r, k.studentID, k.email) // the absorbed key does not replace the survivor's
+		}
 		if target == nil && k.email != "" {
 			target, matchedBy = byEmail[fold(k.email)], "email"
+			if target == nil && absorbedByEmail[fold(k.email)] != nil {
+				target = absorbedByEmail[fold(k.email)]
+				r = keepKeys(r, k.studentID, k.email)
+			}
 			if target != nil && k.studentID != "" && target.StudentID != "" {
 				out[i] = reject(derrors.Conflict, "The email belongs to another person's record.", "email",
 					"belongs to the record with student id "+target.StudentID)
@@ -208,6 +222,89 @@ func (s *Store) Upsert(ctx context.Context, tx *sql.Tx, rows []UpsertRow, dryRun
 		}
 	}
 	return out, nil
+}
+
+// rowKey is the student id and email of an upsert row, as MatchKeys returns them.
+type rowKey struct{ studentID, email string }
+
+// lockSurvivors locks and loads the records that absorbed the student ids and emails of the
+// rows for which unmatched(student id, email) is true, adds them to targets, and returns them
+// by folded absorbed key.
+func lockSurvivors(ctx context.Context, q *db.Queries, targets map[int64]*upsertTarget, rowKeys []rowKey,
+	unmatched func(studentID, email string) bool,
+) (bySID, byEmail map[string]*upsertTarget, err error) {
+	var sids, emails []*string
+	for i := range rowKeys {
+		k := &rowKeys[i]
+		if !unmatched(k.studentID, k.email) {
+			continue
+		}
+		if k.studentID != "" {
+			sids = append(sids, &k.studentID)
+		}
+		if k.email != "" {
+			emails = append(emails, &k.email)
+		}
+	}
+	bySID, byEmail = map[string]*upsertTarget{}, map[string]*upsertTarget{}
+	if len(sids) == 0 && len(emails) == 0 {
+		return bySID, byEmail, nil
+	}
+	found, err := q.ListSurvivorsByKeys(ctx, db.ListSurvivorsByKeysParams{StudentIds: sids, Emails: emails, WorkEmails: emails})
+	if err != nil || len(found) == 0 {
+		return bySID, byEmail, err
+	}
+	var fresh []int64
+	for _, f := range found {
+		if targets[f.SurvivorID] == nil {
+			fresh = append(fresh, f.SurvivorID)
+		}
+	}
+	slices.Sort(fresh)
+	fresh = slices.Compact(fresh)
+	if len(fresh) > 0 {
+		rows, err := q.LockAlumniByIDs(ctx, fresh)
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock survivors: %w", err)
+		}
+		records, err := WithChildren(ctx, q, rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, a := range records {
+			targets[rows[i].ID] = &upsertTarget{internalID: rows[i].ID, Alumnus: a}
+		}
+	}
+	for _, f := range found {
+		t := targets[f.SurvivorID]
+		if f.StudentID != nil {
+			bySID[fold(*f.StudentID)] = t
+		}
+		for _, e := range []*string{f.Email, f.WorkEmail} {
+			if e != nil {
+				byEmail[fold(*e)] = t
+			}
+		}
+	}
+	return bySID, byEmail, nil
+}
+
+// keepKeys returns r whose edit leaves the matched record's student id and email as they are
+// where the row gives the absorbed ones (studentID, email as MatchKeys returns them).
+func keepKeys(r UpsertRow, studentID, email string) UpsertRow {
+	edit := r.Edit
+	r.Edit = func(cur Fields, found bool) (Fields, error) {
+		f, err := edit(cur, found)
+		sid, em := MatchKeys(f.StudentID, f.Email)
+		if studentID != "" && fold(sid) == fold(studentID) {
+			f.StudentID = cur.StudentID
+		}
+		if email != "" && fold(em) == fold(email) {
+			f.Email = cur.Email
+		}
+		return f, err
+	}
+	return r
 }
 
 // repeated rejects row i when an earlier row of the call has the key; it notes the key.

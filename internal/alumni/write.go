@@ -13,8 +13,9 @@ import (
 	"github.com/alumnid/alumnid/internal/derrors"
 )
 
-// The write path. Every change to a record — a create, an update, a delete, a restore, and
-// each row an import upserts — is written by write, in the caller's transaction. What follows
+// The write path. Every change to a record — a create, an update, a delete, a restore, each
+// row an import upserts, and the two changes of a merge and of its undo (merge.go) — is
+// written by write, in the caller's transaction. What follows
 // a change hooks in here and nowhere else: the record's degrees and tags, its duplicate keys
 // (DuplicateKeys), the summary counts (alumni_stats) and the audit event, which is also what
 // real-time subscribers and each replica's search index follow (internal/events,
@@ -26,6 +27,12 @@ const (
 	actionUpdate  = "alumnus.update"
 	actionDelete  = "alumnus.delete"
 	actionRestore = "alumnus.restore"
+	// A merge (merge.go): the survivor's update and the absorbed record's removal; its undo:
+	// the survivor's update back and the absorbed record's return.
+	actionMerge    = "alumnus.merge"
+	actionAbsorb   = "alumnus.absorb"
+	actionUnmerge  = "alumnus.unmerge"
+	actionUnabsorb = "alumnus.unabsorb"
 )
 
 // change is one change to one record.
@@ -41,7 +48,17 @@ type change struct {
 	// rejected is set by write when the record's own row meets a unique key another record
 	// has (a Conflict naming the field); nothing of the change is then written.
 	rejected error
+	// note is recorded in the audit event after the fields' changes (a merge's ids).
+	note []audit.Change
 }
+
+// updates reports whether c rewrites a record's fields (an update, or a merge's or its
+// undo's change to the survivor); creates, whether it inserts a record.
+func (c *change) updates() bool {
+	return c.action == actionUpdate || c.action == actionMerge || c.action == actionUnmerge
+}
+
+func (c *change) creates() bool { return c.action == actionCreate || c.action == actionUnabsorb }
 
 // newChange returns the change that creates a record of normalized fields f at now.
 func newChange(f Fields, now time.Time) *change {
@@ -69,15 +86,34 @@ func trashChange(key int64, cur Alumnus, deleted bool, now time.Time) *change {
 	return &change{action: action, key: key, before: cur, after: next}
 }
 
-// event is the audit event of c: the fields' before and after of a create or update.
+// absorbChange returns the change that removes the stored record cur (internal key key),
+// merged into another: its row is deleted (its degrees, tags, duplicate keys and pairs go
+// with it), note says where it went.
+func absorbChange(key int64, cur Alumnus, note []audit.Change) *change {
+	return &change{action: actionAbsorb, key: key, before: cur, after: cur, note: note}
+}
+
+// unabsorbChange returns the change that brings back the record a merge removed, as it was
+// (its public id, fields and times), at now.
+func unabsorbChange(was Alumnus, now time.Time, note []audit.Change) *change {
+	next := was
+	next.Version, next.UpdatedAt, next.DeletedAt, next.Withheld = was.Version+1, now, nil, nil
+	return &change{action: actionUnabsorb, after: next, note: note, source: SourceMerge}
+}
+
+// event is the audit event of c: the fields' before and after of a create or update, the
+// fields before of a record merged away, then c's note.
 func (c *change) event() audit.Event {
 	var changes []audit.Change
-	switch c.action {
-	case actionCreate:
+	switch {
+	case c.creates():
 		changes = audit.Diff(nil, auditFields(c.after.Fields))
-	case actionUpdate:
+	case c.updates():
 		changes = audit.Diff(auditFields(c.before.Fields), auditFields(c.after.Fields))
+	case c.action == actionAbsorb:
+		changes = audit.Diff(auditFields(c.before.Fields), nil)
 	}
+	changes = append(changes, c.note...)
 	return audit.Event{Action: c.action, EntityType: "alumnus", EntityID: c.after.ID, Changes: changes}
 }
 
@@ -102,9 +138,9 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 	c.rejected = nil // a transaction run again after a deadlock writes its changes again
 	q := db.New(tx)
 	switch c.action {
-	case actionCreate:
+	case actionCreate, actionUnabsorb:
 		return nil
-	case actionUpdate:
+	case actionUpdate, actionMerge, actionUnmerge:
 		if err := q.UpdateAlumnus(ctx, toUpdateParams(c.after.Fields, c.after.UpdatedAt, c.key)); err != nil {
 			if c.rejected = translate(err); derrors.As(c.rejected) == nil {
 				return c.rejected
@@ -114,6 +150,11 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 	case actionDelete, actionRestore:
 		if err := q.SetAlumnusDeletedAt(ctx, db.SetAlumnusDeletedAtParams{DeletedAt: c.after.DeletedAt, UpdatedAt: c.after.UpdatedAt, ID: c.key}); err != nil {
 			return fmt.Errorf("move alumnus to or from the trash: %w", err)
+		}
+		return nil
+	case actionAbsorb:
+		if err := q.DeleteAlumnusRow(ctx, c.key); err != nil {
+			return fmt.Errorf("delete absorbed alumnus: %w", err)
 		}
 		return nil
 	default:
@@ -129,12 +170,15 @@ func writeRow(ctx context.Context, tx *sql.Tx, c *change) error {
 func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time, audited bool) error {
 	var creates []*change
 	for _, c := range changes {
-		if c.action == actionCreate {
+		if c.creates() {
 			c.rejected = nil
 			creates = append(creates, c)
 		}
 	}
 	if err := insertRecords(ctx, tx, creates); err != nil {
+		return err
+	}
+	if err := keepVersions(ctx, tx, creates); err != nil {
 		return err
 	}
 	if err := writeConsentChanges(ctx, tx, changes); err != nil {
@@ -154,31 +198,36 @@ func writeRest(ctx context.Context, tx *sql.Tx, changes []*change, now time.Time
 		if c.rejected != nil {
 			continue
 		}
-		if c.action == actionCreate || c.action == actionUpdate {
+		switch {
+		case c.creates() || c.updates():
 			if i, ok := last[c.key]; ok {
 				written[i].Fields = c.after.Fields
 			} else {
 				last[c.key] = len(written)
 				written = append(written, children{c.key, c.after.Fields})
 			}
-			if keys := DuplicateKeys(c.after.Fields); c.action == actionCreate || !slices.Equal(DuplicateKeys(c.before.Fields), keys) {
+			if keys := DuplicateKeys(c.after.Fields); c.creates() || !slices.Equal(DuplicateKeys(c.before.Fields), keys) {
 				rekeyed[c.key] = keys
 				rescore = append(rescore, c.key)
 			} else if scoreInputsChanged(c.before.Fields, c.after.Fields) {
 				rescore = append(rescore, c.key)
 			}
-		} else {
+		case c.action == actionAbsorb:
+			// Gone with its row: nothing of it to write, nothing to score.
+		default:
 			rescore = append(rescore, c.key) // into the trash or out of it
 		}
-		if c.action != actionCreate {
+		if !c.creates() {
 			stats.add(-1, c.before.Fields, c.before.CreatedAt, c.before.UpdatedAt, c.before.DeletedAt != nil)
 		}
-		stats.add(1, c.after.Fields, c.after.CreatedAt, c.after.UpdatedAt, c.after.DeletedAt != nil)
+		if c.action != actionAbsorb {
+			stats.add(1, c.after.Fields, c.after.CreatedAt, c.after.UpdatedAt, c.after.DeletedAt != nil)
+		}
 		events = append(events, c.event())
 	}
 	var updated, rekeyedUpdates []int64
 	for _, c := range changes {
-		if c.rejected == nil && c.action == actionUpdate {
+		if c.rejected == nil && c.updates() {
 			updated = append(updated, c.key)
 			if _, ok := rekeyed[c.key]; ok {
 				rekeyedUpdates = append(rekeyedUpdates, c.key)
@@ -254,6 +303,20 @@ func insertRecords(ctx context.Context, tx *sql.Tx, creates []*change) error {
 		}
 		if c.key, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("read new alumnus id: %w", err)
+		}
+	}
+	return nil
+}
+
+// keepVersions sets the versions of the records an undo brought back (inserted as version 1),
+// so that their ETags go on from where they were.
+func keepVersions(ctx context.Context, tx *sql.Tx, creates []*change) error {
+	q := db.New(tx)
+	for _, c := range creates {
+		if c.rejected == nil && c.action == actionUnabsorb {
+			if err := q.SetAlumnusVersion(ctx, db.SetAlumnusVersionParams{Version: int32(c.after.Version), ID: c.key}); err != nil { //nolint:gosec // versions count changes
+				return fmt.Errorf("set the version of a returned alumnus: %w", err)
+			}
 		}
 	}
 	return nil

@@ -52,6 +52,7 @@ type Change struct {
 // written that clients were not told about.
 var Actions = []string{
 	"alumnus.create", "alumnus.update", "alumnus.delete", "alumnus.restore",
+	"alumnus.merge", "alumnus.absorb", "alumnus.unmerge", "alumnus.unabsorb",
 	"user.create", "user.update", "user.delete", "user.password_change", "user.password_reset",
 	"session.login", "session.login_failed", "session.logout", "session.refresh_reuse",
 	"session.second_factor_due", "session.second_factor_failed",

@@ -41,6 +41,8 @@ const (
 	KeyInUse
 	// KeyReused: the idempotency key was used before with a different request.
 	KeyReused
+	// Moved: the object now lives at another id (a record merged into another: SurvivorID).
+	Moved
 )
 
 // FieldError names one field and what is wrong with it.
@@ -56,6 +58,9 @@ type Error struct {
 	Fields []FieldError
 	// RetryAfter is how long a Throttled, Unavailable or KeyInUse caller should wait.
 	RetryAfter time.Duration
+	// SurvivorID is the public id of the record a merged-away record lives on, for Moved and
+	// for a Conflict about a merged-away record.
+	SurvivorID string
 	// Cause is the failure behind an Unavailable one (a database that could not do the
 	// work), for the log; never shown to the caller. Nil for a refusal by the service itself.
 	Cause error

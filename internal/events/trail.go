@@ -29,9 +29,18 @@ var actions = map[string]Type{
 	"alumnus.update":  AlumnusUpdated,
 	"alumnus.delete":  AlumnusDeleted,
 	"alumnus.restore": AlumnusRestored,
-	"import.progress": ImportProgress,
-	"import.complete": ImportCompleted,
+	// A merge changes the survivor and takes the absorbed record away; its undo changes the
+	// survivor back and brings the absorbed record back.
+	"alumnus.merge":    AlumnusUpdated,
+	"alumnus.absorb":   AlumnusDeleted,
+	"alumnus.unmerge":  AlumnusUpdated,
+	"alumnus.unabsorb": AlumnusCreated,
+	"import.progress":  ImportProgress,
+	"import.complete":  ImportCompleted,
 }
+
+// mergeNotes are the entries of a merge's changes that name the records and the merge.
+var mergeNotes = map[string]bool{"absorbedId": true, "mergeId": true, "userId": true}
 
 // readSettledTrail is readTrail of the rows after after, with a locking read that waits for
 // the transactions still inserting rows in that range to end. READ COMMITTED takes no gap
@@ -55,7 +64,7 @@ type querier interface {
 // actions are not read: the feed needs their ids only.
 func readTrail(ctx context.Context, db querier, after, upTo int64, limit int, suffix string) ([]trailRow, error) {
 	q := "SELECT id, occurred_at, action, COALESCE(entity_id, ''), " +
-		"CASE WHEN action IN ('alumnus.update', 'import.progress', 'import.complete') THEN changes ELSE '[]' END " +
+		"CASE WHEN action IN ('alumnus.update', 'alumnus.merge', 'alumnus.unmerge', 'import.progress', 'import.complete') THEN changes ELSE '[]' END " +
 		"FROM audit_events WHERE id > ?"
 	args := []any{after}
 	if upTo > 0 {
@@ -129,6 +138,9 @@ func toEvents(ctx context.Context, db *sql.DB, rows []trailRow) ([]Event, error)
 		default:
 			e.AlumnusID = r.entityID
 			for _, c := range changes {
+				if mergeNotes[c.Field] {
+					continue // not a field of the record
+				}
 				// Only names travel, never values; nested names count as their top field.
 				name, _, _ := strings.Cut(c.Field, ".")
 				if !slices.Contains(e.Fields, name) {

@@ -177,6 +177,8 @@ func TestOperationRoleMatrix(t *testing.T) {
 			return target.Id
 		case "importId":
 			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1E" // none: allowed roles get 404
+		case "mergeId":
+			return "01JD3M5X7V8Q9R2S4T6W8Y0Z1F" // none: allowed roles get 404
 		case "pairId":
 			return duplicates.PairID(shared.Id, own.Id) // not likely, and any two records may be dismissed
 		case "providerId":

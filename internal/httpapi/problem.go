@@ -14,6 +14,7 @@ import (
 
 	"github.com/alumnid/alumnid/gen/api"
 	"github.com/alumnid/alumnid/internal/derrors"
+	"github.com/alumnid/alumnid/internal/ptr"
 )
 
 // problemBase is the prefix of every problem type URI.
@@ -42,6 +43,7 @@ var kinds = map[derrors.Kind]problemKind{
 	derrors.Unavailable:          {http.StatusServiceUnavailable, "unavailable", "Service unavailable", "The service cannot answer right now; try again shortly."},
 	derrors.KeyInUse:             {http.StatusConflict, "idempotency-key-in-use", "Request in progress", "A request with this Idempotency-Key is still being processed; retry after Retry-After seconds."},
 	derrors.KeyReused:            {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused", "This Idempotency-Key was used with a different request; use a new key for a new request."},
+	derrors.Moved:                {http.StatusPermanentRedirect, "moved", "Permanent Redirect", "This record was merged into another."},
 }
 
 // byStatus answers failures that carry only a status code (from Echo or the transport).
@@ -83,7 +85,9 @@ func newProblem(c echo.Context, k problemKind, detail string, fields []derrors.F
 // status, anything else a 500 whose details go only to the log.
 func problemFor(c echo.Context, err error) api.Problem {
 	if d := derrors.As(err); d != nil {
-		return newProblem(c, kinds[d.Kind], d.Detail, d.Fields)
+		p := newProblem(c, kinds[d.Kind], d.Detail, d.Fields)
+		p.SurvivorId = ptr.NonZero(d.SurvivorID)
+		return p
 	}
 	if errors.Is(err, context.DeadlineExceeded) { // the request's own deadline passed
 		return newProblem(c, byStatus[http.StatusServiceUnavailable], "", nil)
@@ -117,6 +121,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		h := c.Response().Header()
 		switch p.Status {
+		case http.StatusPermanentRedirect:
+			if p.SurvivorId != nil {
+				h.Set("Location", "/api/v1/alumni/"+*p.SurvivorId)
+			}
 		case http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Bearer realm="alumnid"`)
 		case http.StatusServiceUnavailable:

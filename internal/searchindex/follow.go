@@ -274,11 +274,13 @@ func (f *Follower) advance(now time.Time) {
 	}
 }
 
-// reload reads the records with publicIDs again and puts them in the index.
+// reload reads the records with publicIDs again and puts them in the index; those whose rows
+// are gone (merged into another record) are taken out of it.
 func (f *Follower) reload(ctx context.Context, publicIDs []string) error {
 	slices.Sort(publicIDs)
 	publicIDs = slices.Compact(publicIDs)
 	q := db.New(f.db)
+	var gone []string
 	for len(publicIDs) > 0 {
 		n := min(len(publicIDs), loadBatch)
 		rows, err := q.ListAlumniByPublicIDs(ctx, publicIDs[:n])
@@ -288,8 +290,20 @@ func (f *Follower) reload(ctx context.Context, publicIDs []string) error {
 		if err := f.put(ctx, q, rows); err != nil {
 			return err
 		}
+		if len(rows) < n {
+			found := make(map[string]bool, len(rows))
+			for _, r := range rows {
+				found[r.PublicID] = true
+			}
+			for _, id := range publicIDs[:n] {
+				if !found[id] {
+					gone = append(gone, id)
+				}
+			}
+		}
 		publicIDs = publicIDs[n:]
 	}
+	f.x.RemovePublicIDs(gone...)
 	return nil
 }
 

@@ -326,3 +326,41 @@ func TestReplicaCatchesUpAfterDowntimeAsARebuild(t *testing.T) {
 			x.Count(directory("quibbleton")), x.Count(directory("lovelace")), x.Count(directory("hopper")), x.Count(words("hopper")))
 	}
 }
+
+// A record merged into another is gone from the database, not moved to the trash: the next
+// Sync takes it out of the index (its event names a public id no row has any more); undoing
+// the merge brings it back under a new key.
+func TestFollowerRemovesMergedRecords(t *testing.T) {
+	sqlDB, _ := apitest.OpenDatabase(t)
+	store := alumni.NewStore(sqlDB)
+	ctx := t.Context()
+	x, f := replica(t, sqlDB, searchindex.FollowConfig{})
+	survivor, err := store.Create(ctx, alumni.NewRecord{Fields: alumni.Fields{FirstName: "Ada", LastName: "King"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	absorbed, err := store.Create(ctx, alumni.NewRecord{Fields: alumni.Fields{FirstName: "Ada", LastName: "Lovelace"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := found(t, x, f, "ada", false); n != 2 {
+		t.Fatalf("before the merge: %d", n)
+	}
+	always := func(alumni.Alumnus) bool { return true }
+	m, _, err := store.Merge(ctx, staff, alumni.MergeInput{SurvivorID: survivor.ID, AbsorbedID: absorbed.ID, SurvivorMatches: always, AbsorbedMatches: always})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found(t, x, f, "ada", false) != 1 || found(t, x, f, "lovelace", false) != 0 || found(t, x, f, "ada", true) != 0 {
+		t.Fatal("the absorbed record is still in the index")
+	}
+	if x.Len() != 1 {
+		t.Fatalf("index holds %d records, want 1", x.Len())
+	}
+	if _, _, err := store.UndoMerge(ctx, auth.Principal{Role: auth.RoleAdmin}, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if found(t, x, f, "ada", false) != 2 || found(t, x, f, "lovelace", false) != 1 {
+		t.Fatal("the returned record is not in the index")
+	}
+}

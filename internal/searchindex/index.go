@@ -349,6 +349,31 @@ func (x *Index) Remove(keys ...uint32) {
 	x.compact()
 }
 
+// RemovePublicIDs takes the records with these public ids out of the index: records whose rows
+// are gone (merged into another record), whose keys the caller no longer knows. It scans every
+// slot, which a merge, being rare, can afford.
+func (x *Index) RemovePublicIDs(publicIDs ...string) {
+	if len(publicIDs) == 0 {
+		return
+	}
+	gone := make(map[string]bool, len(publicIDs))
+	for _, id := range publicIDs {
+		gone[id] = true
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var keys []uint32
+	x.docs.each(func(k uint32, s *docSlot) {
+		if gone[s.id()] {
+			keys = append(keys, k)
+		}
+	})
+	for _, k := range keys {
+		x.remove(k)
+	}
+	x.compact()
+}
+
 func (x *Index) add(d *Doc) {
 	k := d.Key
 	status, city := string(d.Status), cityKey(d.Country, d.City)

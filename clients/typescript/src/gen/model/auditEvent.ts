@@ -12,6 +12,10 @@ export interface AuditEvent {
   occurredAt: string;
   actor?: AuditActor;
   /** `alumnus.create|update|delete|restore`,
+`alumnus.merge|absorb` (a merge: about the survivor, its fields' before and after
+with `absorbedId`, `mergeId` and, when a user account moved, `userId`; about the
+absorbed record, its fields before, `survivorId` and `mergeId`), `alumnus.unmerge|unabsorb` (its undo:
+the survivor's fields back; the absorbed record's return),
 `user.create|update|delete|password_change|password_reset`,
 `session.login|login_failed|logout|refresh_reuse` (`login` names the second
 factor or the identity provider used, if any), `session.second_factor_due|second_factor_failed` (a right

@@ -3,6 +3,7 @@
  * Do not edit by hand: run `task generate`.
  */
 import type { FieldError } from './fieldError';
+import type { PublicId } from './publicId';
 
 /**
  * An RFC 9457 problem details object.
@@ -25,4 +26,8 @@ export interface Problem {
   requestId: string;
   /** Per-field problems, for validation failures and conflicts. */
   errors?: FieldError[];
+  /** The record a merged-away record now lives on (`308` of `getAlumnus`; `409` of a
+change to a merged-away record or of `undoMerge`).
+ */
+  survivorId?: PublicId;
 }

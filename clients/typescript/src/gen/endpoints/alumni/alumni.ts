@@ -28,7 +28,7 @@ import type {
   AlumnusPatch,
   BadRequestResponse,
   ConflictOrKeyInUseResponse,
-  ConflictResponse,
+  ConflictOrMergedResponse,
   ConsentChangePage,
   DeleteAlumnusHeaders,
   ExportAlumniParams,
@@ -42,10 +42,12 @@ import type {
   InternalErrorResponse,
   ListAlumniParams,
   ListConsentChangesParams,
+  MergedResponse,
   NotFoundResponse,
   PayloadTooLargeResponse,
   PreconditionFailedResponse,
   PreconditionRequiredResponse,
+  Problem,
   SubjectData,
   UnauthorizedResponse,
   UnavailableResponse,
@@ -496,7 +498,7 @@ export const getGetAlumnusQueryKey = (alumnusId?: string,) => {
     }
 
     
-export const getGetAlumnusQueryOptions = <TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(alumnusId: string,
+export const getGetAlumnusQueryOptions = <TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | Problem | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(alumnusId: string,
     headers?: GetAlumnusHeaders, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getAlumnus>>, TError, TData>>, request?: SecondParameter<typeof versionedRequest>}
 ) => {
 
@@ -516,10 +518,10 @@ const {query: queryOptions, request: requestOptions} = options ?? {};
 }
 
 export type GetAlumnusQueryResult = NonNullable<Awaited<ReturnType<typeof getAlumnus>>>
-export type GetAlumnusQueryError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>
+export type GetAlumnusQueryError = ErrorType<void | Problem | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>
 
 
-export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | Problem | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
  alumnusId: string,
     headers: undefined |  GetAlumnusHeaders, options: { query:Partial<UseQueryOptions<Awaited<ReturnType<typeof getAlumnus>>, TError, TData>> & Pick<
         DefinedInitialDataOptions<
@@ -530,7 +532,7 @@ export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TE
       >, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient
   ):  DefinedUseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
-export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | Problem | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
  alumnusId: string,
     headers?: GetAlumnusHeaders, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getAlumnus>>, TError, TData>> & Pick<
         UndefinedInitialDataOptions<
@@ -541,7 +543,7 @@ export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TE
       >, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient
   ):  UseQueryResult<TData, TError> & { queryKey: DataTag<QueryKey, TData, TError> }
-export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | Problem | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
  alumnusId: string,
     headers?: GetAlumnusHeaders, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getAlumnus>>, TError, TData>>, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient
@@ -550,7 +552,7 @@ export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TE
  * @summary Get an alumnus
  */
 
-export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
+export function useGetAlumnus<TData = Awaited<ReturnType<typeof getAlumnus>>, TError = ErrorType<void | Problem | BadRequestResponse | UnauthorizedResponse | NotFoundResponse | InternalErrorResponse | UnavailableResponse>>(
  alumnusId: string,
     headers?: GetAlumnusHeaders, options?: { query?:Partial<UseQueryOptions<Awaited<ReturnType<typeof getAlumnus>>, TError, TData>>, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient 
@@ -591,7 +593,7 @@ export const updateAlumnus = (
   
 
 
-export const getUpdateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>,
+export const getUpdateAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictOrMergedResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof updateAlumnus>>, TError,{alumnusId: string;data: BodyType<AlumnusPatch>;headers?: UpdateAlumnusHeaders}, TContext>, request?: SecondParameter<typeof versionedRequest>}
 ): UseMutationOptions<Awaited<ReturnType<typeof updateAlumnus>>, TError,{alumnusId: string;data: BodyType<AlumnusPatch>;headers?: UpdateAlumnusHeaders}, TContext> => {
 
@@ -618,12 +620,12 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type UpdateAlumnusMutationResult = NonNullable<Awaited<ReturnType<typeof updateAlumnus>>>
     export type UpdateAlumnusMutationBody = BodyType<AlumnusPatch>
-    export type UpdateAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>
+    export type UpdateAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictOrMergedResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Update an alumnus (JSON merge patch)
  */
-export const useUpdateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>,
+export const useUpdateAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | ConflictOrMergedResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof updateAlumnus>>, TError,{alumnusId: string;data: BodyType<AlumnusPatch>;headers?: UpdateAlumnusHeaders}, TContext>, request?: SecondParameter<typeof versionedRequest>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof updateAlumnus>>,
@@ -657,7 +659,7 @@ export const deleteAlumnus = (
   
 
 
-export const getDeleteAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | PreconditionFailedResponse | InternalErrorResponse | UnavailableResponse>,
+export const getDeleteAlumnusMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | MergedResponse | PreconditionFailedResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof deleteAlumnus>>, TError,{alumnusId: string;headers?: DeleteAlumnusHeaders}, TContext>, request?: SecondParameter<typeof request>}
 ): UseMutationOptions<Awaited<ReturnType<typeof deleteAlumnus>>, TError,{alumnusId: string;headers?: DeleteAlumnusHeaders}, TContext> => {
 
@@ -684,12 +686,12 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
 
     export type DeleteAlumnusMutationResult = NonNullable<Awaited<ReturnType<typeof deleteAlumnus>>>
     
-    export type DeleteAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | PreconditionFailedResponse | InternalErrorResponse | UnavailableResponse>
+    export type DeleteAlumnusMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | MergedResponse | PreconditionFailedResponse | InternalErrorResponse | UnavailableResponse>
 
     /**
  * @summary Delete an alumnus (soft delete)
  */
-export const useDeleteAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | PreconditionFailedResponse | InternalErrorResponse | UnavailableResponse>,
+export const useDeleteAlumnus = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | MergedResponse | PreconditionFailedResponse | InternalErrorResponse | UnavailableResponse>,
     TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof deleteAlumnus>>, TError,{alumnusId: string;headers?: DeleteAlumnusHeaders}, TContext>, request?: SecondParameter<typeof request>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof deleteAlumnus>>,

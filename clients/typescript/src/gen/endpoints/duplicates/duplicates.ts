@@ -29,13 +29,23 @@ import type {
   ForbiddenResponse,
   InternalErrorResponse,
   ListDuplicatePairsParams,
+  MergeAlumniHeaders,
+  MergeConflictResponse,
+  MergeRequest,
+  MergeResult,
   NotFoundResponse,
+  PayloadTooLargeResponse,
+  PreconditionFailedResponse,
+  PreconditionRequiredResponse,
   UnauthorizedResponse,
-  UnavailableResponse
+  UnavailableResponse,
+  UndoConflictResponse,
+  UnprocessableContentResponse,
+  UnsupportedMediaTypeResponse
 } from '../../model';
 
 import { request } from '../../../http';
-import type { ErrorType } from '../../../http';
+import type { ErrorType , BodyType } from '../../../http';
 
 
 type SecondParameter<T extends (...args: never) => unknown> = Parameters<T>[1];
@@ -43,6 +53,93 @@ type SecondParameter<T extends (...args: never) => unknown> = Parameters<T>[1];
 
 
 /**
+ * The record in the path survives; the record named by `absorb` is merged into it and
+removed, in one transaction. `If-Match` carries the survivor's ETag and
+`absorbedETag` the absorbed record's: both must be current (`412` otherwise).
+
+Survivor rules, for every field `fields` does not set: the survivor's value when it
+has one, else the absorbed record's (`address` and `employment` each as a whole);
+degrees united, the same degree, program and year once, the survivor's primary
+degree staying primary; tags united; `directoryConsent` only when both records
+consented, and each do-not-contact flag when either record has it (a withdrawal on
+either record stands). `fields` is a JSON merge patch over that result (as in
+`updateAlumnus`), and the result is validated as an update is (`422`).
+
+The absorbed record's id answers `308` to the survivor from then on (`getAlumnus`),
+and `409` to a change or delete; an import row with its student id or email updates
+the survivor. Its user account moves to the survivor (`409` when both records have
+one), and so do its invitations and the ids it had absorbed itself. Its duplicate
+pairs leave the queue. Audited as `alumnus.merge` about the survivor (before and after
+of its fields, with the absorbed id and the merge id) and `alumnus.absorb` about the
+absorbed record; in the events feed as `alumnus.updated` and `alumnus.deleted`.
+`undoMerge` with the answer's `merge.id` undoes it while the survivor is unchanged.
+
+ * @summary Merge another record into this one
+ */
+export const mergeAlumni = (
+    alumnusId: string,
+    mergeRequest: BodyType<MergeRequest>,
+    headers?: MergeAlumniHeaders,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<MergeResult>(
+      {url: `/api/v1/alumni/${alumnusId}/merge`, method: 'POST',
+      headers: {'Content-Type': 'application/json', ...headers},
+      data: mergeRequest, signal
+    },
+      options);
+    }
+  
+
+
+export const getMergeAlumniMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | MergeConflictResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof mergeAlumni>>, TError,{alumnusId: string;data: BodyType<MergeRequest>;headers?: MergeAlumniHeaders}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof mergeAlumni>>, TError,{alumnusId: string;data: BodyType<MergeRequest>;headers?: MergeAlumniHeaders}, TContext> => {
+
+const mutationKey = ['mergeAlumni'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof mergeAlumni>>, {alumnusId: string;data: BodyType<MergeRequest>;headers?: MergeAlumniHeaders}> = (props) => {
+          const {alumnusId,data,headers} = props ?? {};
+
+          return  mergeAlumni(alumnusId,data,headers,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type MergeAlumniMutationResult = NonNullable<Awaited<ReturnType<typeof mergeAlumni>>>
+    export type MergeAlumniMutationBody = BodyType<MergeRequest>
+    export type MergeAlumniMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | MergeConflictResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Merge another record into this one
+ */
+export const useMergeAlumni = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | MergeConflictResponse | PreconditionFailedResponse | PayloadTooLargeResponse | UnsupportedMediaTypeResponse | UnprocessableContentResponse | PreconditionRequiredResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof mergeAlumni>>, TError,{alumnusId: string;data: BodyType<MergeRequest>;headers?: MergeAlumniHeaders}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof mergeAlumni>>,
+        TError,
+        {alumnusId: string;data: BodyType<MergeRequest>;headers?: MergeAlumniHeaders},
+        TContext
+      > => {
+
+      const mutationOptions = getMergeAlumniMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
  * The records that are likely the same person as this one, best first, scored now from
 the normalised identifiers and names every record keeps (so a record created a moment
 ago counts): each pair with its score, its reasons and the office's decision. A pair
@@ -366,6 +463,77 @@ export const useReopenDuplicatePair = <TError = ErrorType<BadRequestResponse | U
       > => {
 
       const mutationOptions = getReopenDuplicatePairMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    /**
+ * Gives the survivor its fields from before the merge back and brings the absorbed
+record back with its id, fields and creation time (its ETags go on from where they
+were), with what the merge moved to the survivor: its user account, invitations and
+the ids it had absorbed. Only while the survivor is as the merge left it: after a later
+change, `409` names the change (an undo would lose it); after a later merge of the
+survivor into another record, `409` names that merge, to be undone first. Audited as `alumnus.unmerge`
+about the survivor and `alumnus.unabsorb` about the returning record; in the events
+feed as `alumnus.updated` and `alumnus.created`.
+
+ * @summary Undo a merge
+ */
+export const undoMerge = (
+    mergeId: string,
+ options?: SecondParameter<typeof request>,signal?: AbortSignal
+) => {
+      
+      
+      return request<MergeResult>(
+      {url: `/api/v1/merges/${mergeId}/undo`, method: 'POST', signal
+    },
+      options);
+    }
+  
+
+
+export const getUndoMergeMutationOptions = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | UndoConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof undoMerge>>, TError,{mergeId: string}, TContext>, request?: SecondParameter<typeof request>}
+): UseMutationOptions<Awaited<ReturnType<typeof undoMerge>>, TError,{mergeId: string}, TContext> => {
+
+const mutationKey = ['undoMerge'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof undoMerge>>, {mergeId: string}> = (props) => {
+          const {mergeId} = props ?? {};
+
+          return  undoMerge(mergeId,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type UndoMergeMutationResult = NonNullable<Awaited<ReturnType<typeof undoMerge>>>
+    
+    export type UndoMergeMutationError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | UndoConflictResponse | InternalErrorResponse | UnavailableResponse>
+
+    /**
+ * @summary Undo a merge
+ */
+export const useUndoMerge = <TError = ErrorType<BadRequestResponse | UnauthorizedResponse | ForbiddenResponse | NotFoundResponse | UndoConflictResponse | InternalErrorResponse | UnavailableResponse>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof undoMerge>>, TError,{mergeId: string}, TContext>, request?: SecondParameter<typeof request>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof undoMerge>>,
+        TError,
+        {mergeId: string},
+        TContext
+      > => {
+
+      const mutationOptions = getUndoMergeMutationOptions(options);
 
       return useMutation(mutationOptions, queryClient);
     }

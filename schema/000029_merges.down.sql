@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS alumni_absorbed;
+DROP TABLE IF EXISTS merges;
