@@ -10,6 +10,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_tags TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_duplicate_keys TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.duplicate_pairs TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.duplicate_work TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.merges TO 'alumnid'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_absorbed TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_consent_changes TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.alumni_stats TO 'alumnid'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON alumni.users TO 'alumnid'@'%';

@@ -398,12 +398,9 @@ func (s *Service) DeletePasskey(ctx context.Context, p Principal, id string) (er
 // returns NotFound for an unknown user and Conflict for a user without passkeys.
 func (s *Service) ResetUserPasskeys(ctx context.Context, id string) (err error) {
 	defer database.ClassifyErr(&err)
-	row, err := db.New(s.db).GetUser(ctx, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errUserNotFound
-	}
+	row, err := s.findUser(ctx, id)
 	if err != nil {
-		return fmt.Errorf("find user: %w", err)
+		return err
 	}
 	now := s.timestamp()
 	return database.Transact(ctx, s.db, func(tx *sql.Tx) error {
@@ -627,14 +624,8 @@ func (s *Service) finishPasskeySignIn(ctx context.Context, c db.WebauthnCeremony
 			}
 			changes = append([]audit.Change{{Field: "secondFactor", After: FactorPasskey}}, changes...)
 		} else {
-			if u.Role.Office() {
-				st, err := s.settings.Get(ctx)
-				if err != nil {
-					return err
-				}
-				if st.StaffRequireSso {
-					return errSSORequired
-				}
+			if err := s.checkLocalSignIn(ctx, u.Role); err != nil {
+				return err
 			}
 			changes = append([]audit.Change{{Field: "method", After: FactorPasskey}}, changes...)
 		}

@@ -181,14 +181,8 @@ func (s *Service) login(ctx context.Context, email, pw, clientIP string, now tim
 	var out SignIn
 	err = database.Transact(ctx, s.db, func(tx *sql.Tx) error {
 		q := db.New(tx)
-		if u.Role.Office() {
-			st, err := s.settings.Get(ctx)
-			if err != nil {
-				return err
-			}
-			if st.StaffRequireSso {
-				return errSSORequired
-			}
+		if err := s.checkLocalSignIn(ctx, u.Role); err != nil {
+			return err
 		}
 		next, factors, err := s.secondStep(ctx, q, row.ID, u.Role)
 		if err != nil {
@@ -426,4 +420,20 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// checkLocalSignIn refuses a sign-in without the identity provider (a password, a passkey
+// alone) to office roles while the setting staffRequireSso is on.
+func (s *Service) checkLocalSignIn(ctx context.Context, role Role) error {
+	if !role.Office() {
+		return nil
+	}
+	st, err := s.settings.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if st.StaffRequireSso {
+		return errSSORequired
+	}
+	return nil
 }

@@ -568,12 +568,9 @@ func (s *Service) ResetTOTP(ctx context.Context, email string) (_ User, err erro
 // ResetUserTOTP is ResetTOTP for the user with public id id, for an admin through the API.
 func (s *Service) ResetUserTOTP(ctx context.Context, id string) (err error) {
 	defer database.ClassifyErr(&err)
-	row, err := db.New(s.db).GetUser(ctx, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errUserNotFound
-	}
+	row, err := s.findUser(ctx, id)
 	if err != nil {
-		return fmt.Errorf("find user: %w", err)
+		return err
 	}
 	_, err = s.resetTOTP(ctx, row)
 	return err

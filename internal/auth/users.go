@@ -173,14 +173,23 @@ func translateUserErr(err error) error {
 // GetUser returns the user with public id id, or NotFound.
 func (s *Service) GetUser(ctx context.Context, id string) (_ User, err error) {
 	defer database.ClassifyErr(&err)
-	row, err := db.New(s.db).GetUser(ctx, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, errUserNotFound
-	}
+	row, err := s.findUser(ctx, id)
 	if err != nil {
-		return User{}, fmt.Errorf("get user: %w", err)
+		return User{}, err
 	}
 	return toUser(row), nil
+}
+
+// findUser reads the user with public id id, or NotFound.
+func (s *Service) findUser(ctx context.Context, id string) (db.GetUserRow, error) {
+	row, err := db.New(s.db).GetUser(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.GetUserRow{}, errUserNotFound
+	}
+	if err != nil {
+		return db.GetUserRow{}, fmt.Errorf("get user: %w", err)
+	}
+	return row, nil
 }
 
 // UserFilter selects users; zero values mean "any".
