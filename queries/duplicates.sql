@@ -34,9 +34,6 @@ SELECT alumnus_id FROM duplicate_work WHERE claim = ?;
 -- stays.
 DELETE FROM duplicate_work WHERE claim = ?;
 
--- name: CountDuplicateWork :one
-SELECT COUNT(*) FROM duplicate_work;
-
 -- name: DeleteOpenPairsByLow :exec
 DELETE FROM duplicate_pairs WHERE status = 'open' AND low_id IN (sqlc.slice(ids));
 
@@ -72,9 +69,6 @@ WHERE p.low_id = ? AND p.high_id = ?;
 INSERT INTO duplicate_pairs (low_id, high_id, score, reasons, status, scored_at, decided_by, decided_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE status = VALUES(status), decided_by = VALUES(decided_by), decided_at = VALUES(decided_at);
-
--- name: GetAlumnusKeyByPublicID :one
-SELECT id FROM alumni WHERE public_id = ? AND deleted_at IS NULL;
 
 -- name: ListBlockKeyHolders :many
 -- ListBlockKeyHolders reads who holds block keys, with their last names: the finder compares

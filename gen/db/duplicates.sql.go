@@ -44,17 +44,6 @@ func (q *Queries) ClaimDuplicateWork(ctx context.Context, arg ClaimDuplicateWork
 	return result.RowsAffected()
 }
 
-const countDuplicateWork = `-- name: CountDuplicateWork :one
-SELECT COUNT(*) FROM duplicate_work
-`
-
-func (q *Queries) CountDuplicateWork(ctx context.Context) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countDuplicateWork)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const decideDuplicatePair = `-- name: DecideDuplicatePair :exec
 INSERT INTO duplicate_pairs (low_id, high_id, score, reasons, status, scored_at, decided_by, decided_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -167,17 +156,6 @@ func (q *Queries) DeleteOpenPairsScoredBefore(ctx context.Context, scoredAt time
 		return 0, err
 	}
 	return result.RowsAffected()
-}
-
-const getAlumnusKeyByPublicID = `-- name: GetAlumnusKeyByPublicID :one
-SELECT id FROM alumni WHERE public_id = ? AND deleted_at IS NULL
-`
-
-func (q *Queries) GetAlumnusKeyByPublicID(ctx context.Context, publicID string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, getAlumnusKeyByPublicID, publicID)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
 }
 
 const getDuplicatePair = `-- name: GetDuplicatePair :one

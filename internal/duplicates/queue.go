@@ -221,22 +221,18 @@ func (s *Store) Of(ctx context.Context, p auth.Principal, id string) (_ []Pair, 
 
 // byPublicID reads the live record id, or NotFound.
 func (s *Store) byPublicID(ctx context.Context, q *db.Queries, id string) (*record, error) {
-	key, err := q.GetAlumnusKeyByPublicID(ctx, id)
+	row, err := q.GetAlumnus(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, derrors.New(derrors.NotFound, "No alumnus with this id.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get alumnus: %w", err)
 	}
-	records, err := load(ctx, q, []int64{key})
+	list, err := alumni.WithChildren(ctx, q, []db.Alumni{row})
 	if err != nil {
 		return nil, err
 	}
-	r := records[key]
-	if r == nil { // moved to the trash in between
-		return nil, derrors.New(derrors.NotFound, "No alumnus with this id.")
-	}
-	return r, nil
+	return &record{key: row.ID, Alumnus: list[0], profile: newProfile(list[0].Fields)}, nil
 }
 
 // Decide records the office's decision on the pair id: Dismissed ("not the same person",
